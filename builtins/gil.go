@@ -1,0 +1,89 @@
+package builtins
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// gil is the interpreter lock. While the script's top level runs, its module
+// globals are mutable and shared with every callback, so the main thread and
+// callbacks take turns: whoever executes Starlark holds the lock, and gives
+// it up only inside blocking builtins (a full append, sleep,
+// disconnect_all). When the top level returns, its globals are frozen and the
+// lock is switched off: from then on nobody holds it and callbacks run in
+// parallel, each on its own thread.
+//
+// The invariant "lock on => the goroutine executing Starlark holds it" lets
+// code that has no thread at hand (a << operator) release it correctly.
+type gil struct {
+	mu     sync.Mutex
+	off    atomic.Bool
+	holder *hold // guarded by mu
+}
+
+// hold is one goroutine's tenure of the lock; only that goroutine touches it.
+type hold struct {
+	held bool
+	// ctx bounds the blocking operations of the holder: the main thread
+	// stops at a graceful stop, callbacks only when the run is killed.
+	ctx context.Context
+}
+
+// acquire takes the lock, unless it is switched off, and returns the
+// function that gives it back.
+func (g *gil) acquire(ctx context.Context) (release func()) {
+	if g.off.Load() {
+		return func() {}
+	}
+	g.mu.Lock()
+	if g.off.Load() {
+		g.mu.Unlock()
+		return func() {}
+	}
+	h := &hold{held: true, ctx: ctx}
+	g.holder = h
+	return func() {
+		if h.held {
+			h.held = false
+			g.holder = nil
+			g.mu.Unlock()
+		}
+	}
+}
+
+// switchOff is called by the holder once the globals are frozen.
+func (g *gil) switchOff() {
+	if g.off.Load() {
+		return
+	}
+	h := g.holder
+	g.off.Store(true)
+	h.held = false
+	g.holder = nil
+	g.mu.Unlock()
+}
+
+// blocking runs fn, which may block, with the lock given up so that other
+// threads can make the progress fn waits for. fn receives the context of the
+// caller's tenure (orElse once the lock is off: the caller is a callback).
+func (g *gil) blocking(orElse context.Context, fn func(ctx context.Context) error) error {
+	if g.off.Load() {
+		return fn(orElse)
+	}
+	h := g.holder // the caller executes Starlark, so it is the holder
+	h.held = false
+	g.holder = nil
+	g.mu.Unlock()
+	err := fn(h.ctx)
+	if !g.off.Load() {
+		g.mu.Lock()
+		if g.off.Load() {
+			g.mu.Unlock()
+		} else {
+			h.held = true
+			g.holder = h
+		}
+	}
+	return err
+}

@@ -1,0 +1,76 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.starlark.net/lib/json"
+	"go.starlark.net/lib/math"
+	starlarktime "go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// Predeclared returns the names every script sees, bound to rt.
+func (rt *Runtime) Predeclared() starlark.StringDict {
+	argv := make([]starlark.Value, len(rt.Argv))
+	for i, a := range rt.Argv {
+		argv[i] = starlark.String(a)
+	}
+	argvList := starlark.NewList(argv)
+	argvList.Freeze()
+	return starlark.StringDict{
+		"Stream":      starlark.NewBuiltin("Stream", rt.makeStream),
+		"Actor":       starlark.NewBuiltin("Actor", rt.makeActor),
+		"Task":        starlark.NewBuiltin("Task", rt.makeTask),
+		"OutputEvent": starlark.NewBuiltin("OutputEvent", makeOutputEvent),
+		"sleep":       starlark.NewBuiltin("sleep", rt.sleep),
+		"env":         starlark.NewBuiltin("env", rt.env),
+		"argv":        argvList,
+		"json":        json.Module,
+		"time":        starlarktime.Module,
+		"math":        math.Module,
+		"struct":      starlark.NewBuiltin("struct", starlarkstruct.Make),
+	}
+}
+
+// sleep(seconds) pauses the calling thread, letting callbacks run meanwhile.
+func (rt *Runtime) sleep(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var secs starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &secs); err != nil {
+		return nil, err
+	}
+	f, ok := starlark.AsFloat(secs)
+	if !ok {
+		return nil, fmt.Errorf("%s: seconds must be a number, got %s", b.Name(), secs.Type())
+	}
+	if f < 0 {
+		return nil, fmt.Errorf("%s: seconds must not be negative, got %v", b.Name(), secs)
+	}
+	d := time.Duration(f * float64(time.Second))
+	err := rt.block(func(ctx context.Context) error {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	return starlark.None, err
+}
+
+// env(name, default=None) reads an environment variable.
+func (rt *Runtime) env(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	var def starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "default?", &def); err != nil {
+		return nil, err
+	}
+	if v, ok := rt.LookupEnv(name); ok {
+		return starlark.String(v), nil
+	}
+	return def, nil
+}

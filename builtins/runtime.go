@@ -1,0 +1,110 @@
+package builtins
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+
+	"go.starlark.net/starlark"
+
+	"github.com/rayvens/rayvens/engine"
+)
+
+// Runtime connects the predeclared values of one script run to its engine,
+// its output and its lifecycle.
+type Runtime struct {
+	// Engine runs the streams the script creates.
+	Engine *engine.Engine
+	// Stop ends when the run is asked to stop gracefully: blocking builtins
+	// on the main thread give up. Callbacks keep running until Kill ends.
+	Stop context.Context
+	// Kill ends when the run must end now: callbacks are cancelled too.
+	Kill context.Context
+	// Argv is the script's argument list.
+	Argv []string
+	// LookupEnv reads environment variables for env(); default os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+
+	stdout lineWriter
+	lock   gil
+}
+
+// NewRuntime returns a runtime whose print writes whole lines to stdout.
+func NewRuntime(eng *engine.Engine, stdout io.Writer) *Runtime {
+	return &Runtime{
+		Engine:    eng,
+		Stop:      context.Background(),
+		Kill:      context.Background(),
+		LookupEnv: os.LookupEnv,
+		stdout:    lineWriter{w: stdout},
+	}
+}
+
+// lineWriter writes each message as one whole line, so lines printed from
+// concurrent callbacks never interleave.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) println(msg string) {
+	buf := make([]byte, 0, len(msg)+1)
+	buf = append(append(buf, msg...), '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, _ = l.w.Write(buf)
+}
+
+// NewThread returns a thread for one goroutine of this run: print goes to the
+// run's stdout. Use one thread per goroutine.
+func (rt *Runtime) NewThread(name string) *starlark.Thread {
+	return &starlark.Thread{
+		Name:  name,
+		Print: func(_ *starlark.Thread, msg string) { rt.stdout.println(msg) },
+	}
+}
+
+// Acquire takes the interpreter lock for the main thread before the top
+// level runs; blocking builtins on the main thread give up when Stop ends.
+// EndTopLevel gives the lock up for good.
+func (rt *Runtime) Acquire() { rt.lock.acquire(rt.Stop) }
+
+// EndTopLevel is called by the main thread once the top level has returned
+// and the globals are frozen: callbacks then run in parallel.
+func (rt *Runtime) EndTopLevel() { rt.lock.switchOff() }
+
+// Call runs fn on a new thread for the current goroutine, taking the
+// interpreter lock while the top level is running. Errors keep the Starlark
+// backtrace (*starlark.EvalError).
+func (rt *Runtime) Call(name string, fn starlark.Callable, args ...starlark.Value) (starlark.Value, error) {
+	thread := rt.NewThread(name)
+	stop := context.AfterFunc(rt.Kill, func() { thread.Cancel("the run was stopped") })
+	defer stop()
+	release := rt.lock.acquire(rt.Kill)
+	defer release()
+	return starlark.Call(thread, fn, args, nil)
+}
+
+// block runs fn, which may block, with the interpreter lock given up, and
+// turns a stop into a clear error.
+func (rt *Runtime) block(fn func(ctx context.Context) error) error {
+	var stopped context.Context
+	err := rt.lock.blocking(rt.Kill, func(ctx context.Context) error {
+		stopped = ctx
+		return fn(ctx)
+	})
+	if err != nil && stopped.Err() != nil && errors.Is(err, stopped.Err()) {
+		return errStopped
+	}
+	return err
+}
+
+var errStopped = errors.New("the run was stopped")
+
+// ErrStopped reports whether err is a builtin giving up because the run was
+// stopped, as opposed to a script error.
+func ErrStopped(err error) bool {
+	return errors.Is(err, errStopped)
+}

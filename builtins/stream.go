@@ -1,0 +1,276 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/rayvens/rayvens/engine"
+)
+
+// Stream is the Starlark face of an [engine.Stream].
+type Stream struct {
+	rt *Runtime
+	s  *engine.Stream
+}
+
+var (
+	_ starlark.HasAttrs  = (*Stream)(nil)
+	_ starlark.HasBinary = (*Stream)(nil)
+)
+
+// NewStream wraps an engine stream for scripts, so a Go program can hand a
+// stream it created to a script.
+func NewStream(rt *Runtime, s *engine.Stream) *Stream { return &Stream{rt: rt, s: s} }
+
+// Engine returns the engine stream behind s.
+func (s *Stream) Engine() *engine.Stream { return s.s }
+
+func (s *Stream) String() string        { return fmt.Sprintf("Stream(%q)", s.s.Name()) }
+func (s *Stream) Type() string          { return "Stream" }
+func (s *Stream) Freeze()               {} // a stream is safe to share: the engine synchronizes it
+func (s *Stream) Truth() starlark.Bool  { return starlark.True }
+func (s *Stream) Hash() (uint32, error) { return starlark.String(s.s.Name()).Hash() }
+
+// makeStream implements Stream(name, operator=None, batch_size=None,
+// batch_timeout=None, capacity=None).
+func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var (
+		name         string
+		operator     starlark.Value = starlark.None
+		batchSize    starlark.Value = starlark.None
+		batchTimeout starlark.Value = starlark.None
+		capacity     starlark.Value = starlark.None
+	)
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
+		"name", &name, "operator?", &operator, "batch_size?", &batchSize,
+		"batch_timeout?", &batchTimeout, "capacity?", &capacity); err != nil {
+		return nil, err
+	}
+	cfg := engine.StreamConfig{MakeBatch: makeBatch}
+	var err error
+	if cfg.Capacity, err = optionalInt("capacity", capacity, 1); err != nil {
+		return nil, err
+	}
+	if cfg.BatchSize, err = optionalInt("batch_size", batchSize, 1); err != nil {
+		return nil, err
+	}
+	if cfg.BatchTimeout, err = optionalSeconds("batch_timeout", batchTimeout); err != nil {
+		return nil, err
+	}
+	if operator != starlark.None {
+		if _, ok := operator.(starlark.Callable); !ok {
+			return nil, fmt.Errorf("operator must be a function, got %s", operator.Type())
+		}
+	}
+	es, err := rt.Engine.NewStream(name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stream{rt: rt, s: es}
+	if operator != starlark.None {
+		s.addOperator(operator.(starlark.Callable))
+	}
+	return s, nil
+}
+
+// makeBatch turns a batch into a frozen list.
+func makeBatch(evs []engine.Event) engine.Event {
+	elems := make([]starlark.Value, len(evs))
+	for i, ev := range evs {
+		elems[i] = ev.(starlark.Value)
+	}
+	l := starlark.NewList(elems)
+	l.Freeze()
+	return l
+}
+
+func optionalInt(param string, v starlark.Value, min int) (int, error) {
+	if v == starlark.None {
+		return 0, nil
+	}
+	i, ok := v.(starlark.Int)
+	if !ok {
+		return 0, fmt.Errorf("%s must be an int, got %s", param, v.Type())
+	}
+	n, ok := i.Int64()
+	if !ok || n < int64(min) || n > 1<<31 {
+		return 0, fmt.Errorf("%s must be at least %d, got %s", param, min, i)
+	}
+	return int(n), nil
+}
+
+func optionalSeconds(param string, v starlark.Value) (time.Duration, error) {
+	if v == starlark.None {
+		return 0, nil
+	}
+	f, ok := starlark.AsFloat(v)
+	if !ok {
+		return 0, fmt.Errorf("%s must be a number of seconds, got %s", param, v.Type())
+	}
+	if f < 0 || f > 1e9 {
+		return 0, fmt.Errorf("%s must be a non-negative number of seconds, got %v", param, v)
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+var streamMethods = map[string]*starlark.Builtin{
+	"append":         starlark.NewBuiltin("append", streamAppend),
+	"send_to":        starlark.NewBuiltin("send_to", streamSendTo),
+	"add_operator":   starlark.NewBuiltin("add_operator", streamAddOperator),
+	"unsubscribe":    starlark.NewBuiltin("unsubscribe", streamUnsubscribe),
+	"disconnect_all": starlark.NewBuiltin("disconnect_all", streamDisconnectAll),
+	"event_count":    starlark.NewBuiltin("event_count", streamEventCount),
+}
+
+// Attr returns a method bound to s, or the name attribute.
+func (s *Stream) Attr(name string) (starlark.Value, error) {
+	if name == "name" {
+		return starlark.String(s.s.Name()), nil
+	}
+	if m := streamMethods[name]; m != nil {
+		return m.BindReceiver(s), nil
+	}
+	return nil, nil
+}
+
+// AttrNames lists the attributes, for dir() and error hints.
+func (s *Stream) AttrNames() []string {
+	names := []string{"name"}
+	for n := range streamMethods {
+		names = append(names, n)
+	}
+	return names
+}
+
+// Binary implements s << event (append, returns s) and s >> subscriber
+// (send_to, returns the derived stream), so both chain left to right.
+func (s *Stream) Binary(op syntax.Token, y starlark.Value, side starlark.Side) (starlark.Value, error) {
+	switch {
+	case op == syntax.LTLT && side == starlark.Left:
+		if err := s.append(y); err != nil {
+			return nil, err
+		}
+		return s, nil
+	case op == syntax.GTGT && side == starlark.Left:
+		return s.sendTo(y, "")
+	case op == syntax.LTLT:
+		return nil, fmt.Errorf("cannot append to a %s: the stream goes on the left of << (stream << event)", y.Type())
+	case op == syntax.GTGT:
+		return nil, fmt.Errorf("cannot subscribe a stream to a %s: the stream goes on the left of >> (stream >> subscriber)", y.Type())
+	}
+	return nil, nil // unsupported: Starlark reports "unknown binary op"
+}
+
+// append appends ev, giving up the interpreter lock while the stream is full.
+func (s *Stream) append(ev starlark.Value) error {
+	if ev == starlark.None {
+		return nil
+	}
+	ev.Freeze()
+	ok, err := s.s.TryAppend(ev)
+	if ok || err != nil {
+		return s.appendError(err)
+	}
+	return s.appendError(s.rt.block(func(ctx context.Context) error { return s.s.Append(ctx, ev) }))
+}
+
+func (s *Stream) appendError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if err == engine.ErrClosed {
+		return fmt.Errorf("cannot append to stream %q: the run is shutting down", s.s.Name())
+	}
+	return err
+}
+
+func streamAppend(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var ev starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &ev); err != nil {
+		return nil, err
+	}
+	s := b.Receiver().(*Stream)
+	if err := s.append(ev); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func streamSendTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var sub starlark.Value
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "subscriber", &sub, "name?", &name); err != nil {
+		return nil, err
+	}
+	return b.Receiver().(*Stream).sendTo(sub, name)
+}
+
+// sendTo subscribes sub and returns the derived stream (or sub itself when
+// sub is a Stream).
+func (s *Stream) sendTo(sub starlark.Value, name string) (starlark.Value, error) {
+	es, err := s.rt.subscriber(sub)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.s.Subscribe(name, es)
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := sub.(*Stream); ok {
+		return t, nil
+	}
+	return &Stream{rt: s.rt, s: out}, nil
+}
+
+func (s *Stream) addOperator(fn starlark.Callable) {
+	name := fn.Name()
+	s.s.AddOperator(func(ctx context.Context, ev engine.Event) (engine.Event, error) {
+		return s.rt.callEvent(name, fn, ev)
+	})
+}
+
+func streamAddOperator(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var fn starlark.Callable
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &fn); err != nil {
+		return nil, err
+	}
+	b.Receiver().(*Stream).addOperator(fn)
+	return starlark.None, nil
+}
+
+func streamUnsubscribe(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &name); err != nil {
+		return nil, err
+	}
+	return starlark.None, b.Receiver().(*Stream).s.Unsubscribe(name)
+}
+
+func streamDisconnectAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var idle, after starlark.Value = starlark.None, starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "after_idle_for?", &idle, "after?", &after); err != nil {
+		return nil, err
+	}
+	idleFor, err := optionalSeconds("after_idle_for", idle)
+	if err != nil {
+		return nil, err
+	}
+	afterD, err := optionalSeconds("after", after)
+	if err != nil {
+		return nil, err
+	}
+	s := b.Receiver().(*Stream)
+	err = s.rt.block(func(ctx context.Context) error { return s.s.DisconnectAll(ctx, idleFor, afterD) })
+	return starlark.None, err
+}
+
+func streamEventCount(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	return starlark.MakeUint64(b.Receiver().(*Stream).s.Stats().Appended), nil
+}

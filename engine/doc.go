@@ -1,0 +1,38 @@
+// Package engine is the Rayvens stream engine: streams of events, the
+// subscribers they deliver to, and the lifecycle that runs them on goroutines.
+// It imports no Starlark and no plugin code, so a Go program can use streams
+// with nothing else.
+//
+// # Values
+//
+//   - [Engine] owns every stream, actor and task pool it creates, and every
+//     goroutine they run. [Engine.Wait] blocks until the pipeline is drained;
+//     [Engine.Shutdown] stops sources, drains and stops the goroutines.
+//   - [Stream] has a bounded inbox and one dispatch goroutine. [Stream.Append]
+//     never drops an event: it blocks while the inbox is full (backpressure).
+//   - [Subscriber] is what a stream delivers to. There are four kinds:
+//     [Func] (runs on the stream's dispatch goroutine, in subscription order),
+//     [Actor.Method] (the actor's own goroutine and bounded mailbox, in order),
+//     [Pool] (N goroutines, no order) and [Forward] (appends to another stream).
+//   - [Source] is a producer attached to a stream ([Stream.AddSource]); the
+//     engine counts connected sources when it decides whether a run is over.
+//
+// # Guarantees
+//
+// Events appended by one goroutine reach each in-order subscriber in the order
+// they were appended. Every queue is bounded: a slow subscriber slows the
+// dispatcher, which fills the inbox, which blocks the producer. Subscribing
+// affects events appended after Subscribe returns. A subscriber's non-nil
+// results are appended to its derived stream, with backpressure as well. A
+// failing subscriber (an error or a panic) skips that event only; the failure
+// is counted and handed to [Options.OnError]. Subscriptions that would form a
+// cycle of streams are refused.
+//
+// # Lifecycle
+//
+// Every event is counted from the moment a stream accepts it until every
+// subscriber, including actors, pools and derived streams, is done with it.
+// The engine is idle when that count is zero and no source is connected;
+// partial batches are flushed at that point rather than waiting for their
+// timeout ("flush on drain").
+package engine

@@ -1,0 +1,216 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Event is one value flowing through a stream. The engine never looks inside
+// an event; a nil event is dropped by [Stream.Append].
+type Event = any
+
+// ErrClosed is returned by operations on an engine that has been shut down.
+var ErrClosed = errors.New("the engine is shut down")
+
+// DefaultCapacity is the inbox size of a stream and the mailbox size of an
+// actor when none is given.
+const DefaultCapacity = 1024
+
+// Options configure an [Engine].
+type Options struct {
+	// OnError receives every subscriber, operator and source failure. It is
+	// called from engine goroutines, possibly concurrently. When nil, failures
+	// are only counted.
+	OnError func(err error)
+}
+
+// Engine owns streams, actors, task pools and their goroutines.
+type Engine struct {
+	opts Options
+
+	// ctx is cancelled when the engine is forced to stop; every blocking
+	// operation inside the engine selects on it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	pending inflight // events accepted and not yet fully processed
+	sources inflight // connected sources
+	batched atomic.Int64
+	errors  atomic.Uint64
+
+	mu      sync.Mutex
+	closed  bool
+	streams map[string]*Stream
+	order   []*Stream // creation order, for deterministic flushes
+	actors  []*Actor
+	pools   []*Pool
+	graph   graph
+	anon    int
+
+	wg sync.WaitGroup // every goroutine the engine started
+}
+
+// New returns an engine ready to create streams.
+func New(opts Options) *Engine {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Engine{
+		opts:    opts,
+		ctx:     ctx,
+		cancel:  cancel,
+		streams: map[string]*Stream{},
+		graph:   graph{},
+	}
+}
+
+// Errors returns the number of failures reported so far.
+func (e *Engine) Errors() uint64 { return e.errors.Load() }
+
+// Pending returns the number of events accepted and not yet fully processed,
+// not counting events waiting in partial batches.
+func (e *Engine) Pending() int64 { return e.pending.n.Load() }
+
+// Stream returns the stream named name, or nil.
+func (e *Engine) Stream(name string) *Stream {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.streams[name]
+}
+
+// Streams returns every stream in creation order.
+func (e *Engine) Streams() []*Stream {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]*Stream(nil), e.order...)
+}
+
+func (e *Engine) report(err error) {
+	e.errors.Add(1)
+	if e.opts.OnError != nil {
+		e.opts.OnError(err)
+	}
+}
+
+// Wait blocks until the engine is idle: no source connected and no event in
+// flight. Partial batches are flushed once everything else is idle. It
+// returns ctx's error if ctx ends first.
+func (e *Engine) Wait(ctx context.Context) error {
+	for {
+		if err := e.sources.wait(ctx); err != nil {
+			return err
+		}
+		if err := e.pending.wait(ctx); err != nil {
+			return err
+		}
+		if e.sources.n.Load() != 0 || e.pending.n.Load() != 0 {
+			continue
+		}
+		if e.batched.Load() == 0 {
+			return nil
+		}
+		for _, s := range e.Streams() {
+			if err := s.flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Shutdown disconnects every source, waits until everything accepted has been
+// delivered (flushing partial batches), then stops every goroutine. If ctx
+// ends before the pipeline is drained, the remaining work is abandoned and
+// the returned error says how many events were not delivered. Shutdown is
+// idempotent.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	streams := append([]*Stream(nil), e.order...)
+	e.mu.Unlock()
+
+	for _, s := range streams {
+		s.disconnectSources()
+	}
+	drainErr := e.Wait(ctx)
+
+	e.mu.Lock()
+	e.closed = true
+	actors, pools := e.actors, e.pools
+	e.mu.Unlock()
+
+	lost := e.pending.n.Load() + e.batched.Load()
+	e.cancel() // unblocks anything still waiting on a full queue
+	for _, s := range streams {
+		close(s.quit)
+	}
+	for _, a := range actors {
+		close(a.quit)
+	}
+	for _, p := range pools {
+		close(p.quit)
+	}
+	e.wg.Wait()
+	if drainErr != nil && lost > 0 {
+		return fmt.Errorf("shutdown interrupted: %d events were not delivered: %w", lost, drainErr)
+	}
+	return nil
+}
+
+// go runs fn on a goroutine owned by the engine.
+func (e *Engine) goroutine(fn func()) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		fn()
+	}()
+}
+
+// register reserves name for a new stream, inventing one when name is empty.
+func (e *Engine) register(s *Stream) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	if s.name == "" {
+		for {
+			e.anon++
+			s.name = fmt.Sprintf("stream-%d", e.anon)
+			if e.streams[s.name] == nil {
+				break
+			}
+		}
+	}
+	if e.streams[s.name] != nil {
+		return fmt.Errorf("a stream named %q already exists", s.name)
+	}
+	e.streams[s.name] = s
+	e.order = append(e.order, s)
+	return nil
+}
+
+// uniqueName returns base, or base#N if a stream of that name exists.
+func (e *Engine) uniqueName(base string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	name := base
+	for i := 2; e.streams[name] != nil; i++ {
+		name = fmt.Sprintf("%s#%d", base, i)
+	}
+	return name
+}
+
+// safeCall runs fn and turns a panic into an error, so a faulty subscriber
+// cannot take the process down.
+func safeCall(fn func() (Event, error)) (ev Event, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return fn()
+}

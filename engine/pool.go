@@ -1,0 +1,68 @@
+package engine
+
+import "fmt"
+
+// Pool is a task subscriber: N goroutines that process events in parallel,
+// with no ordering between events. It is shared by every stream subscribed
+// to it; its queue holds at most N waiting events.
+type Pool struct {
+	e     *Engine
+	name  string
+	h     Handler
+	queue chan poolMsg
+	quit  chan struct{}
+}
+
+type poolMsg struct {
+	from *Stream
+	sn   *subscription
+	ev   Event
+}
+
+// NewPool starts a pool of parallelism goroutines running h.
+func (e *Engine) NewPool(name string, h Handler, parallelism int) (*Pool, error) {
+	if parallelism <= 0 {
+		return nil, fmt.Errorf("task %q: parallelism must be at least 1, got %d", name, parallelism)
+	}
+	p := &Pool{e: e, name: name, h: h, queue: make(chan poolMsg, parallelism), quit: make(chan struct{})}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, ErrClosed
+	}
+	e.pools = append(e.pools, p)
+	e.mu.Unlock()
+	for range parallelism {
+		e.goroutine(p.work)
+	}
+	return p, nil
+}
+
+// Name returns the pool's name.
+func (p *Pool) Name() string { return p.name }
+
+func (p *Pool) work() {
+	for {
+		select {
+		case m := <-p.queue:
+			res, err := safeCall(func() (Event, error) { return p.h(p.e.ctx, m.ev) })
+			m.from.finish(m.sn, m.ev, res, err)
+			m.from.release()
+		case <-p.quit:
+			return
+		}
+	}
+}
+
+func (p *Pool) deliver(from *Stream, sn *subscription, ev Event) {
+	from.hold()
+	select {
+	case p.queue <- poolMsg{from: from, sn: sn, ev: ev}:
+	case <-from.e.ctx.Done():
+		from.release()
+		from.fail("subscriber", sn.name, ev, ErrClosed)
+	}
+}
+
+func (p *Pool) target() *Stream     { return nil }
+func (p *Pool) defaultName() string { return p.name }

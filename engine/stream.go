@@ -1,0 +1,522 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultBatchTimeout is how long a partial batch waits for more events.
+const DefaultBatchTimeout = 10 * time.Second
+
+// StreamConfig configures a [Stream]. The zero value is a stream with the
+// default capacity and no batching.
+type StreamConfig struct {
+	// Capacity bounds the inbox; a full inbox blocks Append. Default
+	// DefaultCapacity.
+	Capacity int
+	// BatchSize, when positive, groups events into batches of that many
+	// before they reach subscribers.
+	BatchSize int
+	// BatchTimeout delivers a partial batch this long after its first event.
+	// Default DefaultBatchTimeout.
+	BatchTimeout time.Duration
+	// MakeBatch turns the events of one batch into the event subscribers
+	// receive. Default: the []Event itself.
+	MakeBatch func([]Event) Event
+}
+
+// Operator transforms each event appended to a stream before it reaches the
+// subscribers. Returning a nil event drops it.
+type Operator func(ctx context.Context, ev Event) (Event, error)
+
+// Stats are a stream's counters.
+type Stats struct {
+	Appended    uint64 // events accepted by Append (nil events excluded)
+	Delivered   uint64 // events and batches fanned out to the subscribers
+	Dropped     uint64 // events an operator dropped or failed on
+	Errors      uint64 // subscriber, operator and source failures
+	Pending     int64  // events accepted and not yet fully processed
+	Subscribers int
+	Sources     int
+}
+
+// Stream is a named, bounded queue of events with one dispatch goroutine that
+// delivers each event to the subscribers registered when it was appended.
+type Stream struct {
+	e      *Engine
+	name   string
+	cfg    StreamConfig
+	inbox  chan item
+	flushc chan chan struct{}
+	quit   chan struct{}
+
+	routes atomic.Pointer[routes] // replaced as a whole under mu
+
+	pending      inflight
+	batched      atomic.Int64
+	lastActivity atomic.Int64 // unix nanoseconds of the last Append
+
+	appended, delivered, dropped, errors atomic.Uint64
+
+	mu      sync.Mutex // serializes changes to routes and sources
+	sources map[string]*sourceRun
+}
+
+// routes is an immutable snapshot of a stream's operators and subscribers.
+// Each queued event carries the snapshot current when it was appended.
+type routes struct {
+	ops  []Operator
+	subs []*subscription
+}
+
+type subscription struct {
+	name    string
+	sub     Subscriber
+	derived *Stream // where non-nil results go; nil for Forward
+}
+
+type item struct {
+	ev Event
+	r  *routes
+}
+
+// NewStream creates a stream and starts its dispatch goroutine. An empty name
+// gets a generated one; a name already taken is an error.
+func (e *Engine) NewStream(name string, cfg StreamConfig) (*Stream, error) {
+	if cfg.Capacity <= 0 {
+		cfg.Capacity = DefaultCapacity
+	}
+	if cfg.BatchSize < 0 {
+		return nil, fmt.Errorf("batch size must be positive, got %d", cfg.BatchSize)
+	}
+	if cfg.BatchTimeout <= 0 {
+		cfg.BatchTimeout = DefaultBatchTimeout
+	}
+	if cfg.MakeBatch == nil {
+		cfg.MakeBatch = func(evs []Event) Event { return evs }
+	}
+	s := &Stream{
+		e:       e,
+		name:    name,
+		cfg:     cfg,
+		inbox:   make(chan item, cfg.Capacity),
+		flushc:  make(chan chan struct{}),
+		quit:    make(chan struct{}),
+		sources: map[string]*sourceRun{},
+	}
+	s.routes.Store(&routes{})
+	s.lastActivity.Store(time.Now().UnixNano())
+	if err := e.register(s); err != nil {
+		return nil, err
+	}
+	e.goroutine(s.dispatch)
+	return s, nil
+}
+
+// Name returns the stream's name.
+func (s *Stream) Name() string { return s.name }
+
+// Stats returns the stream's counters.
+func (s *Stream) Stats() Stats {
+	r := s.routes.Load()
+	s.mu.Lock()
+	nsrc := len(s.sources)
+	s.mu.Unlock()
+	return Stats{
+		Appended:    s.appended.Load(),
+		Delivered:   s.delivered.Load(),
+		Dropped:     s.dropped.Load(),
+		Errors:      s.errors.Load(),
+		Pending:     s.pending.n.Load(),
+		Subscribers: len(r.subs),
+		Sources:     nsrc,
+	}
+}
+
+// Append adds ev at the end of the stream. A nil event is ignored. Append
+// blocks while the inbox is full, until there is room or ctx ends; it never
+// drops an accepted event. With no subscriber and no operator, appending is a
+// no-op (the event is counted, then forgotten), as a stream stores nothing.
+func (s *Stream) Append(ctx context.Context, ev Event) error {
+	ok, err := s.TryAppend(ev)
+	if ok || err != nil {
+		return err
+	}
+	return s.send(ctx, ev, s.routes.Load())
+}
+
+// TryAppend is Append without blocking: it reports false, and does nothing,
+// when the inbox is full. Callers that hold a lock other goroutines need
+// (such as a script interpreter's) release it and then call Append.
+func (s *Stream) TryAppend(ev Event) (bool, error) {
+	if ev == nil {
+		return true, nil
+	}
+	if s.e.ctx.Err() != nil {
+		return false, ErrClosed
+	}
+	r := s.routes.Load()
+	if len(r.subs) == 0 && len(r.ops) == 0 {
+		s.accepted()
+		return true, nil
+	}
+	s.hold()
+	select {
+	case s.inbox <- item{ev, r}:
+		s.accepted()
+		return true, nil
+	default:
+		s.release()
+		return false, nil
+	}
+}
+
+func (s *Stream) send(ctx context.Context, ev Event, r *routes) error {
+	s.hold()
+	select {
+	case s.inbox <- item{ev, r}:
+		s.accepted()
+		return nil
+	case <-ctx.Done():
+		s.release()
+		return ctx.Err()
+	case <-s.e.ctx.Done():
+		s.release()
+		return ErrClosed
+	}
+}
+
+func (s *Stream) accepted() {
+	s.appended.Add(1)
+	s.lastActivity.Store(time.Now().UnixNano())
+}
+
+// hold counts one unit of work originating from s, in s and in the engine;
+// release ends it.
+func (s *Stream) hold() {
+	s.e.pending.add(1)
+	s.pending.add(1)
+}
+
+func (s *Stream) release() {
+	s.pending.add(-1)
+	s.e.pending.add(-1)
+}
+
+// AddOperator appends op to the stream's operators, applied in order to
+// events appended from now on.
+func (s *Stream) AddOperator(op Operator) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.routes.Load()
+	s.routes.Store(&routes{ops: append(append([]Operator(nil), old.ops...), op), subs: old.subs})
+}
+
+// Subscribe registers sub for the events appended from now on and returns
+// the derived stream that receives sub's non-nil results (for [Forward], the
+// target stream itself). name identifies the subscription for Unsubscribe;
+// when empty, or already used on this stream, a unique one is made from it.
+func (s *Stream) Subscribe(name string, sub Subscriber) (*Stream, error) {
+	if sub == nil {
+		return nil, fmt.Errorf("stream %q: nil subscriber", s.name)
+	}
+	if name == "" {
+		name = sub.defaultName()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.routes.Load()
+	name = uniqueSubName(old.subs, name)
+	sn := &subscription{name: name, sub: sub}
+	if t := sub.target(); t != nil {
+		if err := s.e.link(s, t); err != nil {
+			return nil, err
+		}
+	} else {
+		d, err := s.e.NewStream(s.e.uniqueName(s.name+">>"+name), StreamConfig{Capacity: s.cfg.Capacity})
+		if err != nil {
+			return nil, err
+		}
+		if err := s.e.link(s, d); err != nil {
+			return nil, err
+		}
+		sn.derived = d
+	}
+	s.routes.Store(&routes{ops: old.ops, subs: append(append([]*subscription(nil), old.subs...), sn)})
+	if sn.derived != nil {
+		return sn.derived, nil
+	}
+	return sub.target(), nil
+}
+
+func uniqueSubName(subs []*subscription, base string) string {
+	taken := func(n string) bool {
+		for _, s := range subs {
+			if s.name == n {
+				return true
+			}
+		}
+		return false
+	}
+	name := base
+	for i := 2; taken(name); i++ {
+		name = fmt.Sprintf("%s#%d", base, i)
+	}
+	return name
+}
+
+// Subscriptions returns the names of the current subscriptions, in order.
+func (s *Stream) Subscriptions() []string {
+	r := s.routes.Load()
+	names := make([]string, len(r.subs))
+	for i, sn := range r.subs {
+		names[i] = sn.name
+	}
+	return names
+}
+
+// Unsubscribe removes the subscription named name. Events already appended
+// are still delivered to it.
+func (s *Stream) Unsubscribe(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.routes.Load()
+	for i, sn := range old.subs {
+		if sn.name != name {
+			continue
+		}
+		subs := append(append([]*subscription(nil), old.subs[:i]...), old.subs[i+1:]...)
+		s.routes.Store(&routes{ops: old.ops, subs: subs})
+		if t := sn.sub.target(); t != nil {
+			s.e.unlink(s, t)
+		}
+		return nil
+	}
+	return fmt.Errorf("stream %q has no subscriber named %q", s.name, name)
+}
+
+// dispatch is the stream's goroutine: it applies operators, batches, and
+// fans events out to subscribers, one event at a time.
+func (s *Stream) dispatch() {
+	var (
+		batch   []Event
+		routes  *routes
+		timer   = time.NewTimer(time.Hour)
+		pending bool // timer armed for the current batch
+	)
+	timer.Stop()
+	defer timer.Stop()
+
+	deliverBatch := func() {
+		if len(batch) == 0 {
+			return
+		}
+		n := int64(len(batch))
+		ev := s.cfg.MakeBatch(batch)
+		batch = nil
+		if pending {
+			timer.Stop()
+			pending = false
+		}
+		s.hold()
+		s.batched.Add(-n)
+		s.e.batched.Add(-n)
+		s.fanout(routes, ev)
+		s.release()
+	}
+
+	for {
+		select {
+		case it := <-s.inbox:
+			ev, ok := s.operate(it)
+			if !ok {
+				s.release()
+				continue
+			}
+			if s.cfg.BatchSize == 0 {
+				s.fanout(it.r, ev)
+				s.release()
+				continue
+			}
+			// The event moves from "pending" to "batched"; count it in the
+			// second before leaving the first so the engine never looks idle.
+			batch = append(batch, ev)
+			routes = it.r
+			s.batched.Add(1)
+			s.e.batched.Add(1)
+			s.release()
+			if len(batch) >= s.cfg.BatchSize {
+				deliverBatch()
+			} else if !pending {
+				timer.Reset(s.cfg.BatchTimeout)
+				pending = true
+			}
+		case <-timer.C:
+			pending = false
+			deliverBatch()
+		case done := <-s.flushc:
+			deliverBatch()
+			close(done)
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+// operate applies the operators of it; false means the event was dropped.
+func (s *Stream) operate(it item) (Event, bool) {
+	ev := it.ev
+	for _, op := range it.r.ops {
+		out, err := safeCall(func() (Event, error) { return op(s.e.ctx, ev) })
+		if err != nil {
+			s.dropped.Add(1)
+			s.fail("operator", "operator", ev, err)
+			return nil, false
+		}
+		if out == nil {
+			s.dropped.Add(1)
+			return nil, false
+		}
+		ev = out
+	}
+	return ev, true
+}
+
+func (s *Stream) fanout(r *routes, ev Event) {
+	s.delivered.Add(1)
+	for _, sn := range r.subs {
+		sn.sub.deliver(s, sn, ev)
+	}
+}
+
+// finish handles the outcome of one subscriber call: a failure is reported,
+// a non-nil result goes to the derived stream.
+func (s *Stream) finish(sn *subscription, ev, res Event, err error) {
+	if err != nil {
+		s.fail("subscriber", sn.name, ev, err)
+		return
+	}
+	if res == nil || sn.derived == nil {
+		return
+	}
+	if err := sn.derived.Append(s.e.ctx, res); err != nil {
+		s.fail("subscriber", sn.name, ev, fmt.Errorf("result not delivered to %q: %w", sn.derived.name, err))
+	}
+}
+
+func (s *Stream) fail(kind, name string, ev Event, err error) {
+	s.errors.Add(1)
+	s.e.report(&StreamError{Stream: s.name, Kind: kind, Name: name, Event: ev, Err: err})
+}
+
+// flush delivers the partial batch, if any, and returns when it is handed to
+// the subscribers.
+func (s *Stream) flush(ctx context.Context) error {
+	if s.batched.Load() == 0 {
+		return nil
+	}
+	done := make(chan struct{})
+	select {
+	case s.flushc <- done:
+	case <-s.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// DisconnectAll waits until the stream has been idle (no Append) for idleFor
+// and until after has passed since the call (either may be zero), then
+// disconnects its sources and drains it and every stream downstream of it,
+// flushing partial batches.
+func (s *Stream) DisconnectAll(ctx context.Context, idleFor, after time.Duration) error {
+	start := time.Now()
+	if after > 0 {
+		if err := sleepCtx(ctx, after); err != nil {
+			return err
+		}
+	}
+	for idleFor > 0 {
+		last := time.Unix(0, s.lastActivity.Load())
+		if last.Before(start) {
+			last = start
+		}
+		wait := time.Until(last.Add(idleFor))
+		if wait <= 0 && s.pending.n.Load() == 0 {
+			break
+		}
+		if wait <= 0 {
+			wait = idleFor / 10
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+	}
+	s.disconnectSources()
+	return s.e.drain(ctx, s.e.downstream(s))
+}
+
+// drain waits until none of streams has pending or batched events.
+func (e *Engine) drain(ctx context.Context, streams []*Stream) error {
+	for {
+		busy := false
+		for _, d := range streams {
+			if err := d.pending.wait(ctx); err != nil {
+				return err
+			}
+			if d.batched.Load() > 0 {
+				busy = true
+				if err := d.flush(ctx); err != nil {
+					return err
+				}
+			}
+		}
+		if !busy {
+			for _, d := range streams {
+				if d.pending.n.Load() != 0 || d.batched.Load() != 0 {
+					busy = true
+				}
+			}
+			if !busy {
+				return nil
+			}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// StreamError is a failure inside a stream: a subscriber, an operator or a
+// source that returned an error or panicked. The event is skipped for that
+// component only.
+type StreamError struct {
+	Stream string // the stream's name
+	Kind   string // "subscriber", "operator" or "source"
+	Name   string // the subscription or source name
+	Event  Event  // the event being processed, nil for sources
+	Err    error
+}
+
+func (e *StreamError) Error() string {
+	return fmt.Sprintf("stream %q: %s %q: %v", e.Stream, e.Kind, e.Name, e.Err)
+}
+
+func (e *StreamError) Unwrap() error { return e.Err }

@@ -1,0 +1,179 @@
+// Command rayvens runs Rayvens scripts: Starlark programs that build event
+// pipelines. main only wires the commands; the work is in the packages
+// starlark (scripts), builtins (predeclared names) and engine (streams).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	rstarlark "github.com/rayvens/rayvens/starlark"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module's build information.
+var version = ""
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ error }
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run executes the CLI and maps its outcome to an exit status: 0 success,
+// 1 script or runtime error, 2 usage error.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, errorText(err))
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+func errorText(err error) string {
+	var u usageError
+	if errors.As(err, &u) {
+		return "rayvens: " + u.Error() + " (see rayvens help)"
+	}
+	var se *rstarlark.Error
+	var sl rstarlark.ErrorList
+	if errors.As(err, &se) || errors.As(err, &sl) {
+		return err.Error()
+	}
+	return "rayvens: " + err.Error()
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:      "rayvens",
+		Usage:     "run event pipelines written in Starlark",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// Errors are printed once, by run, with the right exit status.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+		HideVersion: true,
+		Commands: []*cli.Command{
+			runCommand(),
+			versionCommand(),
+		},
+		CommandNotFound: func(c *cli.Context, name string) {},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usageError{fmt.Errorf("unknown command %q", c.Args().First())}
+			}
+			return cli.ShowAppHelp(c)
+		},
+	}
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a script; ARGS become its argv",
+		ArgsUsage: "SCRIPT [ARGS...]",
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "for", Usage: "stop the run gracefully after `DURATION` (e.g. 30s, 5m)"},
+		},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				return usageError{errors.New("run: missing SCRIPT")}
+			}
+			if d := c.Duration("for"); d < 0 {
+				return usageError{fmt.Errorf("run: --for must be positive, got %s", d)}
+			}
+			script := c.Args().First()
+			if _, err := os.Stat(script); err != nil {
+				return fmt.Errorf("cannot read script: %w", err)
+			}
+			stop, kill, release := lifecycle(c.Duration("for"), c.App.ErrWriter)
+			defer release()
+			return rstarlark.Run(stop, script, nil, rstarlark.Options{
+				Argv:   c.Args().Tail(),
+				Stdout: c.App.Writer,
+				Stderr: c.App.ErrWriter,
+				Kill:   kill,
+			})
+		},
+	}
+}
+
+// lifecycle returns the graceful-stop context (ended by the first SIGINT or
+// SIGTERM, or when limit elapses) and the kill context (ended by a second
+// signal).
+func lifecycle(limit time.Duration, stderr io.Writer) (stop, kill context.Context, release func()) {
+	stop, stopFn := context.WithCancel(context.Background())
+	kill, killFn := context.WithCancel(context.Background())
+	var timer *time.Timer
+	if limit > 0 {
+		timer = time.AfterFunc(limit, stopFn)
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case sig := <-sigs:
+				n++
+				if n == 1 {
+					fmt.Fprintf(stderr, "rayvens: %s: stopping (draining in-flight events; signal again to force)\n", sig)
+					stopFn()
+				} else {
+					fmt.Fprintf(stderr, "rayvens: %s: forcing exit\n", sig)
+					killFn()
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return stop, kill, func() {
+		signal.Stop(sigs)
+		close(done)
+		if timer != nil {
+			timer.Stop()
+		}
+		stopFn()
+		killFn()
+	}
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version",
+		Action: func(c *cli.Context) error {
+			v := version
+			if v == "" {
+				v = "(devel)"
+				if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+					v = info.Main.Version
+				}
+			}
+			fmt.Fprintf(c.App.Writer, "rayvens %s\n", v)
+			return nil
+		},
+	}
+}

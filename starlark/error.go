@@ -1,0 +1,112 @@
+package starlark
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+)
+
+// Error is a problem in a script at a position: a syntax or resolve error,
+// or a runtime error with the Starlark backtrace that led to it.
+type Error struct {
+	Pos syntax.Position
+	Msg string
+	// Backtrace is the call stack, outermost first, when the error happened
+	// inside a function call; empty for errors at the top level.
+	Backtrace []starlark.CallFrame
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Pos.IsValid() {
+		fmt.Fprintf(&b, "%s: ", e.Pos)
+	}
+	b.WriteString(e.Msg)
+	if len(e.Backtrace) > 0 {
+		b.WriteString("\nTraceback (most recent call last):")
+		for _, fr := range e.Backtrace {
+			fmt.Fprintf(&b, "\n  %s: in %s", fr.Pos, fr.Name)
+		}
+	}
+	return b.String()
+}
+
+// ErrorList is several script errors, such as every resolve error of a file.
+type ErrorList []*Error
+
+func (l ErrorList) Error() string {
+	msgs := make([]string, len(l))
+	for i, e := range l {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// FailuresError reports that the run completed but N subscriber, operator or
+// source failures happened; each was reported when it happened.
+type FailuresError struct{ N uint64 }
+
+func (e *FailuresError) Error() string {
+	if e.N == 1 {
+		return "the run had 1 failure (reported above)"
+	}
+	return fmt.Sprintf("the run had %d failures (reported above)", e.N)
+}
+
+// scriptError converts an error from the interpreter into an *Error or an
+// ErrorList; other errors are returned unchanged. msg, when not empty,
+// replaces the message (to add context such as the failing subscriber).
+func scriptError(err error, msg string) error {
+	var (
+		synErr syntax.Error
+		resErr resolve.ErrorList
+		evlErr *starlark.EvalError
+	)
+	switch {
+	case errors.As(err, &evlErr):
+		return evalError(evlErr, msg, false)
+	case errors.As(err, &synErr):
+		return &Error{Pos: synErr.Pos, Msg: synErr.Msg}
+	case errors.As(err, &resErr):
+		list := make(ErrorList, len(resErr))
+		for i, e := range resErr {
+			list[i] = &Error{Pos: e.Pos, Msg: e.Msg}
+		}
+		return list
+	}
+	return err
+}
+
+// evalError positions an evaluation error at the innermost script frame. The
+// backtrace is kept when the error is inside a function, or always when
+// alwaysTrace is set (callback failures, whose backtrace tells which
+// function failed).
+func evalError(e *starlark.EvalError, msg string, alwaysTrace bool) *Error {
+	if msg == "" {
+		msg = e.Msg
+	}
+	stack := e.CallStack
+	if n := len(stack); n > 0 && stack[n-1].Pos.Filename() == "<builtin>" {
+		if !strings.HasPrefix(msg, stack[n-1].Name+":") && !strings.Contains(msg, stack[n-1].Name+": ") {
+			msg = "in " + stack[n-1].Name + ": " + msg
+		}
+		stack = stack[:n-1]
+	}
+	out := &Error{Msg: msg}
+	if n := len(stack); n > 0 {
+		out.Pos = stack[n-1].Pos
+	}
+	// A nested error (from a loaded module) carries its own position.
+	var inner *starlark.EvalError
+	if errors.As(e.Unwrap(), &inner) && inner != e {
+		return evalError(inner, msg, alwaysTrace)
+	}
+	if len(stack) > 1 || (alwaysTrace && len(stack) > 0) {
+		out.Backtrace = append([]starlark.CallFrame(nil), stack...)
+	}
+	return out
+}

@@ -1,0 +1,61 @@
+package starlark
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.starlark.net/starlark"
+)
+
+// loader implements load(): module paths are resolved relative to the file
+// that contains the load statement, each file executes once per run, and a
+// load cycle is an error that shows the cycle.
+type loader struct {
+	predeclared starlark.StringDict
+	newThread   func(name string) *starlark.Thread
+	cache       map[string]*module
+	stack       []string // files being loaded, outermost first
+}
+
+type module struct {
+	globals starlark.StringDict
+	err     error
+}
+
+func (l *loader) load(thread *starlark.Thread, name string) (starlark.StringDict, error) {
+	path := name
+	if !filepath.IsAbs(path) {
+		from := thread.CallFrame(0).Pos.Filename()
+		path = filepath.Join(filepath.Dir(from), name)
+	}
+	path = filepath.Clean(path)
+	for i, p := range l.stack {
+		if p == path {
+			cycle := append(append([]string(nil), l.stack[i:]...), path)
+			return nil, fmt.Errorf("load cycle: %s", strings.Join(cycle, " -> "))
+		}
+	}
+	if m, ok := l.cache[path]; ok {
+		return m.globals, m.err
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("no such file %s", path)
+		}
+		return nil, err
+	}
+	l.stack = append(l.stack, path)
+	t := l.newThread("load " + path)
+	t.Load = l.load
+	globals, err := starlark.ExecFileOptions(FileOptions, t, path, src, l.predeclared)
+	l.stack = l.stack[:len(l.stack)-1]
+	if err != nil {
+		// Keep the loaded file's own position and backtrace.
+		err = scriptError(err, "")
+	}
+	l.cache[path] = &module{globals, err}
+	return globals, err
+}

@@ -1,0 +1,113 @@
+package starlark
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sync"
+
+	"go.starlark.net/starlark"
+
+	"github.com/rayvens/rayvens/builtins"
+	"github.com/rayvens/rayvens/engine"
+)
+
+// Options configure [Run]. The zero value runs with the process's stdout,
+// stderr and environment and no arguments.
+type Options struct {
+	// Argv becomes the script's argv.
+	Argv []string
+	// Stdout receives print output, Stderr failure reports. Default: the
+	// process's own.
+	Stdout, Stderr io.Writer
+	// LookupEnv serves env(); default os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Kill, when it ends, stops the run at once: callbacks are cancelled and
+	// events still in flight are abandoned (and counted in the error).
+	// Default: never.
+	Kill context.Context
+}
+
+// Run executes a script and then keeps the run going until it has drained:
+// no source connected and no event in flight. src is the script text (string
+// or []byte), or nil to read filename.
+//
+// Cancelling ctx stops the run gracefully: the top level is interrupted,
+// sources stop, and events already accepted still reach their subscribers;
+// a graceful stop is not an error. Run returns an *Error or ErrorList for a
+// problem in the script, a *FailuresError if subscribers failed, nil
+// otherwise.
+func Run(ctx context.Context, filename string, src any, opts Options) error {
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if opts.Kill == nil {
+		opts.Kill = context.Background()
+	}
+	stderr := &syncWriter{w: opts.Stderr}
+	eng := engine.New(engine.Options{OnError: func(err error) {
+		stderr.writeLine(failureMessage(err))
+	}})
+	rt := builtins.NewRuntime(eng, opts.Stdout)
+	rt.Stop, rt.Kill, rt.Argv = ctx, opts.Kill, opts.Argv
+	if opts.LookupEnv != nil {
+		rt.LookupEnv = opts.LookupEnv
+	}
+	predeclared := rt.Predeclared()
+	ld := &loader{predeclared: predeclared, newThread: rt.NewThread, cache: map[string]*module{}}
+
+	thread := rt.NewThread("main")
+	thread.Load = ld.load
+	stopTop := context.AfterFunc(ctx, func() { thread.Cancel("the run was stopped") })
+	rt.Acquire()
+	_, execErr := starlark.ExecFileOptions(FileOptions, thread, filename, src, predeclared)
+	rt.EndTopLevel()
+	stopTop()
+	if execErr != nil && ctx.Err() != nil {
+		execErr = nil // the top level was interrupted by a graceful stop
+	}
+
+	if execErr == nil {
+		// The script ran: the run lasts until it drains or is stopped.
+		_ = eng.Wait(ctx)
+	}
+	shutdownErr := eng.Shutdown(opts.Kill)
+
+	switch {
+	case execErr != nil:
+		return scriptError(execErr, "")
+	case shutdownErr != nil:
+		return shutdownErr
+	case eng.Errors() > 0:
+		return &FailuresError{N: eng.Errors()}
+	}
+	return nil
+}
+
+// failureMessage formats a failure reported by the engine, with the
+// position and backtrace of the Starlark code that failed when there is one.
+func failureMessage(err error) string {
+	var ee *starlark.EvalError
+	if errors.As(err, &ee) {
+		e := evalError(ee, "", true)
+		e.Msg = err.Error()
+		return e.Error()
+	}
+	return "rayvens: " + err.Error()
+}
+
+// syncWriter writes whole multi-line messages atomically.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) writeLine(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, _ = io.WriteString(s.w, msg+"\n")
+}
