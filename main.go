@@ -103,7 +103,7 @@ func runCommand() *cli.Command {
 			}
 			script := c.Args().First()
 			if _, err := os.Stat(script); err != nil {
-				return fmt.Errorf("cannot read script: %w", err)
+				return usageError{fmt.Errorf("run: cannot read script %s", script)}
 			}
 			stop, kill, release := lifecycle(c.Duration("for"), c.App.ErrWriter)
 			defer release()

@@ -17,8 +17,8 @@ type StreamConfig struct {
 	// Capacity bounds the inbox; a full inbox blocks Append. Default
 	// DefaultCapacity.
 	Capacity int
-	// BatchSize, when positive, groups events into batches of that many
-	// before they reach subscribers.
+	// BatchSize, when positive, groups events into batches of that many;
+	// operators and subscribers then receive batches.
 	BatchSize int
 	// BatchTimeout delivers a partial batch this long after its first event.
 	// Default DefaultBatchTimeout.
@@ -28,8 +28,9 @@ type StreamConfig struct {
 	MakeBatch func([]Event) Event
 }
 
-// Operator transforms each event appended to a stream before it reaches the
-// subscribers. Returning a nil event drops it.
+// Operator transforms each event appended to a stream (each batch, when the
+// stream batches) before it reaches the subscribers. Returning a nil event
+// drops it.
 type Operator func(ctx context.Context, ev Event) (Event, error)
 
 // Stats are a stream's counters.
@@ -324,26 +325,26 @@ func (s *Stream) dispatch() {
 		s.hold()
 		s.batched.Add(-n)
 		s.e.batched.Add(-n)
-		s.fanout(routes, ev)
+		if ev, ok := s.operate(routes, ev); ok {
+			s.fanout(routes, ev)
+		}
 		s.release()
 	}
 
 	for {
 		select {
 		case it := <-s.inbox:
-			ev, ok := s.operate(it)
-			if !ok {
-				s.release()
-				continue
-			}
 			if s.cfg.BatchSize == 0 {
-				s.fanout(it.r, ev)
+				if ev, ok := s.operate(it.r, it.ev); ok {
+					s.fanout(it.r, ev)
+				}
 				s.release()
 				continue
 			}
-			// The event moves from "pending" to "batched"; count it in the
-			// second before leaving the first so the engine never looks idle.
-			batch = append(batch, ev)
+			// Operators see whole batches (as in Rayvens). The event moves
+			// from "pending" to "batched"; count it in the second before
+			// leaving the first so the engine never looks idle.
+			batch = append(batch, it.ev)
 			routes = it.r
 			s.batched.Add(1)
 			s.e.batched.Add(1)
@@ -366,10 +367,9 @@ func (s *Stream) dispatch() {
 	}
 }
 
-// operate applies the operators of it; false means the event was dropped.
-func (s *Stream) operate(it item) (Event, bool) {
-	ev := it.ev
-	for _, op := range it.r.ops {
+// operate applies the operators of r to ev; false means ev was dropped.
+func (s *Stream) operate(r *routes, ev Event) (Event, bool) {
+	for _, op := range r.ops {
 		out, err := safeCall(func() (Event, error) { return op(s.e.ctx, ev) })
 		if err != nil {
 			s.dropped.Add(1)

@@ -89,6 +89,7 @@ func evalError(e *starlark.EvalError, msg string, alwaysTrace bool) *Error {
 	if msg == "" {
 		msg = e.Msg
 	}
+	msg = withHint(msg, alwaysTrace)
 	stack := e.CallStack
 	if n := len(stack); n > 0 && stack[n-1].Pos.Filename() == "<builtin>" {
 		if !strings.HasPrefix(msg, stack[n-1].Name+":") && !strings.Contains(msg, stack[n-1].Name+": ") {
@@ -109,4 +110,24 @@ func evalError(e *starlark.EvalError, msg string, alwaysTrace bool) *Error {
 		out.Backtrace = append([]starlark.CallFrame(nil), stack...)
 	}
 	return out
+}
+
+// hints explain interpreter messages that are accurate but puzzling in a
+// Rayvens script.
+// callback tells whether the message comes from a callback, where a frozen
+// value is most likely a global.
+func withHint(msg string, callback bool) string {
+	hint := ""
+	switch {
+	case strings.Contains(msg, "got Stream, want int"):
+		hint = "a stream goes on the left of << and >> (stream << event, stream >> subscriber)"
+	case strings.Contains(msg, "frozen") && callback:
+		hint = "events are frozen when appended, and globals once the top level has finished; keep mutable state in an Actor"
+	case strings.Contains(msg, "frozen"):
+		hint = "events are frozen when appended to a stream"
+	}
+	if hint == "" || strings.Contains(msg, hint) {
+		return msg
+	}
+	return msg + " (" + hint + ")"
 }

@@ -94,7 +94,7 @@ func failureMessage(err error) string {
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
 		e := evalError(ee, "", true)
-		e.Msg = err.Error()
+		e.Msg = withHint(err.Error(), true)
 		return e.Error()
 	}
 	return "rayvens: " + err.Error()
