@@ -41,8 +41,8 @@ func (e *Engine) NewActor(name string, init func(ctx context.Context) (any, erro
 		return nil, ErrClosed
 	}
 	e.actors = append(e.actors, a)
-	e.mu.Unlock()
 	e.goroutine(func() { a.run(init) })
+	e.mu.Unlock()
 	return a, nil
 }
 
@@ -59,7 +59,7 @@ func (a *Actor) run(init func(ctx context.Context) (any, error)) {
 			a.e.report(initErr)
 		}
 	}
-	for {
+	for !stopped(a.quit) {
 		select {
 		case m := <-a.mailbox:
 			if initErr != nil {

@@ -41,16 +41,18 @@ type Engine struct {
 	batched atomic.Int64
 	errors  atomic.Uint64
 
-	mu      sync.Mutex
-	closed  bool
-	streams map[string]*Stream
-	order   []*Stream // creation order, for deterministic flushes
-	actors  []*Actor
-	pools   []*Pool
-	graph   graph
-	anon    int
+	mu       sync.Mutex
+	stopping bool // Shutdown has begun: no new sources
+	closed   bool // Shutdown has stopped the goroutines: nothing new at all
+	streams  map[string]*Stream
+	order    []*Stream // creation order, for deterministic flushes
+	actors   []*Actor
+	pools    []*Pool
+	graph    graph
+	anon     int
 
-	wg sync.WaitGroup // every goroutine the engine started
+	wg      sync.WaitGroup // every goroutine the engine started
+	stopped chan struct{}  // closed when wg is done after Shutdown
 }
 
 // New returns an engine ready to create streams.
@@ -62,6 +64,7 @@ func New(opts Options) *Engine {
 		cancel:  cancel,
 		streams: map[string]*Stream{},
 		graph:   graph{},
+		stopped: make(chan struct{}),
 	}
 }
 
@@ -121,25 +124,29 @@ func (e *Engine) Wait(ctx context.Context) error {
 // Shutdown disconnects every source, waits until everything accepted has been
 // delivered (flushing partial batches), then stops every goroutine. If ctx
 // ends before the pipeline is drained, the remaining work is abandoned and
-// the returned error says how many events were not delivered. Shutdown is
-// idempotent.
+// the returned error says how many events were not delivered; a subscriber
+// that is stuck keeps its goroutine until it returns. Shutdown is idempotent:
+// later or concurrent calls wait, until their ctx ends, for the goroutines
+// to stop.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return nil
-	}
-	streams := append([]*Stream(nil), e.order...)
+	first := !e.stopping
+	e.stopping = true
 	e.mu.Unlock()
+	if !first {
+		return e.waitStopped(ctx)
+	}
 
-	for _, s := range streams {
+	for _, s := range e.Streams() {
 		s.disconnectSources()
 	}
 	drainErr := e.Wait(ctx)
 
+	// From here no goroutine can start (see goroutine), so the lists below
+	// are complete, including streams made while draining.
 	e.mu.Lock()
 	e.closed = true
-	actors, pools := e.actors, e.pools
+	streams, actors, pools := e.order, e.actors, e.pools
 	e.mu.Unlock()
 
 	lost := e.pending.n.Load() + e.batched.Load()
@@ -153,14 +160,30 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	for _, p := range pools {
 		close(p.quit)
 	}
-	e.wg.Wait()
+	// Waiting for the goroutines can take as long as a stuck subscriber, so
+	// it happens off this goroutine, within ctx.
+	go func() {
+		e.wg.Wait()
+		close(e.stopped)
+	}()
 	if drainErr != nil && lost > 0 {
 		return fmt.Errorf("shutdown interrupted: %d events were not delivered: %w", lost, drainErr)
 	}
-	return nil
+	return e.waitStopped(ctx)
 }
 
-// go runs fn on a goroutine owned by the engine.
+func (e *Engine) waitStopped(ctx context.Context) error {
+	select {
+	case <-e.stopped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shutdown interrupted: some subscribers are still running: %w", ctx.Err())
+	}
+}
+
+// goroutine runs fn on a goroutine owned by the engine. The caller holds
+// e.mu and has checked that the engine is not closed: Shutdown sets closed
+// under e.mu before it waits, so it never misses a goroutine.
 func (e *Engine) goroutine(fn func()) {
 	e.wg.Add(1)
 	go func() {
@@ -169,7 +192,8 @@ func (e *Engine) goroutine(fn func()) {
 	}()
 }
 
-// register reserves name for a new stream, inventing one when name is empty.
+// register reserves name for a new stream, inventing one when name is empty,
+// and starts its dispatch goroutine.
 func (e *Engine) register(s *Stream) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -190,6 +214,7 @@ func (e *Engine) register(s *Stream) error {
 	}
 	e.streams[s.name] = s
 	e.order = append(e.order, s)
+	e.goroutine(s.dispatch)
 	return nil
 }
 

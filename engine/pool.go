@@ -31,10 +31,10 @@ func (e *Engine) NewPool(name string, h Handler, parallelism int) (*Pool, error)
 		return nil, ErrClosed
 	}
 	e.pools = append(e.pools, p)
-	e.mu.Unlock()
 	for range parallelism {
 		e.goroutine(p.work)
 	}
+	e.mu.Unlock()
 	return p, nil
 }
 
@@ -42,7 +42,7 @@ func (e *Engine) NewPool(name string, h Handler, parallelism int) (*Pool, error)
 func (p *Pool) Name() string { return p.name }
 
 func (p *Pool) work() {
-	for {
+	for !stopped(p.quit) {
 		select {
 		case m := <-p.queue:
 			res, err := safeCall(func() (Event, error) { return p.h(p.e.ctx, m.ev) })

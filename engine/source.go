@@ -32,14 +32,21 @@ type sourceRun struct {
 func (s *Stream) AddSource(name string, src Source) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.e.ctx.Err() != nil {
-		return "", ErrClosed
-	}
 	if name == "" {
-		name = fmt.Sprintf("%s-source-%d", s.name, len(s.sources)+1)
+		// Sources that ended have left gaps; skip names still in use.
+		for i := len(s.sources) + 1; name == "" || s.sources[name] != nil; i++ {
+			name = fmt.Sprintf("%s-source-%d", s.name, i)
+		}
 	}
 	if s.sources[name] != nil {
 		return "", fmt.Errorf("stream %q already has a source named %q", s.name, name)
+	}
+	// Under e.mu, so that Shutdown, which disconnects the sources it knows
+	// of, never misses one that starts while it drains.
+	s.e.mu.Lock()
+	defer s.e.mu.Unlock()
+	if s.e.stopping {
+		return "", ErrClosed
 	}
 	ctx, cancel := context.WithCancel(s.e.ctx)
 	run := &sourceRun{cancel: cancel, done: make(chan struct{})}

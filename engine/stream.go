@@ -113,7 +113,6 @@ func (e *Engine) NewStream(name string, cfg StreamConfig) (*Stream, error) {
 	if err := e.register(s); err != nil {
 		return nil, err
 	}
-	e.goroutine(s.dispatch)
 	return s, nil
 }
 
@@ -291,9 +290,12 @@ func (s *Stream) Unsubscribe(name string) error {
 		}
 		subs := append(append([]*subscription(nil), old.subs[:i]...), old.subs[i+1:]...)
 		s.routes.Store(&routes{ops: old.ops, subs: subs})
-		if t := sn.sub.target(); t != nil {
-			s.e.unlink(s, t)
+		// Subscribe linked s to the derived stream or to the Forward target.
+		to := sn.derived
+		if to == nil {
+			to = sn.sub.target()
 		}
+		s.e.unlink(s, to)
 		return nil
 	}
 	return fmt.Errorf("stream %q has no subscriber named %q", s.name, name)
@@ -332,6 +334,9 @@ func (s *Stream) dispatch() {
 	}
 
 	for {
+		if stopped(s.quit) {
+			return
+		}
 		select {
 		case it := <-s.inbox:
 			if s.cfg.BatchSize == 0 {
@@ -490,6 +495,18 @@ func (e *Engine) drain(ctx context.Context, streams []*Stream) error {
 				return nil
 			}
 		}
+	}
+}
+
+// stopped reports whether quit is closed. Loops check it before taking more
+// work, because a select among ready cases picks at random and work left
+// after Shutdown is abandoned, not done.
+func stopped(quit <-chan struct{}) bool {
+	select {
+	case <-quit:
+		return true
+	default:
+		return false
 	}
 }
 

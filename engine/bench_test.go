@@ -1,0 +1,66 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rayvens/rayvens/engine"
+)
+
+func noop(context.Context, engine.Event) (engine.Event, error) { return nil, nil }
+
+func identity(_ context.Context, ev engine.Event) (engine.Event, error) { return ev, nil }
+
+// benchAppend appends b.N ints to s and waits until they are all processed,
+// so the rate covers delivery, not just queueing.
+func benchAppend(b *testing.B, e *engine.Engine, s *engine.Stream) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := s.Append(ctx, i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	require.NoError(b, e.Wait(ctx))
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	shutdown(b, e)
+}
+
+func BenchmarkAppendToFunc(b *testing.B) {
+	e, _ := newEngine(b)
+	s := newStream(b, e, "bench", engine.StreamConfig{})
+	subscribe(b, s, "", engine.Func("noop", noop))
+	benchAppend(b, e, s)
+}
+
+func BenchmarkAppendToActor(b *testing.B) {
+	e, _ := newEngine(b)
+	s := newStream(b, e, "bench", engine.StreamConfig{})
+	a, err := e.NewActor("bench", nil, 0)
+	require.NoError(b, err)
+	subscribe(b, s, "", a.Method("noop", func(ctx context.Context, _ any, ev engine.Event) (engine.Event, error) {
+		return noop(ctx, ev)
+	}))
+	benchAppend(b, e, s)
+}
+
+func BenchmarkAppendToPool(b *testing.B) {
+	e, _ := newEngine(b)
+	s := newStream(b, e, "bench", engine.StreamConfig{})
+	p, err := e.NewPool("bench", noop, 4)
+	require.NoError(b, err)
+	subscribe(b, s, "", p)
+	benchAppend(b, e, s)
+}
+
+func BenchmarkChain(b *testing.B) {
+	e, _ := newEngine(b)
+	s := newStream(b, e, "bench", engine.StreamConfig{})
+	d := subscribe(b, s, "", engine.Func("identity", identity))
+	subscribe(b, d, "", engine.Func("noop", noop))
+	benchAppend(b, e, s)
+}
