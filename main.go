@@ -73,7 +73,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideVersion: true,
 		Commands: []*cli.Command{
 			runCommand(),
+			pluginsCommand(),
+			kindsCommand(),
 			versionCommand(),
+			servePluginCommand(),
 		},
 		CommandNotFound: func(c *cli.Context, name string) {},
 		Action: func(c *cli.Context) error {
@@ -90,9 +93,9 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run a script; ARGS become its argv",
 		ArgsUsage: "SCRIPT [ARGS...]",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.DurationFlag{Name: "for", Usage: "stop the run gracefully after `DURATION` (e.g. 30s, 5m)"},
-		},
+		}, pluginFlags()...),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
@@ -105,13 +108,18 @@ func runCommand() *cli.Command {
 			if _, err := os.Stat(script); err != nil {
 				return usageError{fmt.Errorf("run: cannot read script %s", script)}
 			}
+			connectors, err := pluginOptions(c)
+			if err != nil {
+				return err
+			}
 			stop, kill, release := lifecycle(c.Duration("for"), c.App.ErrWriter)
 			defer release()
 			return rstarlark.Run(stop, script, nil, rstarlark.Options{
-				Argv:   c.Args().Tail(),
-				Stdout: c.App.Writer,
-				Stderr: c.App.ErrWriter,
-				Kill:   kill,
+				Argv:       c.Args().Tail(),
+				Stdout:     c.App.Writer,
+				Stderr:     c.App.ErrWriter,
+				Kill:       kill,
+				Connectors: connectors,
 			})
 		},
 	}
@@ -160,19 +168,22 @@ func lifecycle(limit time.Duration, stderr io.Writer) (stop, kill context.Contex
 	}
 }
 
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}
+
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",
 		Usage: "print the version",
 		Action: func(c *cli.Context) error {
-			v := version
-			if v == "" {
-				v = "(devel)"
-				if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-					v = info.Main.Version
-				}
-			}
-			fmt.Fprintf(c.App.Writer, "rayvens %s\n", v)
+			fmt.Fprintf(c.App.Writer, "rayvens %s\n", versionString())
 			return nil
 		},
 	}

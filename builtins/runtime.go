@@ -10,6 +10,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/plugins"
 )
 
 // Runtime connects the predeclared values of one script run to its engine,
@@ -26,6 +27,11 @@ type Runtime struct {
 	Argv []string
 	// LookupEnv reads environment variables for env(); default os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Host opens connector instances; nil means scripts cannot use
+	// connectors.
+	Host *plugins.Host
+
+	conns connectors
 
 	stdout lineWriter
 	lock   gil

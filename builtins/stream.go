@@ -35,18 +35,21 @@ func (s *Stream) Freeze()               {} // a stream is safe to share: the eng
 func (s *Stream) Truth() starlark.Bool  { return starlark.True }
 func (s *Stream) Hash() (uint32, error) { return starlark.String(s.s.Name()).Hash() }
 
-// makeStream implements Stream(name, operator=None, batch_size=None,
-// batch_timeout=None, capacity=None).
+// makeStream implements Stream(name, source_config=None, sink_config=None,
+// operator=None, batch_size=None, batch_timeout=None, capacity=None).
 func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
 		name         string
+		sourceConfig starlark.Value = starlark.None
+		sinkConfig   starlark.Value = starlark.None
 		operator     starlark.Value = starlark.None
 		batchSize    starlark.Value = starlark.None
 		batchTimeout starlark.Value = starlark.None
 		capacity     starlark.Value = starlark.None
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
-		"name", &name, "operator?", &operator, "batch_size?", &batchSize,
+		"name", &name, "source_config?", &sourceConfig, "sink_config?", &sinkConfig,
+		"operator?", &operator, "batch_size?", &batchSize,
 		"batch_timeout?", &batchTimeout, "capacity?", &capacity); err != nil {
 		return nil, err
 	}
@@ -73,6 +76,16 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 	s := &Stream{rt: rt, s: es}
 	if operator != starlark.None {
 		s.addOperator(operator.(starlark.Callable))
+	}
+	if sinkConfig != starlark.None {
+		if _, err := s.addSink(sinkConfig); err != nil {
+			return nil, err
+		}
+	}
+	if sourceConfig != starlark.None {
+		if _, err := s.addSource(sourceConfig); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -123,7 +136,15 @@ var streamMethods = map[string]*starlark.Builtin{
 	"add_operator":   starlark.NewBuiltin("add_operator", streamAddOperator),
 	"unsubscribe":    starlark.NewBuiltin("unsubscribe", streamUnsubscribe),
 	"disconnect_all": starlark.NewBuiltin("disconnect_all", streamDisconnectAll),
-	"event_count":    starlark.NewBuiltin("event_count", streamEventCount),
+	"add_source": starlark.NewBuiltin("add_source", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		return streamConnect(b, args, kwargs, (*Stream).addSource)
+	}),
+	"add_sink": starlark.NewBuiltin("add_sink", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		return streamConnect(b, args, kwargs, (*Stream).addSink)
+	}),
+	"disconnect_source": starlark.NewBuiltin("disconnect_source", streamDisconnectSource),
+	"disconnect_sink":   starlark.NewBuiltin("disconnect_sink", streamDisconnectSink),
+	"event_count":       starlark.NewBuiltin("event_count", streamEventCount),
 }
 
 // Attr returns a method bound to s, or the name attribute.
@@ -264,8 +285,43 @@ func streamDisconnectAll(thread *starlark.Thread, b *starlark.Builtin, args star
 		return nil, err
 	}
 	s := b.Receiver().(*Stream)
-	err = s.rt.block(func(ctx context.Context) error { return s.s.DisconnectAll(ctx, idleFor, afterD) })
+	err = s.rt.block(func(ctx context.Context) error {
+		if err := s.s.DisconnectAll(ctx, idleFor, afterD); err != nil {
+			return err
+		}
+		return s.rt.closeSinks(ctx, s.s.Downstream())
+	})
 	return starlark.None, err
+}
+
+func streamConnect(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, connect func(*Stream, starlark.Value) (string, error)) (starlark.Value, error) {
+	var config starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &config); err != nil {
+		return nil, err
+	}
+	name, err := connect(b.Receiver().(*Stream), config)
+	if err != nil {
+		return nil, err
+	}
+	return starlark.String(name), nil
+}
+
+func streamDisconnectSource(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &name); err != nil {
+		return nil, err
+	}
+	s := b.Receiver().(*Stream)
+	return starlark.None, s.rt.block(func(context.Context) error { return s.s.DisconnectSource(name) })
+}
+
+func streamDisconnectSink(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var name string
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &name); err != nil {
+		return nil, err
+	}
+	s := b.Receiver().(*Stream)
+	return starlark.None, s.rt.block(func(ctx context.Context) error { return s.disconnectSink(ctx, name) })
 }
 
 func streamEventCount(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -68,6 +68,10 @@ func (g graph) path(from, to *Stream) []*Stream {
 	return walk(from)
 }
 
+// Downstream returns the stream and every stream downstream of it (derived
+// streams and streams it forwards to), in breadth-first order.
+func (s *Stream) Downstream() []*Stream { return s.e.downstream(s) }
+
 // downstream returns s and every stream reachable from it.
 func (e *Engine) downstream(s *Stream) []*Stream {
 	e.mu.Lock()

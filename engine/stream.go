@@ -217,7 +217,7 @@ func (s *Stream) AddOperator(op Operator) {
 
 // Subscribe registers sub for the events appended from now on and returns
 // the derived stream that receives sub's non-nil results (for [Forward], the
-// target stream itself). name identifies the subscription for Unsubscribe;
+// target stream itself; for [Async], nil). name identifies the subscription for Unsubscribe;
 // when empty, or already used on this stream, a unique one is made from it.
 func (s *Stream) Subscribe(name string, sub Subscriber) (*Stream, error) {
 	if sub == nil {
@@ -235,7 +235,7 @@ func (s *Stream) Subscribe(name string, sub Subscriber) (*Stream, error) {
 		if err := s.e.link(s, t); err != nil {
 			return nil, err
 		}
-	} else {
+	} else if _, async := sub.(asyncSub); !async {
 		d, err := s.e.NewStream(s.e.uniqueName(s.name+">>"+name), StreamConfig{Capacity: s.cfg.Capacity})
 		if err != nil {
 			return nil, err
@@ -467,6 +467,12 @@ func (s *Stream) DisconnectAll(ctx context.Context, idleFor, after time.Duration
 		}
 	}
 	s.disconnectSources()
+	return s.e.drain(ctx, s.e.downstream(s))
+}
+
+// Drain waits until the stream and every stream downstream of it have no
+// event in flight, flushing partial batches, without disconnecting sources.
+func (s *Stream) Drain(ctx context.Context) error {
 	return s.e.drain(ctx, s.e.downstream(s))
 }
 

@@ -1,6 +1,9 @@
 package engine
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // Handler processes one event. A non-nil result is appended to the
 // subscription's derived stream; an error skips the event for this
@@ -55,3 +58,51 @@ func (f forward) deliver(from *Stream, sn *subscription, ev Event) {
 
 func (f forward) target() *Stream     { return f.to }
 func (f forward) defaultName() string { return f.to.name }
+
+// AsyncHandler takes one event and must call done exactly once, from any
+// goroutine, when the event has been processed: nil for success, an error
+// for a failure (reported like a subscriber's). It may block to apply
+// backpressure; it runs on the stream's dispatch goroutine.
+type AsyncHandler func(ev Event, done func(error))
+
+// Async returns a subscriber that completes events asynchronously, such as
+// a connector sink that acknowledges batches. The stream counts an event as
+// in flight until done is called, so draining waits for every
+// acknowledgement. Async subscribers have no derived stream results.
+func Async(name string, h AsyncHandler) Subscriber { return asyncSub{name, h} }
+
+type asyncSub struct {
+	name string
+	h    AsyncHandler
+}
+
+func (a asyncSub) deliver(from *Stream, sn *subscription, ev Event) {
+	from.hold()
+	var once sync.Once
+	_, err := safeCall(func() (Event, error) {
+		a.h(ev, func(err error) {
+			once.Do(func() {
+				if err != nil {
+					from.fail("subscriber", sn.name, ev, err)
+				}
+				from.release()
+			})
+		})
+		return nil, nil
+	})
+	if err != nil { // the handler panicked before taking the event
+		once.Do(func() {
+			from.fail("subscriber", sn.name, ev, err)
+			from.release()
+		})
+	}
+}
+
+func (a asyncSub) target() *Stream { return nil }
+
+func (a asyncSub) defaultName() string {
+	if a.name == "" {
+		return "async"
+	}
+	return a.name
+}

@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"go.starlark.net/starlark"
 
 	"github.com/rayvens/rayvens/builtins"
 	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/plugins"
 )
 
 // Options configure [Run]. The zero value runs with the process's stdout,
@@ -27,6 +29,11 @@ type Options struct {
 	// events still in flight are abandoned (and counted in the error).
 	// Default: never.
 	Kill context.Context
+	// Connectors configures the plugin host that serves source_config,
+	// sink_config, add_source and add_sink; nil means scripts cannot use
+	// connectors. Log defaults to Stderr; OnFatal is set by Run (a plugin
+	// that fails for good stops the run with its error).
+	Connectors *plugins.Options
 }
 
 // Run executes a script and then keeps the run going until it has drained:
@@ -48,6 +55,9 @@ func Run(ctx context.Context, filename string, src any, opts Options) error {
 	if opts.Kill == nil {
 		opts.Kill = context.Background()
 	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var fatal atomic.Pointer[error]
 	stderr := &syncWriter{w: opts.Stderr}
 	eng := engine.New(engine.Options{OnError: func(err error) {
 		stderr.writeLine(failureMessage(err))
@@ -56,6 +66,22 @@ func Run(ctx context.Context, filename string, src any, opts Options) error {
 	rt.Stop, rt.Kill, rt.Argv = ctx, opts.Kill, opts.Argv
 	if opts.LookupEnv != nil {
 		rt.LookupEnv = opts.LookupEnv
+	}
+	if opts.Connectors != nil {
+		po := *opts.Connectors
+		if po.Log == nil {
+			po.Log = stderr
+		}
+		po.OnFatal = func(err error) {
+			fatal.CompareAndSwap(nil, &err)
+			stop()
+		}
+		host, err := plugins.NewHost(po)
+		if err != nil {
+			return err
+		}
+		defer host.Close()
+		rt.Host = host
 	}
 	predeclared := rt.Predeclared()
 	ld := &loader{predeclared: predeclared, newThread: rt.NewThread, cache: map[string]*module{}}
@@ -67,7 +93,7 @@ func Run(ctx context.Context, filename string, src any, opts Options) error {
 	_, execErr := starlark.ExecFileOptions(FileOptions, thread, filename, src, predeclared)
 	rt.EndTopLevel()
 	stopTop()
-	if execErr != nil && ctx.Err() != nil {
+	if execErr != nil && ctx.Err() != nil && fatal.Load() == nil {
 		execErr = nil // the top level was interrupted by a graceful stop
 	}
 
@@ -76,8 +102,13 @@ func Run(ctx context.Context, filename string, src any, opts Options) error {
 		_ = eng.Wait(ctx)
 	}
 	shutdownErr := eng.Shutdown(opts.Kill)
+	if err := rt.CloseConnectors(opts.Kill); err != nil && shutdownErr == nil {
+		shutdownErr = err
+	}
 
 	switch {
+	case fatal.Load() != nil:
+		return *fatal.Load()
 	case execErr != nil:
 		return scriptError(execErr, "")
 	case shutdownErr != nil:
@@ -104,6 +135,12 @@ func failureMessage(err error) string {
 type syncWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 func (s *syncWriter) writeLine(msg string) {

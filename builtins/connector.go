@@ -1,0 +1,254 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"go.starlark.net/lib/json"
+	"go.starlark.net/starlark"
+
+	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/plugins"
+)
+
+// connectors tracks the connector instances a run opened, so they can be
+// found by name and closed at the end.
+type connectors struct {
+	mu    sync.Mutex
+	sinks map[*engine.Stream]map[string]*plugins.Sink
+	seq   map[string]int
+}
+
+// connectorConfig splits a script's connector dict into kind, instance name
+// and parameters (as Go values).
+func connectorConfig(what string, v starlark.Value) (kind, name string, params map[string]any, err error) {
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return "", "", nil, fmt.Errorf("%s must be a dict with a kind, e.g. dict(kind=\"timer-source\", ...), got %s", what, v.Type())
+	}
+	params = map[string]any{}
+	for _, kv := range d.Items() {
+		k, ok := kv[0].(starlark.String)
+		if !ok {
+			return "", "", nil, fmt.Errorf("%s: keys must be strings, got %s", what, kv[0].Type())
+		}
+		switch string(k) {
+		case "kind", "name":
+			s, ok := kv[1].(starlark.String)
+			if !ok {
+				return "", "", nil, fmt.Errorf("%s: %s must be a string, got %s", what, k, kv[1].Type())
+			}
+			if k == "kind" {
+				kind = string(s)
+			} else {
+				name = string(s)
+			}
+			continue
+		}
+		gv, err := goValue(kv[1])
+		if err != nil {
+			return "", "", nil, fmt.Errorf("%s: parameter %q %v", what, string(k), err)
+		}
+		params[string(k)] = gv
+	}
+	if kind == "" {
+		return "", "", nil, fmt.Errorf("%s has no kind, e.g. dict(kind=\"timer-source\", ...)", what)
+	}
+	return kind, name, params, nil
+}
+
+// goValue converts a parameter value; connectors take scalars only.
+func goValue(v starlark.Value) (any, error) {
+	switch v := v.(type) {
+	case starlark.String:
+		return string(v), nil
+	case starlark.Bool:
+		return bool(v), nil
+	case starlark.Int:
+		if i, ok := v.Int64(); ok {
+			return i, nil
+		}
+		return nil, fmt.Errorf("is too large")
+	case starlark.Float:
+		return float64(v), nil
+	}
+	return nil, fmt.Errorf("must be a string, number or boolean, got %s", v.Type())
+}
+
+func (rt *Runtime) instanceName(s *Stream, kind, name string) string {
+	if name != "" {
+		return name
+	}
+	rt.conns.mu.Lock()
+	defer rt.conns.mu.Unlock()
+	if rt.conns.seq == nil {
+		rt.conns.seq = map[string]int{}
+	}
+	base := s.s.Name() + "-" + kind
+	rt.conns.seq[base]++
+	if n := rt.conns.seq[base]; n > 1 {
+		return fmt.Sprintf("%s-%d", base, n)
+	}
+	return base
+}
+
+// addSource opens a source instance and connects it to s.
+func (s *Stream) addSource(config starlark.Value) (string, error) {
+	rt := s.rt
+	if rt.Host == nil {
+		return "", fmt.Errorf("connectors are not available in this program")
+	}
+	kind, name, params, err := connectorConfig("source config", config)
+	if err != nil {
+		return "", err
+	}
+	name = rt.instanceName(s, kind, name)
+	src, err := rt.Host.OpenSource(rt.Stop, kind, name, params)
+	if err != nil {
+		return "", err
+	}
+	return s.s.AddSource(name, engine.SourceFunc(func(ctx context.Context, emit func(context.Context, engine.Event) error) error {
+		return src.Run(ctx, func(ctx context.Context, ev plugins.Event) error {
+			return emit(ctx, sourceEvent(ev))
+		})
+	}))
+}
+
+// sourceEvent is what a script sees of a source event: the body as a string.
+func sourceEvent(ev plugins.Event) starlark.Value {
+	return starlark.String(ev.Body)
+}
+
+// addSink opens a sink instance and subscribes it to s.
+func (s *Stream) addSink(config starlark.Value) (string, error) {
+	rt := s.rt
+	if rt.Host == nil {
+		return "", fmt.Errorf("connectors are not available in this program")
+	}
+	kind, name, params, err := connectorConfig("sink config", config)
+	if err != nil {
+		return "", err
+	}
+	name = rt.instanceName(s, kind, name)
+	for _, sub := range s.s.Subscriptions() {
+		if sub == name {
+			return "", fmt.Errorf("stream %q already has a subscriber named %q", s.s.Name(), name)
+		}
+	}
+	sink, err := rt.Host.OpenSink(rt.Stop, kind, name, params)
+	if err != nil {
+		return "", err
+	}
+	_, err = s.s.Subscribe(name, engine.Async(name, func(ev engine.Event, done func(error)) {
+		pe, err := sinkEvent(ev.(starlark.Value))
+		if err != nil {
+			done(err)
+			return
+		}
+		if err := sink.Deliver(rt.Kill, pe, done); err != nil {
+			done(err)
+		}
+	}))
+	if err != nil {
+		_ = sink.Close(context.Background())
+		return "", err
+	}
+	rt.conns.mu.Lock()
+	if rt.conns.sinks == nil {
+		rt.conns.sinks = map[*engine.Stream]map[string]*plugins.Sink{}
+	}
+	if rt.conns.sinks[s.s] == nil {
+		rt.conns.sinks[s.s] = map[string]*plugins.Sink{}
+	}
+	rt.conns.sinks[s.s][name] = sink
+	rt.conns.mu.Unlock()
+	return name, nil
+}
+
+// sinkEvent encodes a script value for a sink: a string as text, bytes as
+// bytes, an OutputEvent as its data with its headers, anything else as JSON.
+func sinkEvent(v starlark.Value) (plugins.Event, error) {
+	switch v := v.(type) {
+	case starlark.String:
+		return plugins.Event{Body: []byte(v), ContentType: "text/plain"}, nil
+	case starlark.Bytes:
+		return plugins.Event{Body: []byte(v), ContentType: "application/octet-stream"}, nil
+	case *OutputEvent:
+		ev, err := sinkEvent(v.Data)
+		if err != nil {
+			return ev, err
+		}
+		ev.Headers = v.Headers
+		return ev, nil
+	}
+	thread := &starlark.Thread{Name: "encode"}
+	out, err := starlark.Call(thread, json.Module.Members["encode"], starlark.Tuple{v}, nil)
+	if err != nil {
+		return plugins.Event{}, fmt.Errorf("cannot send a %s to a sink: %v", v.Type(), err)
+	}
+	return plugins.Event{Body: []byte(out.(starlark.String)), ContentType: "application/json"}, nil
+}
+
+// closeSinks closes the sinks of the given streams (all when nil), waiting
+// for their acknowledgements within ctx.
+func (rt *Runtime) closeSinks(ctx context.Context, streams []*engine.Stream) error {
+	rt.conns.mu.Lock()
+	var sinks []*plugins.Sink
+	collect := func(s *engine.Stream) {
+		names := make([]string, 0, len(rt.conns.sinks[s]))
+		for n := range rt.conns.sinks[s] {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			sinks = append(sinks, rt.conns.sinks[s][n])
+		}
+		delete(rt.conns.sinks, s)
+	}
+	if streams == nil {
+		for s := range rt.conns.sinks {
+			collect(s)
+		}
+	} else {
+		for _, s := range streams {
+			collect(s)
+		}
+	}
+	rt.conns.mu.Unlock()
+	var first error
+	for _, sink := range sinks {
+		if err := sink.Close(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// CloseConnectors closes every sink the script opened, once the engine has
+// drained; the host is closed by its owner afterwards.
+func (rt *Runtime) CloseConnectors(ctx context.Context) error { return rt.closeSinks(ctx, nil) }
+
+// disconnectSink drains s, removes the sink named name and closes it.
+func (s *Stream) disconnectSink(ctx context.Context, name string) error {
+	rt := s.rt
+	rt.conns.mu.Lock()
+	sink := rt.conns.sinks[s.s][name]
+	if sink != nil {
+		delete(rt.conns.sinks[s.s], name)
+	}
+	rt.conns.mu.Unlock()
+	if sink == nil {
+		return fmt.Errorf("stream %q has no sink named %q", s.s.Name(), name)
+	}
+	if err := s.s.Unsubscribe(name); err != nil {
+		return err
+	}
+	// Events appended before Unsubscribe still go to the sink: wait for
+	// them (and their acknowledgements) before closing it.
+	if err := s.s.Drain(ctx); err != nil {
+		return err
+	}
+	return sink.Close(ctx)
+}

@@ -1,0 +1,26 @@
+// Package plugins is the connector plugin host: it finds plugins, launches
+// them lazily as separate processes speaking the connector protocol
+// (plugins/proto over hashicorp/go-plugin), opens source and sink instances
+// in them, supervises the processes, and makes sure none outlives the run.
+//
+//   - [Host] discovers plugins (the built-in connectors served by the
+//     rayvens binary itself, and executables named rayvens-plugin-* in the
+//     plugin directories), validates configs against each kind's parameters,
+//     and opens instances.
+//   - [Source] runs a source instance: it reads batches from the plugin,
+//     emits each event (blocking while the stream is full, which stops the
+//     plugin through the protocol's window) and acknowledges each batch.
+//   - [Sink] runs a sink instance: it batches events adaptively, keeps a
+//     window of batches in flight, and reports each event done only when the
+//     plugin has acknowledged its batch.
+//
+// Supervision: when a plugin process dies, its instances reconnect to a new
+// process (started with exponential backoff); a sink re-sends every batch not
+// yet acknowledged (at-least-once), a source is reopened. A plugin that
+// crashes more than Options.MaxRestarts times within Options.RestartWindow
+// fails the run through Options.OnFatal.
+//
+// No orphans: every plugin process gets SIGKILL from the kernel when the host
+// dies (Linux parent-death signal), and watches a lifeline pipe whose write
+// end only the host holds, so it exits on its own if the host is gone.
+package plugins

@@ -1,0 +1,396 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/rayvens/rayvens/plugins/params"
+	"github.com/rayvens/rayvens/plugins/proto"
+	"github.com/rayvens/rayvens/plugins/sdk"
+)
+
+// EnvPluginPath lists extra plugin directories, separated like PATH.
+const EnvPluginPath = "RAYVENS_PLUGIN_PATH"
+
+// Options configure a [Host].
+type Options struct {
+	// PluginDirs are searched for executables named rayvens-plugin-*, then
+	// the directories of $RAYVENS_PLUGIN_PATH.
+	PluginDirs []string
+	// Builtin describes the connectors compiled into this program and
+	// BuiltinCommand is how to start them as a plugin (for rayvens, the
+	// binary itself with a hidden subcommand). Without a command there are
+	// no built-in connectors.
+	Builtin        sdk.Plugin
+	BuiltinCommand []string
+	// Log receives host and plugin log lines at LogLevel and above.
+	// Defaults: os.Stderr, LevelWarn.
+	Log      io.Writer
+	LogLevel Level
+	// OnFatal is called once when a plugin fails for good (it crashed too
+	// often); the run should stop with that error.
+	OnFatal func(error)
+	// MaxRestarts within RestartWindow before a plugin fails for good
+	// (default 5 within 1 minute); RestartBackoff is the first delay before
+	// a restart (default 100ms, doubling up to 5s).
+	MaxRestarts    int
+	RestartWindow  time.Duration
+	RestartBackoff time.Duration
+	// StartTimeout bounds a plugin's handshake (default 10s).
+	StartTimeout time.Duration
+}
+
+// Direction tells sources from sinks.
+type Direction string
+
+// Directions.
+const (
+	SourceKind Direction = "source"
+	SinkKind   Direction = "sink"
+)
+
+// Kind is a connector kind and the plugin that serves it.
+type Kind struct {
+	Name        string
+	Direction   Direction
+	Description string
+	Params      []params.Param
+	Plugin      string // the plugin's name
+	Path        string // the plugin's executable ("built-in" for built-ins)
+}
+
+// PluginInfo describes a plugin for `rayvens plugins`.
+type PluginInfo struct {
+	Name    string
+	Version string
+	Path    string
+	Kinds   []Kind
+	Err     error // the plugin could not be described
+}
+
+// Host finds, launches and supervises plugins for one run.
+type Host struct {
+	opts Options
+	log  *logger
+
+	lifeline, lifelineW *os.File
+
+	isClosed atomic.Bool
+
+	dirMu  sync.Mutex // guards runDir and the lifeline pipe
+	runDir string
+
+	mu        sync.Mutex
+	builtin   *process
+	kinds     map[string]*Kind    // known kinds
+	serving   map[string]*process // kind -> process
+	external  []string            // discovered plugin executables not yet described
+	described map[string]*PluginInfo
+	procs     map[string]*process // by executable path
+	fatalOnce sync.Once
+}
+
+// NewHost prepares a host; it starts no process.
+func NewHost(opts Options) (*Host, error) {
+	if opts.Log == nil {
+		opts.Log = os.Stderr
+	}
+	if opts.MaxRestarts <= 0 {
+		opts.MaxRestarts = 5
+	}
+	if opts.RestartWindow <= 0 {
+		opts.RestartWindow = time.Minute
+	}
+	if opts.RestartBackoff <= 0 {
+		opts.RestartBackoff = 100 * time.Millisecond
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 10 * time.Second
+	}
+	h := &Host{
+		opts:      opts,
+		log:       &logger{out: opts.Log, level: opts.LogLevel},
+		kinds:     map[string]*Kind{},
+		serving:   map[string]*process{},
+		described: map[string]*PluginInfo{},
+		procs:     map[string]*process{},
+	}
+	if len(opts.BuiltinCommand) > 0 {
+		h.builtin = newProcess(h, opts.Builtin.Name, opts.BuiltinCommand)
+		for _, k := range builtinKinds(opts.Builtin) {
+			h.kinds[k.Name] = k
+			h.serving[k.Name] = h.builtin
+		}
+	}
+	dirs := append([]string(nil), opts.PluginDirs...)
+	for _, d := range opts.PluginDirs {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("plugin directory %s does not exist", d)
+		}
+	}
+	if env := os.Getenv(EnvPluginPath); env != "" {
+		dirs = append(dirs, filepath.SplitList(env)...)
+	}
+	for _, d := range dirs {
+		h.external = append(h.external, discover(d)...)
+	}
+	return h, nil
+}
+
+// discover lists the plugin executables in dir, sorted by name.
+func discover(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		if !isPluginBinary(path) {
+			continue
+		}
+		fi, err := os.Stat(path)
+		if err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+			continue
+		}
+		out = append(out, path)
+	}
+	return out
+}
+
+func builtinKinds(p sdk.Plugin) []*Kind {
+	var out []*Kind
+	for _, k := range p.Sources {
+		out = append(out, &Kind{Name: k.Name, Direction: SourceKind, Description: k.Description, Params: k.Params, Plugin: p.Name, Path: "built-in"})
+	}
+	for _, k := range p.Sinks {
+		out = append(out, &Kind{Name: k.Name, Direction: SinkKind, Description: k.Description, Params: k.Params, Plugin: p.Name, Path: "built-in"})
+	}
+	return out
+}
+
+// Kind returns the kind named name. Built-in kinds are known without
+// starting anything; an unknown kind makes the host describe the external
+// plugins not yet described, those whose name matches the kind first.
+func (h *Host) Kind(ctx context.Context, name string) (*Kind, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if k := h.kinds[name]; k != nil {
+		return k, nil
+	}
+	sort.SliceStable(h.external, func(i, j int) bool {
+		return matches(h.external[i], name) && !matches(h.external[j], name)
+	})
+	for len(h.external) > 0 {
+		path := h.external[0]
+		h.external = h.external[1:]
+		info := h.describeLocked(ctx, path)
+		if info.Err != nil {
+			return nil, info.Err
+		}
+		if k := h.kinds[name]; k != nil {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown connector kind %q%s", name, h.suggestLocked(name))
+}
+
+func (h *Host) suggestLocked(name string) string {
+	names := make([]string, 0, len(h.kinds))
+	for k := range h.kinds {
+		names = append(names, k)
+	}
+	best := params.Closest(name, names)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// matches reports whether plugin path is named after kind:
+// rayvens-plugin-dice serves dice-source, most likely.
+func matches(path, kind string) bool {
+	base := strings.TrimPrefix(filepath.Base(path), "rayvens-plugin-")
+	return strings.HasPrefix(kind, base+"-") || kind == base
+}
+
+// describeLocked starts the plugin at path and records its kinds.
+func (h *Host) describeLocked(ctx context.Context, path string) *PluginInfo {
+	if info := h.described[path]; info != nil {
+		return info
+	}
+	name := strings.TrimPrefix(filepath.Base(path), "rayvens-plugin-")
+	proc := newProcess(h, name, []string{path})
+	info := &PluginInfo{Name: name, Path: path}
+	h.described[path] = info
+	conn, _, err := proc.connect(ctx)
+	if err != nil {
+		info.Err = err
+		return info
+	}
+	resp, err := conn.Describe(ctx, &proto.DescribeRequest{})
+	if err != nil {
+		proc.kill()
+		info.Err = fmt.Errorf("plugin %s could not describe its kinds: %v", path, err)
+		return info
+	}
+	if resp.GetPlugin() != "" {
+		info.Name = resp.GetPlugin()
+		proc.name = info.Name
+	}
+	info.Version = resp.GetVersion()
+	h.procs[path] = proc
+	for _, pk := range resp.GetKinds() {
+		k := &Kind{Name: pk.GetName(), Description: pk.GetDescription(), Params: params.FromProto(pk.GetParameters()),
+			Plugin: info.Name, Path: path, Direction: SourceKind}
+		if pk.GetDirection() == proto.Direction_SINK {
+			k.Direction = SinkKind
+		}
+		info.Kinds = append(info.Kinds, *k)
+		if prev := h.kinds[k.Name]; prev != nil {
+			h.log.log(LevelWarn, "host", fmt.Sprintf("kind %s of plugin %s is already served by %s; ignoring it", k.Name, path, prev.Path))
+			continue
+		}
+		h.kinds[k.Name] = k
+		h.serving[k.Name] = proc
+	}
+	return info
+}
+
+// Plugins describes every plugin: the built-in one and every external one
+// found (starting each to ask for its kinds).
+func (h *Host) Plugins(ctx context.Context) []PluginInfo {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []PluginInfo
+	if h.builtin != nil {
+		info := PluginInfo{Name: h.opts.Builtin.Name, Version: h.opts.Builtin.Version, Path: "built-in"}
+		for _, k := range builtinKinds(h.opts.Builtin) {
+			info.Kinds = append(info.Kinds, *k)
+		}
+		out = append(out, info)
+	}
+	for _, path := range h.external {
+		h.describeLocked(ctx, path)
+	}
+	h.external = nil
+	paths := make([]string, 0, len(h.described))
+	for p := range h.described {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		out = append(out, *h.described[p])
+	}
+	return out
+}
+
+// Kinds returns every kind known so far (call Plugins first to know all).
+func (h *Host) Kinds() []Kind {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Kind, 0, len(h.kinds))
+	for _, k := range h.kinds {
+		out = append(out, *k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// open validates config for kind and returns what an instance needs.
+func (h *Host) open(ctx context.Context, kind string, dir Direction, config map[string]any) (*process, *structpb.Struct, error) {
+	k, err := h.Kind(ctx, kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	if k.Direction != dir {
+		return nil, nil, fmt.Errorf("%s is a %s, not a %s", kind, k.Direction, dir)
+	}
+	cfg, err := params.Validate(kind, k.Params, config)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := structpb.NewStruct(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", kind, err)
+	}
+	h.mu.Lock()
+	proc := h.serving[kind]
+	h.mu.Unlock()
+	return proc, st, nil
+}
+
+// runDirectory returns the host's private 0700 directory, made on first use.
+func (h *Host) runDirectory() (string, *os.File, error) {
+	h.dirMu.Lock()
+	defer h.dirMu.Unlock()
+	if h.runDir == "" {
+		dir, err := os.MkdirTemp("", "rayvens-run-")
+		if err != nil {
+			return "", nil, err
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			_ = os.Remove(dir)
+			return "", nil, err
+		}
+		h.runDir, h.lifeline, h.lifelineW = dir, r, w
+	}
+	return h.runDir, h.lifeline, nil
+}
+
+func (h *Host) closed() bool { return h.isClosed.Load() }
+
+func (h *Host) fail(err error) {
+	h.log.log(LevelError, "host", err.Error())
+	h.fatalOnce.Do(func() {
+		if h.opts.OnFatal != nil {
+			go h.opts.OnFatal(err)
+		}
+	})
+}
+
+// Close stops every plugin process and removes the run directory.
+// Instances should be closed first.
+func (h *Host) Close() error {
+	h.isClosed.Store(true)
+	h.mu.Lock()
+	procs := make([]*process, 0, len(h.procs)+1)
+	if h.builtin != nil {
+		procs = append(procs, h.builtin)
+	}
+	for _, p := range h.procs {
+		procs = append(procs, p)
+	}
+	h.mu.Unlock()
+	h.dirMu.Lock()
+	dir, r, w := h.runDir, h.lifeline, h.lifelineW
+	h.dirMu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.kill()
+		}()
+	}
+	wg.Wait()
+	if w != nil {
+		_ = w.Close()
+		_ = r.Close()
+	}
+	if dir != "" {
+		return os.RemoveAll(dir)
+	}
+	return nil
+}

@@ -1,0 +1,222 @@
+// Package params is the parameter schema of connector kinds and its
+// validation, shared by the plugin host (which validates a script's config
+// before any instance starts), the plugin SDK (which declares parameters)
+// and the connector catalog.
+package params
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Type is a parameter's type, named as in the Kamelet catalog.
+type Type string
+
+// Parameter types.
+const (
+	String  Type = "string"
+	Integer Type = "integer"
+	Number  Type = "number"
+	Boolean Type = "boolean"
+)
+
+// Param declares one parameter of a kind.
+type Param struct {
+	Name        string
+	Type        Type
+	Required    bool
+	Default     any // nil: no default; otherwise a value of Type
+	Secret      bool
+	Description string
+	Aliases     []string // other accepted names, e.g. "webhook_url" for "webhookUrl"
+}
+
+// Validate checks config against the parameters of kind and returns it
+// normalized: aliases replaced by canonical names, defaults filled in,
+// values converted to string, int64, float64 or bool. Errors name the kind
+// and the parameter and never include a value (it may be a secret).
+func Validate(kind string, ps []Param, config map[string]any) (map[string]any, error) {
+	byName := map[string]*Param{}
+	for i := range ps {
+		byName[ps[i].Name] = &ps[i]
+		for _, a := range ps[i].Aliases {
+			byName[a] = &ps[i]
+		}
+	}
+	out := map[string]any{}
+	given := map[string]string{} // canonical name -> name used
+	keys := make([]string, 0, len(config))
+	for k := range config {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p := byName[k]
+		if p == nil {
+			msg := fmt.Sprintf("%s: unknown parameter %q", kind, k)
+			if s := suggest(k, ps); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return nil, fmt.Errorf("%s", msg)
+		}
+		if prev, dup := given[p.Name]; dup {
+			return nil, fmt.Errorf("%s: parameter %q given twice (as %q and %q)", kind, p.Name, prev, k)
+		}
+		given[p.Name] = k
+		v, err := convert(p.Type, config[k])
+		if err != nil {
+			return nil, fmt.Errorf("%s: parameter %q %v", kind, k, err)
+		}
+		out[p.Name] = v
+	}
+	for _, p := range ps {
+		if _, ok := out[p.Name]; ok {
+			continue
+		}
+		if p.Required {
+			return nil, fmt.Errorf("%s: missing required parameter %q", kind, p.Name)
+		}
+		if p.Default != nil {
+			v, err := convert(p.Type, p.Default)
+			if err != nil {
+				return nil, fmt.Errorf("%s: default of parameter %q %v", kind, p.Name, err)
+			}
+			out[p.Name] = v
+		}
+	}
+	return out, nil
+}
+
+// convert checks that v has type t and returns it in its canonical Go type.
+func convert(t Type, v any) (any, error) {
+	switch t {
+	case String:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case Integer:
+		switch n := v.(type) {
+		case int:
+			return int64(n), nil
+		case int64:
+			return n, nil
+		case float64: // JSON and protobuf numbers
+			if isInteger(n) {
+				return int64(n), nil
+			}
+		}
+	case Number:
+		switch n := v.(type) {
+		case int:
+			return float64(n), nil
+		case int64:
+			return float64(n), nil
+		case float64:
+			return n, nil
+		}
+	case Boolean:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+	default:
+		return nil, fmt.Errorf("has an unknown type %q", t)
+	}
+	return nil, fmt.Errorf("must be %s %s, got %s", article(string(t)), t, typeName(v))
+}
+
+// isInteger reports whether n is a whole number that a float64 holds
+// exactly (JSON and protobuf have only float64 numbers).
+func isInteger(n float64) bool {
+	return n == math.Trunc(n) && math.Abs(n) < 1<<53
+}
+
+func article(word string) string {
+	if strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+func typeName(v any) string {
+	switch n := v.(type) {
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case int, int64:
+		return "integer"
+	case float64:
+		if isInteger(n) {
+			return "integer"
+		}
+		return "number"
+	case nil:
+		return "None"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "dict"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// suggest returns the parameter name closest to k, if one is close enough
+// to be a likely typo.
+func suggest(k string, ps []Param) string {
+	var names []string
+	canonical := map[string]string{}
+	for _, p := range ps {
+		for _, name := range append([]string{p.Name}, p.Aliases...) {
+			names = append(names, name)
+			canonical[name] = p.Name
+		}
+	}
+	return canonical[Closest(k, names)]
+}
+
+// Closest returns the candidate closest to name (ignoring case), if one is
+// close enough to be a likely typo, or "".
+func Closest(name string, candidates []string) string {
+	sort.Strings(candidates)
+	best, bestDist := "", len(name)/2+2
+	for _, c := range candidates {
+		if d := distance(strings.ToLower(name), strings.ToLower(c)); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein edit distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Secrets returns the names of the secret parameters.
+func Secrets(ps []Param) []string {
+	var out []string
+	for _, p := range ps {
+		if p.Secret {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}

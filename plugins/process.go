@@ -1,0 +1,211 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/rayvens/rayvens/plugins/internal/wire"
+	"github.com/rayvens/rayvens/plugins/proto"
+)
+
+// process is one plugin executable and, once launched, its running process.
+// Instances call connect to get a client (launching or relaunching the
+// process as needed) and broken when their stream died with the process.
+type process struct {
+	h    *Host
+	name string   // the plugin's name, for messages
+	cmd  []string // executable and arguments
+
+	mu       sync.Mutex
+	client   *plugin.Client
+	conn     proto.ConnectorClient
+	gen      int         // incremented at each launch
+	crashes  []time.Time // recent crashes, for the restart limit
+	backoff  *backoff.ExponentialBackOff
+	fatal    error
+	launches int
+}
+
+func newProcess(h *Host, name string, cmd []string) *process {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = h.opts.RestartBackoff
+	b.MaxInterval = 5 * time.Second
+	return &process{h: h, name: name, cmd: cmd, backoff: b}
+}
+
+// connect returns a client of the running process, launching it first if it
+// is not running. gen identifies the process for broken.
+func (p *process) connect(ctx context.Context) (proto.ConnectorClient, int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fatal != nil {
+		return nil, 0, p.fatal
+	}
+	if p.client != nil && !p.client.Exited() {
+		return p.conn, p.gen, nil
+	}
+	if p.client != nil { // it died without an instance noticing yet
+		p.crashedLocked()
+		if p.fatal != nil {
+			return nil, 0, p.fatal
+		}
+	}
+	if len(p.crashes) > 0 {
+		// A relaunch after a crash waits, so a plugin that dies at once
+		// does not spin.
+		if err := sleepCtx(ctx, p.backoff.NextBackOff()); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := p.launchLocked(); err != nil {
+		return nil, 0, err
+	}
+	return p.conn, p.gen, nil
+}
+
+// broken reports that the process of generation gen stopped answering. The
+// first report for a generation counts a crash and kills what is left of it.
+func (p *process) broken(gen int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if gen != p.gen || p.client == nil {
+		return
+	}
+	p.crashedLocked()
+}
+
+func (p *process) crashedLocked() {
+	p.client.Kill()
+	p.client, p.conn = nil, nil
+	now := time.Now()
+	recent := p.crashes[:0]
+	for _, t := range p.crashes {
+		if now.Sub(t) < p.h.opts.RestartWindow {
+			recent = append(recent, t)
+		}
+	}
+	p.crashes = append(recent, now)
+	if len(p.crashes) > p.h.opts.MaxRestarts {
+		p.fatal = fmt.Errorf("plugin %s (%s) stopped %d times within %s; giving up",
+			p.name, p.cmd[0], len(p.crashes), p.h.opts.RestartWindow)
+		p.h.fail(p.fatal)
+		return
+	}
+	p.h.log.log(LevelWarn, "host", fmt.Sprintf("plugin %s stopped unexpectedly; restarting it", p.name),
+		"restart", len(p.crashes), "of_at_most", p.h.opts.MaxRestarts)
+}
+
+// launchLocked starts the process and completes the go-plugin handshake.
+func (p *process) launchLocked() error {
+	if p.h.closed() {
+		return errHostClosed
+	}
+	runDir, lifeline, err := p.h.runDirectory()
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", p.name, err)
+	}
+	sockets, err := os.MkdirTemp(runDir, "plugin-")
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", p.name, err)
+	}
+	cmd := exec.Command(p.cmd[0], p.cmd[1:]...)
+	cmd.Env = []string{
+		wire.EnvLifelineFD + "=3",
+		wire.EnvRunDir + "=" + runDir,
+		wire.EnvSocketDir + "=" + sockets,
+	}
+	cmd.ExtraFiles = []*os.File{lifeline}
+	dieWithParent(cmd)
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  wire.Handshake,
+		Plugins:          wire.Plugins(nil),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           hclog.NewNullLogger(),
+		Stderr:           &pluginLog{l: p.h.log, plugin: p.name},
+		StartTimeout:     p.h.opts.StartTimeout,
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		_ = os.RemoveAll(sockets)
+		return handshakeError(p.cmd[0], err)
+	}
+	raw, err := rpc.Dispense(wire.PluginName)
+	if err != nil {
+		client.Kill()
+		return fmt.Errorf("plugin %s: %w", p.cmd[0], err)
+	}
+	p.client, p.conn = client, raw.(proto.ConnectorClient)
+	p.gen++
+	p.launches++
+	p.h.log.log(LevelDebug, "host", "plugin started", "plugin", p.name, "pid", cmd.Process.Pid)
+	return nil
+}
+
+// handshakeError explains why a plugin could not be started, naming it.
+func handshakeError(path string, err error) error {
+	msg := err.Error()
+	var why string
+	switch {
+	case strings.Contains(msg, "Unrecognized remote plugin message"):
+		first := strings.TrimPrefix(strings.SplitN(msg, "\n", 2)[0], "Unrecognized remote plugin message: ")
+		why = fmt.Sprintf("it wrote %q to stdout instead of the plugin handshake (a plugin must not write to stdout)", first)
+	case strings.Contains(msg, "Incompatible API version"):
+		why = fmt.Sprintf("it speaks another protocol version (%s); rebuild it with this version of the rayvens SDK", strings.TrimSpace(msg))
+	case strings.Contains(msg, "exited before we could connect"), strings.Contains(msg, "plugin exited"):
+		why = "it exited before completing the handshake (is it a Rayvens plugin built with plugins/sdk?)"
+	case strings.Contains(msg, "timeout while waiting"):
+		why = "it did not complete the handshake in time"
+	case errors.Is(err, os.ErrNotExist), strings.Contains(msg, "no such file"):
+		why = "no such file"
+	case strings.Contains(msg, "permission denied"):
+		why = "it is not executable"
+	default:
+		why = msg
+	}
+	return fmt.Errorf("plugin %s could not be started: %s", path, why)
+}
+
+// kill stops the process for good.
+func (p *process) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.client != nil {
+		p.client.Kill()
+		p.client, p.conn = nil, nil
+	}
+	if p.fatal == nil {
+		p.fatal = errHostClosed
+	}
+}
+
+var errHostClosed = errors.New("the plugin host is closed")
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// isPluginBinary reports whether name follows the external plugin naming
+// convention.
+func isPluginBinary(path string) bool {
+	return strings.HasPrefix(filepath.Base(path), "rayvens-plugin-")
+}

@@ -1,0 +1,116 @@
+// Package sdk is everything a connector author needs to write a Rayvens
+// plugin: describe the kinds the plugin serves and their parameters,
+// implement a [Source] (Run(ctx, emit)) or a [Sink] (Write(ctx, batch)), and
+// call [Serve] from main. No gRPC and no go-plugin types appear here.
+//
+//	func main() {
+//		sdk.Serve(sdk.Plugin{
+//			Name:    "dice",
+//			Version: "v1.0.0",
+//			Sources: []sdk.SourceKind{{
+//				Name:        "dice-source",
+//				Description: "Rolls a die periodically.",
+//				Params: []sdk.Param{
+//					{Name: "period", Type: sdk.Integer, Default: 1000, Description: "milliseconds between rolls"},
+//					{Name: "sides", Type: sdk.Integer, Default: 6},
+//				},
+//				New: newDice,
+//			}},
+//		})
+//	}
+//
+// Guarantees the SDK gives a connector:
+//   - Sources: emit blocks while the host is not accepting events (its
+//     stream is full), so a source never needs a queue of its own. Events are
+//     batched adaptively: an event alone is sent at once, a flood moves in
+//     batches. Event.Ack, when set, is called once the host's stream has
+//     accepted the event (nil) or once it is known that it never will be.
+//   - Sinks: Write receives batches in order, one at a time per instance; a
+//     nil return acknowledges the batch, an error means it was not written
+//     and the host will send it again (at-least-once).
+//   - The plugin exits when its host goes away, even if the host was killed.
+//   - Logs go through the *slog.Logger given to New; the host shows them
+//     prefixed with the plugin and instance names. Nothing may be written to
+//     stdout: it carries the go-plugin handshake.
+package sdk
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/rayvens/rayvens/plugins/params"
+)
+
+// Plugin describes a plugin binary: its name, version and the kinds it serves.
+type Plugin struct {
+	Name    string
+	Version string
+	Sources []SourceKind
+	Sinks   []SinkKind
+}
+
+// SourceKind is a kind of source, e.g. "dice-source".
+type SourceKind struct {
+	Name        string
+	Description string
+	Params      []Param
+	// New creates one source instance from a validated config.
+	New func(cfg Config, log *slog.Logger) (Source, error)
+}
+
+// SinkKind is a kind of sink, e.g. "jsonl-sink".
+type SinkKind struct {
+	Name        string
+	Description string
+	Params      []Param
+	// New creates one sink instance from a validated config.
+	New func(cfg Config, log *slog.Logger) (Sink, error)
+}
+
+// Source produces events. Run emits until ctx ends (the host disconnected
+// the source or is shutting down) or the source is exhausted; returning nil
+// ends the source normally, an error ends it with that error (reported by
+// the host, without the config values).
+type Source interface {
+	Run(ctx context.Context, emit Emit) error
+}
+
+// Emit hands one event to the host. It blocks while the host cannot accept
+// more, and returns an error only when ctx ends or the instance is closing.
+type Emit func(ctx context.Context, ev Event) error
+
+// Sink consumes events. Write is called with one batch at a time, in order;
+// returning nil acknowledges it. If the sink also implements io.Closer, Close
+// is called when the instance ends.
+type Sink interface {
+	Write(ctx context.Context, batch []Event) error
+}
+
+// Event is one event: a body, its content type (e.g. "text/plain",
+// "application/json"), and string headers (e.g. "CamelFileName").
+type Event struct {
+	Body        []byte
+	ContentType string
+	Headers     map[string]string
+	// Ack, when set on an event a source emits, is called exactly once: with
+	// nil when the host's stream has accepted the event, or with an error
+	// when it will not be (the instance closed first). Sources that must not
+	// lose data (e.g. delete a file only once its event is safe) use it.
+	Ack func(err error)
+}
+
+// Param declares one parameter of a kind. The host validates configs
+// against these before an instance is created: required parameters are
+// present, types match, unknown names are refused, defaults are filled in.
+type Param = params.Param
+
+// Type is a parameter's type.
+type Type = params.Type
+
+// Parameter types, as in the Kamelet catalog.
+const (
+	String  = params.String
+	Integer = params.Integer
+	Number  = params.Number
+	Boolean = params.Boolean
+)

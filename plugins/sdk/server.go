@@ -1,0 +1,179 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/rayvens/rayvens/plugins/internal/wire"
+	"github.com/rayvens/rayvens/plugins/params"
+	"github.com/rayvens/rayvens/plugins/proto"
+)
+
+// server serves a Plugin's kinds over the connector protocol. Each Source or
+// Sink call of the protocol is one instance, served by source_stream.go or
+// sink_stream.go.
+type server struct {
+	proto.UnimplementedConnectorServer
+	plugin  Plugin
+	sources map[string]*SourceKind
+	sinks   map[string]*SinkKind
+	log     *slog.Logger // instances log through it, with their kind and name added
+}
+
+// newServer checks p and returns its server; instances log to logOut.
+func newServer(p Plugin, logOut io.Writer) (*server, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	s := &server{
+		plugin:  p,
+		sources: map[string]*SourceKind{},
+		sinks:   map[string]*SinkKind{},
+		log:     slog.New(wire.NewLogHandler(logOut)),
+	}
+	for i := range p.Sources {
+		s.sources[p.Sources[i].Name] = &p.Sources[i]
+	}
+	for i := range p.Sinks {
+		s.sinks[p.Sinks[i].Name] = &p.Sinks[i]
+	}
+	return s, nil
+}
+
+// check reports the mistakes in a plugin's description that would otherwise
+// only show when the host opens an instance, or never.
+func (p Plugin) check() error {
+	if p.Name == "" {
+		return fmt.Errorf("the plugin has no name")
+	}
+	seen := map[string]bool{}
+	checkKind := func(name string, hasNew bool, ps []Param) error {
+		switch {
+		case name == "":
+			return fmt.Errorf("plugin %q: a kind has no name", p.Name)
+		case seen[name]:
+			return fmt.Errorf("plugin %q: kind %q is declared twice", p.Name, name)
+		case !hasNew:
+			return fmt.Errorf("plugin %q: kind %q has no New function", p.Name, name)
+		}
+		seen[name] = true
+		return checkParams(name, ps)
+	}
+	for _, k := range p.Sources {
+		if err := checkKind(k.Name, k.New != nil, k.Params); err != nil {
+			return err
+		}
+	}
+	for _, k := range p.Sinks {
+		if err := checkKind(k.Name, k.New != nil, k.Params); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkParams checks that names are unique and that defaults have their
+// parameter's type.
+func checkParams(kind string, ps []Param) error {
+	names := map[string]bool{}
+	for _, p := range ps {
+		for _, name := range append([]string{p.Name}, p.Aliases...) {
+			if names[name] {
+				return fmt.Errorf("%s: parameter name %q is declared twice", kind, name)
+			}
+			names[name] = true
+		}
+		if p.Default != nil {
+			p.Required = false
+			if _, err := params.Validate(kind, []Param{p}, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// kindNames lists the kinds the plugin serves, sources first.
+func (p Plugin) kindNames() []string {
+	var names []string
+	for _, k := range p.Sources {
+		names = append(names, k.Name)
+	}
+	for _, k := range p.Sinks {
+		names = append(names, k.Name)
+	}
+	return names
+}
+
+// Describe lists the plugin's kinds.
+func (s *server) Describe(context.Context, *proto.DescribeRequest) (*proto.DescribeResponse, error) {
+	resp := &proto.DescribeResponse{Plugin: s.plugin.Name, Version: s.plugin.Version}
+	add := func(name, description string, dir proto.Direction, ps []Param) error {
+		pps, err := params.ToProto(ps)
+		if err != nil {
+			return status.Errorf(codes.Internal, "%s: %v", name, err)
+		}
+		resp.Kinds = append(resp.Kinds, &proto.Kind{Name: name, Direction: dir, Description: description, Parameters: pps})
+		return nil
+	}
+	for _, k := range s.plugin.Sources {
+		if err := add(k.Name, k.Description, proto.Direction_SOURCE, k.Params); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range s.plugin.Sinks {
+		if err := add(k.Name, k.Description, proto.Direction_SINK, k.Params); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// receiveOpen reads the first message of an instance's stream, which must
+// be an Open.
+func receiveOpen[Req interface{ GetOpen() *proto.Open }](recv func() (Req, error)) (*proto.Open, error) {
+	req, err := recv()
+	if err != nil {
+		return nil, err
+	}
+	open := req.GetOpen()
+	if open == nil {
+		return nil, status.Error(codes.InvalidArgument, "the first message of an instance must be an Open")
+	}
+	return open, nil
+}
+
+// configure validates an instance's config against its kind's parameters
+// and returns it with the instance's logger. Validation errors name the
+// kind and the parameter, never a value.
+func (s *server) configure(kind string, ps []Param, open *proto.Open) (Config, *slog.Logger, error) {
+	values, err := params.Validate(kind, ps, open.GetConfig().AsMap())
+	if err != nil {
+		return Config{}, nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	log := s.log.With(wire.LogKindKey, kind, wire.LogInstanceKey, open.GetInstance())
+	return NewConfig(values), log, nil
+}
+
+// newInstanceError is the status of a New function's failure.
+func newInstanceError(err error) error {
+	return status.Error(codes.FailedPrecondition, err.Error())
+}
+
+// guard calls f, turning a panic into an error (and a log line with the
+// stack) so that one broken instance does not end the plugin's others.
+func guard(log *slog.Logger, what string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error(what+" panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s panicked: %v", what, r)
+		}
+	}()
+	return f()
+}

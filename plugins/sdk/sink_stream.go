@@ -1,0 +1,65 @@
+package sdk
+
+import (
+	"errors"
+	"io"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/rayvens/rayvens/plugins/proto"
+)
+
+// Sink serves one sink instance: Open, then batches in, each written in
+// order and acked before the next is read. A failed write is acked with
+// its error and the instance goes on; the host decides whether to resend.
+func (s *server) Sink(stream proto.Connector_SinkServer) error {
+	open, err := receiveOpen(stream.Recv)
+	if err != nil {
+		return err
+	}
+	kind := s.sinks[open.GetKind()]
+	if kind == nil {
+		return status.Errorf(codes.NotFound, "plugin %q has no sink kind %q", s.plugin.Name, open.GetKind())
+	}
+	cfg, log, err := s.configure(kind.Name, kind.Params, open)
+	if err != nil {
+		return err
+	}
+	var sink Sink
+	if err := guard(log, "New", func() (err error) { sink, err = kind.New(cfg, log); return err }); err != nil {
+		return newInstanceError(err)
+	}
+	log.Debug("sink opened")
+	defer log.Debug("sink ended")
+	if c, ok := sink.(io.Closer); ok {
+		defer func() {
+			if err := guard(log, "Close", c.Close); err != nil {
+				log.Warn("closing the sink failed", "error", err)
+			}
+		}()
+	}
+
+	ctx := stream.Context()
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		batch := req.GetBatch()
+		if batch == nil {
+			return status.Error(codes.InvalidArgument, "a sink instance takes only batches after its Open")
+		}
+		ack := &proto.Ack{Seq: batch.GetSeq()}
+		events := eventsFromProto(batch.GetEvents())
+		if err := guard(log, "Write", func() error { return sink.Write(ctx, events) }); err != nil {
+			ack.Error = err.Error()
+		}
+		if err := stream.Send(&proto.SinkResponse{Ack: ack}); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/rayvens/rayvens/plugins/proto"
+)
+
+// SourceWindow is how many batches a source plugin may have in flight
+// before it waits for the host's acknowledgements.
+const SourceWindow = 4
+
+// Source is one source instance in a plugin. Run it with a function that
+// appends to a stream; it implements the engine's Source contract.
+type Source struct {
+	h      *Host
+	proc   *process
+	kind   string
+	name   string
+	config *structpb.Struct
+}
+
+// OpenSource validates config for a source kind and returns the instance,
+// not yet started: Run starts it (launching the plugin if needed).
+func (h *Host) OpenSource(ctx context.Context, kind, name string, config map[string]any) (*Source, error) {
+	proc, cfg, err := h.open(ctx, kind, SourceKind, config)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{h: h, proc: proc, kind: kind, name: name, config: cfg}, nil
+}
+
+// Name returns the instance name.
+func (s *Source) Name() string { return s.name }
+
+// Run streams events from the plugin into emit until ctx ends or the source
+// ends. emit may block (backpressure): the plugin then stops after
+// SourceWindow unacknowledged batches. If the plugin process dies, Run
+// reconnects to a restarted one and reopens the instance.
+func (s *Source) Run(ctx context.Context, emit func(context.Context, Event) error) error {
+	for {
+		conn, gen, err := s.proc.connect(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		err = s.session(ctx, conn, emit)
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return nil
+		case processGone(err):
+			s.proc.broken(gen)
+			continue
+		default:
+			return err
+		}
+	}
+}
+
+// session runs one stream with one process; nil means the source ended.
+func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit func(context.Context, Event) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := conn.Source(ctx)
+	if err != nil {
+		return err
+	}
+	open := &proto.Open{Kind: s.kind, Instance: s.name, Config: s.config, Window: SourceWindow}
+	if err := stream.Send(&proto.SourceRequest{Msg: &proto.SourceRequest_Open{Open: open}}); err != nil {
+		return recvError(stream.RecvMsg(new(proto.SourceResponse)), err)
+	}
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return s.streamError(err)
+		}
+		b := resp.GetBatch()
+		for _, ev := range b.GetEvents() {
+			if err := emit(ctx, fromProto(ev)); err != nil {
+				return err
+			}
+		}
+		ack := &proto.SourceRequest{Msg: &proto.SourceRequest_Ack{Ack: &proto.Ack{Seq: b.GetSeq()}}}
+		if err := stream.Send(ack); err != nil {
+			return recvError(stream.RecvMsg(new(proto.SourceResponse)), err)
+		}
+	}
+}
+
+// streamError turns a status from the plugin into a message naming the
+// instance; a lost process is passed through for Run to restart it.
+func (s *Source) streamError(err error) error {
+	if processGone(err) {
+		return err
+	}
+	return fmt.Errorf("%s %q: %s", s.kind, s.name, status.Convert(err).Message())
+}
+
+// recvError prefers the stream's real error over the send error that
+// revealed it (gRPC reports the cause on Recv).
+func recvError(recvErr, sendErr error) error {
+	if recvErr != nil && !errors.Is(recvErr, io.EOF) {
+		return recvErr
+	}
+	return sendErr
+}
+
+// processGone reports whether err means the plugin process went away (as
+// opposed to the plugin reporting an error).
+func processGone(err error) bool {
+	if errors.Is(err, io.EOF) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Internal:
+		return true
+	}
+	return false
+}
