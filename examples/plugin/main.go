@@ -1,0 +1,159 @@
+// Command rayvens-plugin-example is a complete third-party Rayvens plugin.
+// It serves two kinds:
+//
+//   - dice-source rolls a die periodically and emits the roll ("4");
+//   - jsonl-sink appends each event to a file as one line of JSON.
+//
+// It uses only the plugin SDK and the standard library. Build it with
+//
+//	go build -o rayvens-plugin-example ./examples/plugin
+//
+// and put it in a directory given to rayvens with --plugin-dir or listed in
+// RAYVENS_PLUGIN_PATH (see README.md).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/rayvens/rayvens/plugins/sdk"
+)
+
+func main() {
+	sdk.Serve(sdk.Plugin{
+		Name:    "example",
+		Version: "v1.0.0",
+		Sources: []sdk.SourceKind{diceSource},
+		Sinks:   []sdk.SinkKind{jsonlSink},
+	})
+}
+
+var diceSource = sdk.SourceKind{
+	Name:        "dice-source",
+	Description: "Rolls a die periodically and emits the roll as text.",
+	Params: []sdk.Param{
+		{Name: "period", Type: sdk.Integer, Default: 1000, Description: "milliseconds between rolls; 0: as fast as the stream accepts them"},
+		{Name: "sides", Type: sdk.Integer, Default: 6, Description: "how many sides the die has"},
+		{Name: "count", Type: sdk.Integer, Description: "stop after that many rolls (default: never)"},
+	},
+	New: newDice,
+}
+
+// dice is one dice-source instance.
+type dice struct {
+	period time.Duration
+	sides  int
+	count  int64 // -1: forever
+}
+
+func newDice(cfg sdk.Config, _ *slog.Logger) (sdk.Source, error) {
+	d := &dice{period: cfg.Millis("period"), sides: int(cfg.Int("sides")), count: -1}
+	if cfg.Has("count") {
+		d.count = cfg.Int("count")
+	}
+	switch {
+	case d.period < 0:
+		return nil, errors.New("dice-source: period must not be negative")
+	case d.sides < 1:
+		return nil, errors.New("dice-source: a die has at least one side")
+	case d.count < -1:
+		return nil, errors.New("dice-source: count must not be negative")
+	}
+	return d, nil
+}
+
+// Run rolls once every period until ctx ends or count rolls are out. emit
+// blocks while the stream is full, so a slow stream slows the rolls down.
+func (d *dice) Run(ctx context.Context, emit sdk.Emit) error {
+	var tick <-chan time.Time
+	if d.period > 0 {
+		ticker := time.NewTicker(d.period)
+		defer ticker.Stop()
+		tick = ticker.C
+	}
+	for n := int64(0); d.count < 0 || n < d.count; n++ {
+		if tick != nil {
+			select {
+			case <-tick:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		roll := strconv.Itoa(rand.IntN(d.sides) + 1)
+		if err := emit(ctx, sdk.Event{Body: []byte(roll), ContentType: "text/plain"}); err != nil {
+			return nil // the host stopped the source
+		}
+	}
+	return nil
+}
+
+var jsonlSink = sdk.SinkKind{
+	Name:        "jsonl-sink",
+	Description: "Appends each event to a file as one line of JSON.",
+	Params: []sdk.Param{
+		{Name: "path", Type: sdk.String, Required: true, Description: "the file to append to; created if missing"},
+	},
+	New: newJSONL,
+}
+
+// jsonl is one jsonl-sink instance. It implements io.Closer, so the SDK
+// closes its file when the instance ends.
+type jsonl struct {
+	file *os.File
+	log  *slog.Logger
+}
+
+// line is how an event is written.
+type line struct {
+	Body        string            `json:"body"`
+	ContentType string            `json:"content_type"`
+	Headers     map[string]string `json:"headers"`
+}
+
+func newJSONL(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
+	f, err := os.OpenFile(cfg.String("path"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("jsonl-sink: %w", err)
+	}
+	return &jsonl{file: f, log: log}, nil
+}
+
+// Write appends the whole batch with one write, so a crash never leaves half
+// a line, and returns only once the lines are on disk: nil tells the host
+// the batch is safe. If the write fails, whatever part of it reached the file
+// is cut off again, and the host sends the batch again.
+func (j *jsonl) Write(_ context.Context, batch []sdk.Event) error {
+	var buf []byte
+	for _, ev := range batch {
+		headers := ev.Headers
+		if headers == nil {
+			headers = map[string]string{}
+		}
+		b, err := json.Marshal(line{Body: string(ev.Body), ContentType: ev.ContentType, Headers: headers})
+		if err != nil {
+			return err
+		}
+		buf = append(append(buf, b...), '\n')
+	}
+	info, err := j.file.Stat()
+	if err != nil {
+		return err
+	}
+	if _, err := j.file.Write(buf); err != nil {
+		if terr := j.file.Truncate(info.Size()); terr != nil {
+			j.log.Error("cannot cut off a partial write", "error", terr)
+		}
+		return err
+	}
+	return j.file.Sync()
+}
+
+// Close closes the file.
+func (j *jsonl) Close() error { return j.file.Close() }
