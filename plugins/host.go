@@ -335,7 +335,7 @@ func (h *Host) runDirectory() (string, *os.File, error) {
 	h.dirMu.Lock()
 	defer h.dirMu.Unlock()
 	if h.runDir == "" {
-		dir, err := os.MkdirTemp("", "rayvens-run-")
+		dir, err := os.MkdirTemp(socketBase(), "rayvens-run-")
 		if err != nil {
 			return "", nil, err
 		}
@@ -347,6 +347,20 @@ func (h *Host) runDirectory() (string, *os.File, error) {
 		h.runDir, h.lifeline, h.lifelineW = dir, r, w
 	}
 	return h.runDir, h.lifeline, nil
+}
+
+// socketBase is where run directories go: the temporary directory, unless
+// its path is so long that plugin socket paths inside it would pass the
+// kernel's limit for Unix socket names (104 bytes on macOS, 108 on Linux),
+// as with the long per-user TMPDIR of macOS; then /tmp.
+func socketBase() string {
+	const maxSocketPath = 104
+	// rayvens-run-NNNNNNNNNN/plugin-NNNNNNNNNN/pluginNNNNNNNNNN
+	const suffix = 1 + 22 + 1 + 17 + 1 + 16
+	if base := os.TempDir(); len(base)+suffix <= maxSocketPath {
+		return base
+	}
+	return "/tmp"
 }
 
 func (h *Host) closed() bool { return h.isClosed.Load() }

@@ -16,10 +16,10 @@ import (
 // A connector is tested by calling its New and Run or Write directly, with
 // a config made by sdk.NewConfig (values as the host passes them: strings,
 // int64, float64, bool).
-var log = slog.New(slog.DiscardHandler)
+var discard = slog.New(slog.DiscardHandler)
 
 func TestDiceRollsCountTimes(t *testing.T) {
-	src, err := newDice(sdk.NewConfig(map[string]any{"period": int64(0), "sides": int64(6), "count": int64(100)}), log)
+	src, err := newDice(sdk.NewConfig(map[string]any{"period": int64(0), "sides": int64(6), "count": int64(100)}), discard)
 	require.NoError(t, err)
 	var rolls []int
 	emit := func(_ context.Context, ev sdk.Event) error {
@@ -37,13 +37,13 @@ func TestDiceRollsCountTimes(t *testing.T) {
 }
 
 func TestDiceRefusesNoSides(t *testing.T) {
-	_, err := newDice(sdk.NewConfig(map[string]any{"period": int64(0), "sides": int64(0)}), log)
+	_, err := newDice(sdk.NewConfig(map[string]any{"period": int64(0), "sides": int64(0)}), discard)
 	require.EqualError(t, err, "dice-source: a die has at least one side")
 }
 
 func TestJSONLAppendsLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rolls.jsonl")
-	sink, err := newJSONL(sdk.NewConfig(map[string]any{"path": path}), log)
+	sink, err := newJSONL(sdk.NewConfig(map[string]any{"path": path}), discard)
 	require.NoError(t, err)
 	ctx := t.Context()
 	require.NoError(t, sink.Write(ctx, []sdk.Event{

@@ -70,9 +70,10 @@ func (s *server) Source(stream proto.Connector_SourceServer) error {
 // the receiver, which takes the host's acks and frees room in the window.
 //
 // A batch is as large as what is queued when the window has room, up to
-// maxBatch events and maxBatchBytes: there is no timer, so an event alone leaves at once and a
-// flood leaves in full batches. When the window is full the queue fills
-// and emit blocks, which is how a full stream on the host stops a source.
+// maxBatch events and maxBatchBytes: there is no timer, so an event alone
+// leaves at once and a flood leaves in full batches. When the window is
+// full the queue fills and emit blocks, which is how a full stream on the
+// host stops a source.
 type sourceStream struct {
 	stream proto.Connector_SourceServer
 	log    *slog.Logger
@@ -120,8 +121,9 @@ func newSourceStream(stream proto.Connector_SourceServer, window int, log *slog.
 
 // serve runs src until it ends and its events are acknowledged, or until
 // the host ends the stream. It returns nil when src ended normally (the
-// host sees the end of the stream), an Aborted status with Run's error, or
-// why the stream broke.
+// host sees the end of the stream), an Aborted status with Run's error
+// (also once its events are acknowledged), or why the stream broke. Events
+// the host never acknowledged are acked with errClosed.
 func (s *sourceStream) serve(src Source) error {
 	ctx, cancel := context.WithCancel(s.stream.Context())
 	defer cancel()
@@ -140,20 +142,45 @@ func (s *sourceStream) serve(src Source) error {
 	received := make(chan error, 1)
 	go func() { received <- s.receive() }()
 
-	var err error
-	select {
-	case runErr := <-ran:
-		err = s.flush(ctx, sent, received)
-		if err == nil && runErr != nil {
-			err = status.Error(codes.Aborted, runErr.Error())
-		}
-	case err = <-sent:
-	case err = <-received:
-	}
+	err := s.await(ctx, ran, sent, received)
 	cancel()
 	wg.Wait()
 	s.abandon()
 	return err
+}
+
+// await waits for Run to return and the sender to send everything, then
+// for the host to ack every batch; or for the stream to break first.
+func (s *sourceStream) await(ctx context.Context, ran, sent, received <-chan error) error {
+	var runErr error
+	for ran != nil || sent != nil {
+		select {
+		case runErr = <-ran:
+			ran = nil
+		case err := <-sent:
+			if err != nil {
+				return err
+			}
+			sent = nil // the sender stops by itself only once Run has returned
+		case err := <-received:
+			return err // the host may stop waiting by closing its side (nil)
+		}
+	}
+	// Nothing else takes room in the window now: holding all of it means
+	// every batch is acknowledged.
+	for range s.window {
+		select {
+		case s.credit <- struct{}{}:
+		case err := <-received:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if runErr != nil {
+		return status.Error(codes.Aborted, runErr.Error())
+	}
+	return nil
 }
 
 // emit returns the Emit function given to Run.
@@ -297,32 +324,6 @@ func (s *sourceStream) receive() error {
 		}
 		<-s.credit
 	}
-}
-
-// flush waits, once Run has returned, for the sender to send what is
-// queued and for the host to ack every batch. The host may stop waiting
-// for the rest by closing its side of the stream.
-func (s *sourceStream) flush(ctx context.Context, sent, received <-chan error) error {
-	select {
-	case err := <-sent:
-		if err != nil {
-			return err
-		}
-	case err := <-received:
-		return err
-	}
-	// Nothing else takes room in the window now: holding all of it means
-	// every batch is acknowledged.
-	for range s.window {
-		select {
-		case s.credit <- struct{}{}:
-		case err := <-received:
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 // abandon acks with errClosed every event emitted that the host did not

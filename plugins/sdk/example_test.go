@@ -1,0 +1,65 @@
+package sdk_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/rayvens/rayvens/plugins/sdk"
+)
+
+// counter is a source that emits "1", "2", ... every period.
+type counter struct{ period time.Duration }
+
+func (c counter) Run(ctx context.Context, emit sdk.Emit) error {
+	ticker := time.NewTicker(c.period)
+	defer ticker.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ticker.C:
+		case <-ctx.Done():
+			return nil
+		}
+		if err := emit(ctx, sdk.Event{Body: fmt.Appendf(nil, "%d", n), ContentType: "text/plain"}); err != nil {
+			return nil // the host stopped the source
+		}
+	}
+}
+
+// A plugin's main is one call to Serve.
+func ExampleServe() {
+	sdk.Serve(sdk.Plugin{
+		Name:    "counter",
+		Version: "v1.0.0",
+		Sources: []sdk.SourceKind{{
+			Name:        "counter-source",
+			Description: "Counts, once a period.",
+			Params: []sdk.Param{
+				{Name: "period", Type: sdk.Integer, Default: 1000, Description: "milliseconds between counts"},
+			},
+			New: func(cfg sdk.Config, _ *slog.Logger) (sdk.Source, error) {
+				return counter{period: cfg.Millis("period")}, nil
+			},
+		}},
+	})
+}
+
+// A connector is tested without a host: make a Config with NewConfig and
+// call Run with an emit function of your own.
+func ExampleNewConfig() {
+	src := counter{period: sdk.NewConfig(map[string]any{"period": int64(1)}).Millis("period")}
+	ctx, cancel := context.WithCancel(context.Background())
+	var got []string
+	emit := func(ctx context.Context, ev sdk.Event) error {
+		got = append(got, string(ev.Body))
+		if len(got) == 3 {
+			cancel() // like a host that stops the source: emit fails
+			return ctx.Err()
+		}
+		return nil
+	}
+	_ = src.Run(ctx, emit)
+	fmt.Println(got)
+	// Output: [1 2 3]
+}
