@@ -16,7 +16,7 @@ func TestPlugin(t *testing.T) {
 	p := Plugin("v1.2.3")
 	require.Equal(t, "rayvens", p.Name)
 	require.Equal(t, "v1.2.3", p.Version)
-	require.Contains(t, kindNames(p), "timer-source")
+	require.Contains(t, kinds(p), "timer-source")
 }
 
 // TestReadmesListParameters checks that the parameter table in each
@@ -31,29 +31,23 @@ func TestReadmesListParameters(t *testing.T) {
 		require.NoError(t, err)
 		all.Write(b)
 	}
-	check := func(kind string, ps []sdk.Param) {
-		if table := paramTable(kind, ps); !strings.Contains(all.String(), table) {
-			t.Errorf("the README of %s should list its parameters as:\n\n%s", kind, table)
+	for name, ps := range kinds(Plugin("")) {
+		if table := paramTable(name, ps); !strings.Contains(all.String(), table) {
+			t.Errorf("the README of %s should list its parameters as:\n\n%s", name, table)
 		}
-	}
-	p := Plugin("")
-	for _, k := range p.Sources {
-		check(k.Name, k.Params)
-	}
-	for _, k := range p.Sinks {
-		check(k.Name, k.Params)
 	}
 }
 
-func kindNames(p sdk.Plugin) []string {
-	var names []string
+// kinds returns the parameters of every kind of p by name.
+func kinds(p sdk.Plugin) map[string][]sdk.Param {
+	out := map[string][]sdk.Param{}
 	for _, k := range p.Sources {
-		names = append(names, k.Name)
+		out[k.Name] = k.Params
 	}
 	for _, k := range p.Sinks {
-		names = append(names, k.Name)
+		out[k.Name] = k.Params
 	}
-	return names
+	return out
 }
 
 // paramTable renders a kind's parameters as a Markdown table, headed by a

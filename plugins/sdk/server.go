@@ -149,21 +149,24 @@ func receiveOpen[Req interface{ GetOpen() *proto.Open }](recv func() (Req, error
 	return open, nil
 }
 
-// configure validates an instance's config against its kind's parameters
-// and returns it with the instance's logger. Validation errors name the
+// newInstance validates an instance's config against its kind's
+// parameters and creates the instance with New. Validation errors name the
 // kind and the parameter, never a value.
-func (s *server) configure(kind string, ps []Param, open *proto.Open) (Config, *slog.Logger, error) {
+func newInstance[T any](s *server, open *proto.Open, kind string, ps []Param, newFn func(Config, *slog.Logger) (T, error)) (T, *slog.Logger, error) {
+	var inst T
 	values, err := params.Validate(kind, ps, open.GetConfig().AsMap())
 	if err != nil {
-		return Config{}, nil, status.Error(codes.InvalidArgument, err.Error())
+		return inst, nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	log := s.log.With(wire.LogKindKey, kind, wire.LogInstanceKey, open.GetInstance())
-	return NewConfig(values), log, nil
-}
-
-// newInstanceError is the status of a New function's failure.
-func newInstanceError(err error) error {
-	return status.Error(codes.FailedPrecondition, err.Error())
+	err = guard(log, "New", func() (err error) {
+		inst, err = newFn(NewConfig(values), log)
+		return err
+	})
+	if err != nil {
+		return inst, nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	return inst, log, nil
 }
 
 // guard calls f, turning a panic into an error (and a log line with the

@@ -22,13 +22,9 @@ func (s *server) Sink(stream proto.Connector_SinkServer) error {
 	if kind == nil {
 		return status.Errorf(codes.NotFound, "plugin %q has no sink kind %q", s.plugin.Name, open.GetKind())
 	}
-	cfg, log, err := s.configure(kind.Name, kind.Params, open)
+	sink, log, err := newInstance(s, open, kind.Name, kind.Params, kind.New)
 	if err != nil {
 		return err
-	}
-	var sink Sink
-	if err := guard(log, "New", func() (err error) { sink, err = kind.New(cfg, log); return err }); err != nil {
-		return newInstanceError(err)
 	}
 	log.Debug("sink opened")
 	defer log.Debug("sink ended")

@@ -46,13 +46,9 @@ func (s *server) Source(stream proto.Connector_SourceServer) error {
 	if kind == nil {
 		return status.Errorf(codes.NotFound, "plugin %q has no source kind %q", s.plugin.Name, open.GetKind())
 	}
-	cfg, log, err := s.configure(kind.Name, kind.Params, open)
+	src, log, err := newInstance(s, open, kind.Name, kind.Params, kind.New)
 	if err != nil {
 		return err
-	}
-	var src Source
-	if err := guard(log, "New", func() (err error) { src, err = kind.New(cfg, log); return err }); err != nil {
-		return newInstanceError(err)
 	}
 	window := int(open.GetWindow())
 	if window == 0 {
