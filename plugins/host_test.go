@@ -320,3 +320,43 @@ func TestFloodIntoSlowSink(t *testing.T) {
 	defer cancel()
 	require.NoError(t, eng.Shutdown(sctx))
 }
+
+// syncBuffer collects log output written from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.WriteString(string(p))
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestPluginLogs checks that plugin log lines reach the host's log prefixed
+// with the plugin and instance names, filtered by level.
+func TestPluginLogs(t *testing.T) {
+	for _, level := range []Level{LevelDebug, LevelWarn} {
+		t.Run(level.String(), func(t *testing.T) {
+			var log syncBuffer
+			h := newHost(t, Options{Log: &log, LogLevel: level})
+			ctx, cancel := context.WithCancel(context.Background())
+			src, err := h.OpenSource(ctx, "dice-source", "d1", map[string]any{"period": 1, "count": 3})
+			require.NoError(t, err)
+			require.NoError(t, src.Run(ctx, func(context.Context, Event) error { return nil }))
+			cancel()
+			require.NoError(t, h.Close())
+			if level == LevelDebug {
+				require.Contains(t, log.String(), "rayvens: [example d1] debug: source opened")
+			} else {
+				require.NotContains(t, log.String(), "source opened", "quiet by default")
+			}
+		})
+	}
+}

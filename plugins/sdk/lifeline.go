@@ -48,6 +48,11 @@ func lifelineFromEnv() (*lifeline, error) {
 func (l *lifeline) exitWithHost() {
 	terminated := make(chan os.Signal, 1)
 	signal.Notify(terminated, syscall.SIGTERM)
+	// The host also held the read end of stderr: once it is gone, a log
+	// line would kill the plugin with SIGPIPE before it cleans up. Asking
+	// for SIGPIPE (and dropping it) makes such writes fail with EPIPE
+	// instead, without ignoring the signal in processes the plugin starts.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	gone := make(chan struct{})
 	go func() {
 		l.wait()

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -29,12 +30,35 @@ import (
 // tests, so that the tests below can start it as a real plugin process.
 const envServe = "RAYVENS_SDK_TEST_SERVE"
 
+// envChatty makes the served plugin write to its stderr all the time.
+const envChatty = "RAYVENS_SDK_TEST_CHATTY"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(envServe) != "" {
+		if os.Getenv(envChatty) != "" {
+			chatter(os.Stdout, os.Stderr) // the real ones: Serve replaces them
+		}
 		Serve(servedPlugin())
 		return
 	}
 	goleak.VerifyTestMain(m)
+}
+
+// chatter writes a line to stderr every millisecond, as a plugin that logs
+// a lot does, for as long as the process lives. When a write fails (nobody
+// reads stderr any more) it says so once on stdout, after the handshake.
+func chatter(stdout, stderr io.Writer) {
+	go func() {
+		said := false
+		for {
+			_, err := fmt.Fprintln(stderr, `{"@level":"debug","@message":"chat"}`)
+			if err != nil && !said {
+				_, _ = fmt.Fprintln(stdout, "stderr is gone")
+				said = true
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
 }
 
 // servedPlugin is the plugin the test binary serves: test-source emits
@@ -118,19 +142,26 @@ func TestServeThroughGoPlugin(t *testing.T) {
 }
 
 func TestServeExitsWhenTheHostGoes(t *testing.T) {
+	closeLifeline := func(t *testing.T, _ *exec.Cmd, lifeline *os.File) {
+		require.NoError(t, lifeline.Close())
+	}
 	for _, tc := range []struct {
 		name   string
+		chatty bool // the plugin keeps writing to a stderr nobody reads any more
 		hostGo func(t *testing.T, cmd *exec.Cmd, lifeline *os.File)
 	}{
-		{"the lifeline closes", func(t *testing.T, _ *exec.Cmd, lifeline *os.File) {
-			require.NoError(t, lifeline.Close())
-		}},
-		{"the parent-death signal", func(t *testing.T, cmd *exec.Cmd, _ *os.File) {
+		{name: "the lifeline closes", hostGo: closeLifeline},
+		{name: "the parent-death signal", hostGo: func(t *testing.T, cmd *exec.Cmd, _ *os.File) {
 			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 		}},
+		{name: "a plugin that logs after its host is gone", chatty: true, hostGo: closeLifeline},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			runDir := filepath.Join(t.TempDir(), "run")
+			// Not t.TempDir(): a socket path must be short.
+			base, err := os.MkdirTemp("", "sdk")
+			require.NoError(t, err)
+			defer os.RemoveAll(base)
+			runDir := filepath.Join(base, "run")
 			socketDir := filepath.Join(runDir, "plugin-1")
 			require.NoError(t, os.MkdirAll(socketDir, 0o700))
 			r, w, err := os.Pipe()
@@ -145,6 +176,12 @@ func TestServeExitsWhenTheHostGoes(t *testing.T) {
 			cmd.ExtraFiles = []*os.File{r}
 			stdout, err := cmd.StdoutPipe()
 			require.NoError(t, err)
+			var stderr io.ReadCloser
+			if tc.chatty {
+				cmd.Env = append(cmd.Env, envChatty+"=1")
+				stderr, err = cmd.StderrPipe()
+				require.NoError(t, err)
+			}
 			require.NoError(t, cmd.Start())
 			require.NoError(t, r.Close())
 			exited := make(chan error, 1)
@@ -152,7 +189,8 @@ func TestServeExitsWhenTheHostGoes(t *testing.T) {
 
 			// The handshake line says the plugin serves on a socket in its
 			// socket directory.
-			line, err := bufio.NewReader(stdout).ReadString('\n')
+			out := bufio.NewReader(stdout)
+			line, err := out.ReadString('\n')
 			require.NoError(t, err)
 			fields := strings.Split(strings.TrimSpace(line), "|")
 			require.GreaterOrEqual(t, len(fields), 5, line)
@@ -160,6 +198,16 @@ func TestServeExitsWhenTheHostGoes(t *testing.T) {
 			require.Equal(t, "unix", fields[2])
 			require.Equal(t, socketDir, filepath.Dir(fields[3]))
 
+			if stderr != nil {
+				// The host reads the plugin's stderr, then dies; the plugin
+				// goes on logging, which must not kill it before it cleans up.
+				_, err := bufio.NewReader(stderr).ReadString('\n')
+				require.NoError(t, err)
+				require.NoError(t, stderr.Close())
+				line, err := out.ReadString('\n')
+				require.NoError(t, err, "the plugin died writing to its stderr")
+				require.Equal(t, "stderr is gone\n", line)
+			}
 			tc.hostGo(t, cmd, w)
 			select {
 			case err := <-exited:
