@@ -183,3 +183,25 @@ func regexpQuote(s string) string {
 	}
 	return b.String()
 }
+
+// TestSinkDisconnect checks disconnect_sink and disconnect_all: each waits
+// until the sink has acknowledged everything appended before it.
+func TestSinkDisconnect(t *testing.T) {
+	pluginDir := buildExamplePlugin(t)
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.jsonl"), filepath.Join(dir, "second.jsonl")
+	stdout, stderr, code := rayvens(t, "run", "--plugin-dir", pluginDir, "testdata/plugin_disconnect.star", first, second)
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, "disconnected file after 10 events\nall disconnected\n", stdout)
+	data, err := os.ReadFile(first)
+	require.NoError(t, err)
+	require.Equal(t, 10, strings.Count(string(data), "\n"))
+	require.Contains(t, string(data), `"body":"event 9"`)
+	data, err = os.ReadFile(second)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.Len(t, lines, 3, "batches of 4, 4 and the flushed 2")
+	require.Contains(t, lines[0], `"body":"[0,1,2,3]"`)
+	require.Contains(t, lines[2], `"body":"[8,9]"`)
+	require.Contains(t, lines[2], `"content_type":"application/json"`)
+}
