@@ -125,6 +125,10 @@ func runCommand() *cli.Command {
 	}
 }
 
+// forceExitDelay is how long a forced stop may take before the process
+// exits regardless.
+const forceExitDelay = 3 * time.Second
+
 // lifecycle returns the graceful-stop context (ended by the first SIGINT or
 // SIGTERM, or when limit elapses) and the kill context (ended by a second
 // signal).
@@ -150,6 +154,9 @@ func lifecycle(limit time.Duration, stderr io.Writer) (stop, kill context.Contex
 				} else {
 					fmt.Fprintf(stderr, "rayvens: %s: forcing exit\n", sig)
 					killFn()
+					// Callbacks are cancelled and plugins killed; if some Go
+					// code still does not return, exit anyway.
+					time.AfterFunc(forceExitDelay, func() { os.Exit(1) })
 					return
 				}
 			case <-done:

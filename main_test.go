@@ -191,7 +191,7 @@ func TestSecondSignalForces(t *testing.T) {
 	require.ErrorAs(t, err, &exit)
 	require.Equal(t, 1, exit.ExitCode())
 	require.Contains(t, stderr.String(), "forcing exit")
-	require.Contains(t, stderr.String(), "1 events were not delivered")
+	require.Contains(t, stderr.String(), "shutdown interrupted with 1 event not delivered")
 }
 
 func waitWithin(t *testing.T, cmd *exec.Cmd, d time.Duration) error {

@@ -3,6 +3,7 @@ package builtins
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -86,6 +87,7 @@ func (rt *Runtime) EndTopLevel() { rt.lock.switchOff() }
 // backtrace (*starlark.EvalError).
 func (rt *Runtime) Call(name string, fn starlark.Callable, args ...starlark.Value) (starlark.Value, error) {
 	thread := rt.NewThread(name)
+	thread.SetLocal(callbackKey, true)
 	stop := context.AfterFunc(rt.Kill, func() { thread.Cancel("the run was stopped") })
 	defer stop()
 	release := rt.lock.acquire(rt.Kill)
@@ -108,6 +110,18 @@ func (rt *Runtime) block(fn func(ctx context.Context) error) error {
 }
 
 var errStopped = errors.New("the run was stopped")
+
+// callbackKey marks the threads that run callbacks.
+const callbackKey = "rayvens.callback"
+
+// notInCallback refuses operations that wait for a stream to drain: called
+// from a callback, they would wait for the very event being processed.
+func notInCallback(thread *starlark.Thread, what string) error {
+	if thread.Local(callbackKey) == true {
+		return fmt.Errorf("%s waits for streams to drain, so it cannot be called from a subscriber or operator; call it from the top level", what)
+	}
+	return nil
+}
 
 // ErrStopped reports whether err is a builtin giving up because the run was
 // stopped, as opposed to a script error.

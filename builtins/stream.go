@@ -53,6 +53,9 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 		"batch_timeout?", &batchTimeout, "capacity?", &capacity); err != nil {
 		return nil, err
 	}
+	if name == "" {
+		return nil, fmt.Errorf("%s: name must not be empty", b.Name())
+	}
 	cfg := engine.StreamConfig{MakeBatch: makeBatch}
 	var err error
 	if cfg.Capacity, err = optionalInt("capacity", capacity, 1); err != nil {
@@ -63,6 +66,9 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 	}
 	if cfg.BatchTimeout, err = optionalSeconds("batch_timeout", batchTimeout); err != nil {
 		return nil, err
+	}
+	if batchTimeout != starlark.None && cfg.BatchTimeout <= 0 {
+		return nil, fmt.Errorf("batch_timeout must be a positive number of seconds, got %s", batchTimeout)
 	}
 	if operator != starlark.None {
 		if _, ok := operator.(starlark.Callable); !ok {
@@ -223,11 +229,22 @@ func streamAppend(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 
 func streamSendTo(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var sub starlark.Value
-	var name string
+	var name starlark.Value = starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "subscriber", &sub, "name?", &name); err != nil {
 		return nil, err
 	}
-	return b.Receiver().(*Stream).sendTo(sub, name)
+	var n string
+	switch v := name.(type) {
+	case starlark.String:
+		if v == "" {
+			return nil, fmt.Errorf("%s: name must not be empty", b.Name())
+		}
+		n = string(v)
+	case starlark.NoneType:
+	default:
+		return nil, fmt.Errorf("%s: name must be a string, got %s", b.Name(), name.Type())
+	}
+	return b.Receiver().(*Stream).sendTo(sub, n)
 }
 
 // sendTo subscribes sub and returns the derived stream (or sub itself when
@@ -249,7 +266,7 @@ func (s *Stream) sendTo(sub starlark.Value, name string) (starlark.Value, error)
 
 func (s *Stream) addOperator(fn starlark.Callable) {
 	name := fn.Name()
-	s.s.AddOperator(func(ctx context.Context, ev engine.Event) (engine.Event, error) {
+	s.s.AddOperator(name, func(ctx context.Context, ev engine.Event) (engine.Event, error) {
 		return s.rt.callEvent(name, fn, ev)
 	})
 }
@@ -272,6 +289,9 @@ func streamUnsubscribe(thread *starlark.Thread, b *starlark.Builtin, args starla
 }
 
 func streamDisconnectAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := notInCallback(thread, b.Name()); err != nil {
+		return nil, err
+	}
 	var idle, after starlark.Value = starlark.None, starlark.None
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "after_idle_for?", &idle, "after?", &after); err != nil {
 		return nil, err
@@ -318,6 +338,9 @@ func streamDisconnectSource(thread *starlark.Thread, b *starlark.Builtin, args s
 func streamDisconnectSink(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var name string
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &name); err != nil {
+		return nil, err
+	}
+	if err := notInCallback(thread, b.Name()); err != nil {
 		return nil, err
 	}
 	s := b.Receiver().(*Stream)

@@ -167,7 +167,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		close(e.stopped)
 	}()
 	if drainErr != nil && lost > 0 {
-		return fmt.Errorf("shutdown interrupted: %d events were not delivered: %w", lost, drainErr)
+		return &UndeliveredError{N: lost, Err: drainErr}
 	}
 	return e.waitStopped(ctx)
 }
@@ -239,3 +239,19 @@ func safeCall(fn func() (Event, error)) (ev Event, err error) {
 	}()
 	return fn()
 }
+
+// UndeliveredError is returned by Shutdown when its context ended before
+// every accepted event was delivered.
+type UndeliveredError struct {
+	N   int64 // events (or batches) still in flight
+	Err error // why waiting stopped, e.g. context.Canceled
+}
+
+func (e *UndeliveredError) Error() string {
+	if e.N == 1 {
+		return "shutdown interrupted with 1 event not delivered"
+	}
+	return fmt.Sprintf("shutdown interrupted with %d events not delivered", e.N)
+}
+
+func (e *UndeliveredError) Unwrap() error { return e.Err }

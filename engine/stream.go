@@ -69,7 +69,7 @@ type Stream struct {
 // routes is an immutable snapshot of a stream's operators and subscribers.
 // Each queued event carries the snapshot current when it was appended.
 type routes struct {
-	ops  []Operator
+	ops  []namedOperator
 	subs []*subscription
 }
 
@@ -207,29 +207,37 @@ func (s *Stream) release() {
 }
 
 // AddOperator appends op to the stream's operators, applied in order to
-// events appended from now on.
-func (s *Stream) AddOperator(op Operator) {
+// events appended from now on. name identifies it in failure reports.
+func (s *Stream) AddOperator(name string, op Operator) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.routes.Load()
-	s.routes.Store(&routes{ops: append(append([]Operator(nil), old.ops...), op), subs: old.subs})
+	ops := append(append([]namedOperator(nil), old.ops...), namedOperator{name, op})
+	s.routes.Store(&routes{ops: ops, subs: old.subs})
+}
+
+type namedOperator struct {
+	name string
+	op   Operator
 }
 
 // Subscribe registers sub for the events appended from now on and returns
 // the derived stream that receives sub's non-nil results (for [Forward], the
-// target stream itself; for [Async], nil). name identifies the subscription for Unsubscribe;
-// when empty, or already used on this stream, a unique one is made from it.
+// target stream itself; for [Async], nil). name identifies the subscription
+// for Unsubscribe and must not be taken on this stream; when empty, a unique
+// one is made from the subscriber's default name.
 func (s *Stream) Subscribe(name string, sub Subscriber) (*Stream, error) {
 	if sub == nil {
 		return nil, fmt.Errorf("stream %q: nil subscriber", s.name)
 	}
-	if name == "" {
-		name = sub.defaultName()
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.routes.Load()
-	name = uniqueSubName(old.subs, name)
+	if name == "" {
+		name = uniqueSubName(old.subs, sub.defaultName())
+	} else if uniqueSubName(old.subs, name) != name {
+		return nil, fmt.Errorf("stream %q already has a subscriber named %q", s.name, name)
+	}
 	sn := &subscription{name: name, sub: sub}
 	if t := sub.target(); t != nil {
 		if err := s.e.link(s, t); err != nil {
@@ -375,10 +383,10 @@ func (s *Stream) dispatch() {
 // operate applies the operators of r to ev; false means ev was dropped.
 func (s *Stream) operate(r *routes, ev Event) (Event, bool) {
 	for _, op := range r.ops {
-		out, err := safeCall(func() (Event, error) { return op(s.e.ctx, ev) })
+		out, err := safeCall(func() (Event, error) { return op.op(s.e.ctx, ev) })
 		if err != nil {
 			s.dropped.Add(1)
-			s.fail("operator", "operator", ev, err)
+			s.fail("operator", op.name, ev, err)
 			return nil, false
 		}
 		if out == nil {

@@ -315,7 +315,7 @@ func TestOperators(t *testing.T) {
 	var got collector
 	subscribe(t, s, "", got.sub("got"))
 	appendAll(t, s, -1) // before any operator: untouched
-	s.AddOperator(func(_ context.Context, ev engine.Event) (engine.Event, error) {
+	s.AddOperator("op", func(_ context.Context, ev engine.Event) (engine.Event, error) {
 		switch n := ev.(int); {
 		case n == 5:
 			return nil, errors.New("five is not allowed")
@@ -327,7 +327,7 @@ func TestOperators(t *testing.T) {
 			return n, nil
 		}
 	})
-	s.AddOperator(func(_ context.Context, ev engine.Event) (engine.Event, error) {
+	s.AddOperator("op", func(_ context.Context, ev engine.Event) (engine.Event, error) {
 		return ev.(int) * 10, nil
 	})
 	appendAll(t, s, ints(10)...)
@@ -355,7 +355,7 @@ func TestOperators(t *testing.T) {
 func TestOperatorSeesBatches(t *testing.T) {
 	e, _ := newEngine(t)
 	s := newStream(t, e, "batched", engine.StreamConfig{BatchSize: 2, BatchTimeout: 10 * time.Minute})
-	s.AddOperator(func(_ context.Context, ev engine.Event) (engine.Event, error) {
+	s.AddOperator("op", func(_ context.Context, ev engine.Event) (engine.Event, error) {
 		return len(ev.([]engine.Event)), nil
 	})
 	var got collector
@@ -744,7 +744,7 @@ func TestShutdownWithStuckSubscriber(t *testing.T) {
 	err := e.Shutdown(ctx)
 	require.Error(t, err)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.ErrorContains(t, err, fmt.Sprintf("%d events were not delivered", capacity+1))
+	require.ErrorContains(t, err, fmt.Sprintf("%d events not delivered", capacity+1))
 
 	// Let the subscriber go; a second Shutdown waits for the goroutines.
 	close(release)

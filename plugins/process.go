@@ -14,6 +14,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
@@ -120,11 +121,13 @@ func (p *process) launchLocked() error {
 		return fmt.Errorf("plugin %s: %w", p.name, err)
 	}
 	cmd := exec.Command(p.cmd[0], p.cmd[1:]...)
-	cmd.Env = []string{
-		wire.EnvLifelineFD + "=3",
-		wire.EnvRunDir + "=" + runDir,
-		wire.EnvSocketDir + "=" + sockets,
-	}
+	// The host's environment first, so that ours wins (the last value of a
+	// variable counts).
+	cmd.Env = append(os.Environ(),
+		wire.EnvLifelineFD+"=3",
+		wire.EnvRunDir+"="+runDir,
+		wire.EnvSocketDir+"="+sockets,
+	)
 	cmd.ExtraFiles = []*os.File{lifeline}
 	dieWithParent(cmd)
 	client := plugin.NewClient(&plugin.ClientConfig{
@@ -135,6 +138,9 @@ func (p *process) launchLocked() error {
 		Logger:           hclog.NewNullLogger(),
 		Stderr:           &pluginLog{l: p.h.log, plugin: p.name},
 		StartTimeout:     p.h.opts.StartTimeout,
+		SkipHostEnv:      true, // cmd.Env has it already
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(wire.MaxMessageSize), grpc.MaxCallSendMsgSize(wire.MaxMessageSize))},
 	})
 	rpc, err := client.Client()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 )
 
@@ -236,12 +237,14 @@ func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint6
 		case d := <-in:
 			*seq++
 			b := &batch{seq: *seq, events: []*proto.Event{d.ev}, dones: []func(error){d.done}}
+			size := len(d.ev.GetBody())
 		fill:
-			for len(b.events) < SinkMaxBatch {
+			for len(b.events) < SinkMaxBatch && size < wire.MaxBatchBytes {
 				select {
 				case d := <-s.in:
 					b.events = append(b.events, d.ev)
 					b.dones = append(b.dones, d.done)
+					size += len(d.ev.GetBody())
 				default:
 					break fill
 				}

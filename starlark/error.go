@@ -28,7 +28,15 @@ func (e *Error) Error() string {
 	b.WriteString(e.Msg)
 	if len(e.Backtrace) > 0 {
 		b.WriteString("\nTraceback (most recent call last):")
-		for _, fr := range e.Backtrace {
+		frames := e.Backtrace
+		const keep = 10 // frames shown at each end of a deep stack (runaway recursion)
+		for i, fr := range frames {
+			if len(frames) > 2*keep+1 && i == keep {
+				fmt.Fprintf(&b, "\n  ... %d more calls ...", len(frames)-2*keep)
+			}
+			if len(frames) > 2*keep+1 && i >= keep && i < len(frames)-keep {
+				continue
+			}
 			fmt.Fprintf(&b, "\n  %s: in %s", fr.Pos, fr.Name)
 		}
 	}
@@ -122,9 +130,9 @@ func withHint(msg string, callback bool) string {
 	case strings.Contains(msg, "got Stream, want int"):
 		hint = "a stream goes on the left of << and >> (stream << event, stream >> subscriber)"
 	case strings.Contains(msg, "frozen") && callback:
-		hint = "events are frozen when appended, and globals once the top level has finished; keep mutable state in an Actor"
+		hint = "events and the values subscribers return are frozen, and so are globals once the top level has finished; keep mutable state in an Actor and return copies of it"
 	case strings.Contains(msg, "frozen"):
-		hint = "events are frozen when appended to a stream"
+		hint = "events appended to a stream are frozen, and so are argv and the globals of loaded files"
 	}
 	if hint == "" || strings.Contains(msg, hint) {
 		return msg

@@ -1,6 +1,7 @@
 package starlark
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 // load cycle is an error that shows the cycle.
 type loader struct {
 	predeclared starlark.StringDict
+	stop        context.Context // cancels a loading file's top level too
 	newThread   func(name string) *starlark.Thread
 	cache       map[string]*module
 	stack       []string // files being loaded, outermost first
@@ -50,6 +52,8 @@ func (l *loader) load(thread *starlark.Thread, name string) (starlark.StringDict
 	l.stack = append(l.stack, path)
 	t := l.newThread("load " + path)
 	t.Load = l.load
+	stop := context.AfterFunc(l.stop, func() { t.Cancel("the run was stopped") })
+	defer stop()
 	globals, err := starlark.ExecFileOptions(FileOptions, t, path, src, l.predeclared)
 	l.stack = l.stack[:len(l.stack)-1]
 	if err != nil {

@@ -84,7 +84,7 @@ func Run(ctx context.Context, filename string, src any, opts Options) error {
 		rt.Host = host
 	}
 	predeclared := rt.Predeclared()
-	ld := &loader{predeclared: predeclared, newThread: rt.NewThread, cache: map[string]*module{}}
+	ld := &loader{predeclared: predeclared, newThread: rt.NewThread, cache: map[string]*module{}, stop: ctx}
 
 	thread := rt.NewThread("main")
 	thread.Load = ld.load

@@ -12,10 +12,6 @@ import (
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 )
 
-// maxMessageSize is the largest message (a sink's batch) the plugin
-// accepts; the host keeps its batches below it.
-const maxMessageSize = 64 << 20
-
 // Serve serves the plugin p to the rayvens host that started this process,
 // and returns when the host stops it. It is the whole of a plugin's main:
 // it must be called before anything is written to stdout, which carries
@@ -51,7 +47,7 @@ func Serve(p Plugin) {
 		HandshakeConfig: wire.Handshake,
 		Plugins:         wire.Plugins(srv),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return plugin.DefaultGRPCServer(append(opts, grpc.MaxRecvMsgSize(maxMessageSize)))
+			return plugin.DefaultGRPCServer(append(opts, grpc.MaxRecvMsgSize(wire.MaxMessageSize)))
 		},
 		// go-plugin logs every step at trace level by default; only its
 		// problems are worth the host's attention.

@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/status"
 	protobuf "google.golang.org/protobuf/proto"
 
+	"github.com/rayvens/rayvens/plugins/internal/wire"
+
 	"github.com/rayvens/rayvens/plugins/proto"
 )
 
@@ -23,7 +25,7 @@ const (
 	maxBatch = 256
 	// maxBatchBytes bounds a batch's encoded size, well below gRPC's
 	// default 4 MiB message limit; an event larger than that goes alone.
-	maxBatchBytes = 1 << 20
+	maxBatchBytes = wire.MaxBatchBytes
 	// queueSize is the most events emitted but not yet in a batch; emit
 	// blocks beyond it.
 	queueSize = 256

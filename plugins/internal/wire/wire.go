@@ -22,6 +22,13 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "8a1b7c0d-rayvens-connectors",
 }
 
+// MaxMessageSize is the largest gRPC message either side accepts: a batch
+// is cut at MaxBatchBytes, but one event alone may be larger.
+const MaxMessageSize = 64 << 20
+
+// MaxBatchBytes is where a batch is cut, well below gRPC's default 4 MiB.
+const MaxBatchBytes = 1 << 20
+
 // PluginName is the name the connector service is registered under.
 const PluginName = "connector"
 
