@@ -75,7 +75,9 @@ func Validate(kind string, ps []Param, config map[string]any) (map[string]any, e
 		if _, ok := out[p.Name]; ok {
 			continue
 		}
-		if p.Required {
+		// A required parameter with a default (as some Kamelets declare)
+		// takes the default.
+		if p.Required && p.Default == nil {
 			return nil, fmt.Errorf("%s: missing required parameter %q", kind, p.Name)
 		}
 		if p.Default != nil {
