@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins"
 	"github.com/rayvens/rayvens/plugins/connectors"
 	"github.com/rayvens/rayvens/plugins/params"
@@ -109,6 +110,11 @@ func kindsCommand() *cli.Command {
 			if c.Args().Present() {
 				k, err := host.Kind(context.Background(), c.Args().First())
 				if err != nil {
+					return err
+				}
+				if ck, ok := camel.Lookup(k.Name); ok && k.Path == "built-in" {
+					// The same text as the kind's section of docs/connectors.md.
+					_, err := fmt.Fprint(c.App.Writer, camel.KindMarkdown(ck))
 					return err
 				}
 				return describeKind(c, k)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/rayvens/rayvens/camel"
 )
 
 // buildExamplePlugin builds examples/plugin into a fresh plugin directory.
@@ -204,4 +206,17 @@ func TestSinkDisconnect(t *testing.T) {
 	require.Contains(t, lines[0], `"body":"[0,1,2,3]"`)
 	require.Contains(t, lines[2], `"body":"[8,9]"`)
 	require.Contains(t, lines[2], `"content_type":"application/json"`)
+}
+
+// TestKindsMatchesDocs checks that `rayvens kinds KIND` prints, for every
+// built-in kind, its section of docs/connectors.md.
+func TestKindsMatchesDocs(t *testing.T) {
+	doc, err := os.ReadFile("docs/connectors.md")
+	require.NoError(t, err)
+	for _, k := range camel.Kinds() {
+		stdout, stderr, code := rayvens(t, "kinds", k.Name)
+		require.Equal(t, 0, code, stderr)
+		require.Contains(t, string(doc), stdout, "the section of %s in docs/connectors.md", k.Name)
+		require.True(t, strings.HasPrefix(stdout, "## "+k.Name+"\n"), stdout)
+	}
 }

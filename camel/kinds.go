@@ -43,7 +43,7 @@ var catalog = []Kind{
 		Name: "file-source", Direction: Source,
 		Description: "Reads the files that appear in a directory (as Rayvens' file-source does). A file is moved or deleted only after its event has been accepted by the stream.",
 		Events:      `a JSON object {"filename": ..., "body": ...} per file, as a string`,
-		Params: fileSourceParams,
+		Params:      fileSourceParams,
 	},
 	{
 		Name: "file-source-raw", Direction: Source,

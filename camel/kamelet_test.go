@@ -1,0 +1,144 @@
+package camel
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+// kamelet is the part of a Kamelet definition the catalog must follow.
+type kamelet struct {
+	Spec struct {
+		Definition struct {
+			Required   []string `yaml:"required"`
+			Properties map[string]struct {
+				Type   string `yaml:"type"`
+				Format string `yaml:"format"`
+			} `yaml:"properties"`
+		} `yaml:"definition"`
+	} `yaml:"spec"`
+}
+
+// TestKinds compares every kind that follows a Kamelet with it: the same
+// parameter names, the same required set, the same types, and password
+// fields marked secret. The Kamelets are copies of reference/kamelets in
+// testdata (TestKameletCopies keeps them equal to the reference).
+func TestKinds(t *testing.T) {
+	for _, k := range Kinds() {
+		if k.Kamelet == "" {
+			continue
+		}
+		t.Run(k.Name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "kamelets", k.Kamelet))
+			require.NoError(t, err)
+			var km kamelet
+			require.NoError(t, yaml.Unmarshal(data, &km))
+			def := km.Spec.Definition
+
+			var names, wantNames, required []string
+			for _, p := range k.Params {
+				if _, ok := def.Properties[p.Name]; !ok {
+					// Rayvens' own additions are allowed, and listed here.
+					require.Contains(t, rayvensOnly[k.Name], p.Name, "parameter %q is not in the Kamelet", p.Name)
+					continue
+				}
+				names = append(names, p.Name)
+				prop := def.Properties[p.Name]
+				require.Equal(t, prop.Type, string(p.Type), "type of %q", p.Name)
+				if prop.Format == "password" {
+					require.True(t, p.Secret, "%q is a password in the Kamelet: it must be secret", p.Name)
+				}
+				if p.Required {
+					required = append(required, p.Name)
+				}
+			}
+			for n := range def.Properties {
+				wantNames = append(wantNames, n)
+			}
+			sort.Strings(names)
+			sort.Strings(wantNames)
+			sort.Strings(required)
+			want := append([]string(nil), def.Required...)
+			sort.Strings(want)
+			require.Equal(t, wantNames, names, "parameter names")
+			require.Equal(t, want, nilIfEmpty(required), "required parameters")
+		})
+	}
+}
+
+// rayvensOnly are parameters Rayvens adds to a Kamelet's.
+var rayvensOnly = map[string][]string{
+	"webhook-source": {"host", "port", "maxBodySize", "authorizationToken"},
+	"http-sink":      {"contentType"},
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// TestKameletCopies checks the copies in testdata against the reference
+// Kamelets, when the reference is beside the checkout (as in CI).
+func TestKameletCopies(t *testing.T) {
+	ref := filepath.Join("..", "..", "shared", "reference", "kamelets")
+	if _, err := os.Stat(ref); err != nil {
+		t.Skip("the reference Kamelets are not beside this checkout")
+	}
+	copies, err := filepath.Glob(filepath.Join("testdata", "kamelets", "*.kamelet.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, copies)
+	for _, c := range copies {
+		want, err := os.ReadFile(filepath.Join(ref, filepath.Base(c)))
+		require.NoError(t, err)
+		got, err := os.ReadFile(c)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "%s differs from the reference", c)
+	}
+	// Every reference Kamelet of a kind we implement is covered.
+	for _, k := range Kinds() {
+		if _, err := os.Stat(filepath.Join(ref, k.Name+".kamelet.yaml")); err == nil {
+			require.Equal(t, k.Name+".kamelet.yaml", k.Kamelet, "kind %s has a reference Kamelet", k.Name)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	_, err := Validate("slack-sink", map[string]any{"channel": "#x"})
+	require.EqualError(t, err, `slack-sink: missing required parameter "webhookUrl"`)
+	_, err = Validate("http-source", map[string]any{"url": "http://x", "period": "fast"})
+	require.EqualError(t, err, `http-source: parameter "period" must be an integer, got string`)
+	_, err = Validate("http-source", map[string]any{"uri": "http://x"})
+	require.EqualError(t, err, `http-source: unknown parameter "uri" (did you mean "url"?)`)
+	_, err = Validate("http-sorce", nil)
+	require.EqualError(t, err, `unknown connector kind "http-sorce" (did you mean "http-source"?)`)
+	cfg, err := Validate("slack-sink", map[string]any{"channel": "#x", "webhook_url": "https://hooks.example/secret"})
+	require.NoError(t, err)
+	require.Equal(t, "https://hooks.example/secret", cfg["webhookUrl"], "snake_case alias")
+	cfg, err = Validate("http-source", map[string]any{"url": "http://x"})
+	require.NoError(t, err)
+	require.Equal(t, int64(1000), cfg["period"], "Rayvens' default period wins over the Kamelet's")
+	cfg, err = Validate("file-watch-source", map[string]any{"path": "/tmp"})
+	require.NoError(t, err)
+	require.Equal(t, "CREATE,MODIFY,DELETE", cfg["events"], "a required parameter with a default takes it")
+}
+
+// TestSecretsNeverInErrors makes sure validation errors never echo values.
+func TestSecretsNeverInErrors(t *testing.T) {
+	const secret = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
+	for _, cfg := range []map[string]any{
+		{"webhookUrl": secret},
+		{"channel": 3, "webhookUrl": secret},
+		{"channel": "#x", "webhookUrl": secret, "webhookURL": secret},
+		{"channel": "#x", "webhookUrl": 42, "extra": secret},
+	} {
+		_, err := Validate("slack-sink", cfg)
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "SECRET")
+	}
+}
