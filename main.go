@@ -51,6 +51,10 @@ func errorText(err error) string {
 	if errors.As(err, &u) {
 		return "rayvens: " + u.Error() + " (see rayvens help)"
 	}
+	var cf checkFailed
+	if errors.As(err, &cf) {
+		return "rayvens: " + cf.Error()
+	}
 	var se *rstarlark.Error
 	var sl rstarlark.ErrorList
 	if errors.As(err, &se) || errors.As(err, &sl) {
@@ -73,6 +77,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideVersion: true,
 		Commands: []*cli.Command{
 			runCommand(),
+			checkCommand(),
 			pluginsCommand(),
 			kindsCommand(),
 			versionCommand(),

@@ -94,6 +94,16 @@ func TestCLI(t *testing.T) {
 		{name: "bad duration", args: []string{"run", "--for", "soon", "x.star"}, stderrHas: "invalid value \"soon\" for flag -for", exit: 2},
 		{name: "unknown command", args: []string{"frobnicate"}, stderrHas: "unknown command \"frobnicate\"", exit: 2},
 		{name: "version", args: []string{"version"}, stderrHas: "", exit: 0},
+		{name: "check clean", args: []string{"check", "examples/stream.star", "examples/function.star"}, stdout: "", exit: 0},
+		{name: "check problems", args: []string{"check", "examples/stream.star", "starlark/testdata/not_callable.star", "starlark/testdata/resolve_error.star"},
+			stderrHas: "starlark/testdata/not_callable.star:2:3: cannot subscribe a int: a subscriber is a function, an Actor, an actor method, a Task or a Stream\n" +
+				"starlark/testdata/resolve_error.star:2:6: undefined: undefined_name\nstarlark/testdata/resolve_error.star:3:7: undefined: also_undefined\n" +
+				"rayvens: 2 of 3 scripts have problems\n", exit: 1},
+		{name: "check connector config", args: []string{"check", "testdata/bad_connector.star"},
+			stderrHas: "testdata/bad_connector.star:3:20: in add_source: timer-source: unknown parameter \"mesage\" (did you mean \"message\"?)", exit: 1},
+		{name: "check a directory", args: []string{"check", "starlark/testdata/lib/..."},
+			stderrHas: "cycle_a.star", exit: 1},
+		{name: "check missing", args: []string{"check", "nope.star"}, stderrHas: "check: cannot read nope.star", exit: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -105,6 +105,9 @@ func (s *Stream) addSource(config starlark.Value) (string, error) {
 		return "", err
 	}
 	name = rt.instanceName(s, kind, name)
+	if rt.DryRun {
+		return name, rt.Host.Check(rt.Stop, kind, plugins.SourceKind, params)
+	}
 	src, err := rt.Host.OpenSource(rt.Stop, kind, name, params)
 	if err != nil {
 		return "", err
@@ -136,6 +139,9 @@ func (s *Stream) addSink(config starlark.Value) (string, error) {
 		if sub == name {
 			return "", fmt.Errorf("stream %q already has a subscriber named %q", s.s.Name(), name)
 		}
+	}
+	if rt.DryRun {
+		return name, rt.Host.Check(rt.Stop, kind, plugins.SinkKind, params)
 	}
 	sink, err := rt.Host.OpenSink(rt.Stop, kind, name, params)
 	if err != nil {

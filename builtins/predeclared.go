@@ -49,6 +49,9 @@ func (rt *Runtime) sleep(thread *starlark.Thread, b *starlark.Builtin, args star
 		return nil, fmt.Errorf("%s: seconds must not be negative, got %v", b.Name(), secs)
 	}
 	d := time.Duration(f * float64(time.Second))
+	if rt.DryRun {
+		return starlark.None, nil
+	}
 	err := rt.block(func(ctx context.Context) error {
 		t := time.NewTimer(d)
 		defer t.Stop()

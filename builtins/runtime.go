@@ -31,6 +31,10 @@ type Runtime struct {
 	// Host opens connector instances; nil means scripts cannot use
 	// connectors.
 	Host *plugins.Host
+	// DryRun makes the run a check: the top level executes, connector
+	// configs are validated but no instance is opened, appended events go
+	// nowhere, and sleep and the disconnect methods return at once.
+	DryRun bool
 
 	conns connectors
 

@@ -198,6 +198,9 @@ func (s *Stream) append(ev starlark.Value) error {
 		return nil
 	}
 	ev.Freeze()
+	if s.rt.DryRun {
+		return nil
+	}
 	ok, err := s.s.TryAppend(ev)
 	if ok || err != nil {
 		return s.appendError(err)
@@ -305,6 +308,9 @@ func streamDisconnectAll(thread *starlark.Thread, b *starlark.Builtin, args star
 		return nil, err
 	}
 	s := b.Receiver().(*Stream)
+	if s.rt.DryRun {
+		return starlark.None, nil
+	}
 	err = s.rt.block(func(ctx context.Context) error {
 		if err := s.s.DisconnectAll(ctx, idleFor, afterD); err != nil {
 			return err
@@ -332,6 +338,9 @@ func streamDisconnectSource(thread *starlark.Thread, b *starlark.Builtin, args s
 		return nil, err
 	}
 	s := b.Receiver().(*Stream)
+	if s.rt.DryRun {
+		return starlark.None, nil
+	}
 	return starlark.None, s.rt.block(func(context.Context) error { return s.s.DisconnectSource(name) })
 }
 
@@ -344,6 +353,9 @@ func streamDisconnectSink(thread *starlark.Thread, b *starlark.Builtin, args sta
 		return nil, err
 	}
 	s := b.Receiver().(*Stream)
+	if s.rt.DryRun {
+		return starlark.None, nil
+	}
 	return starlark.None, s.rt.block(func(ctx context.Context) error { return s.disconnectSink(ctx, name) })
 }
 

@@ -330,6 +330,13 @@ func (h *Host) open(ctx context.Context, kind string, dir Direction, config map[
 	return proc, st, nil
 }
 
+// Check validates config for a kind of the given direction without opening
+// an instance (for `rayvens check`).
+func (h *Host) Check(ctx context.Context, kind string, dir Direction, config map[string]any) error {
+	_, _, err := h.open(ctx, kind, dir, config)
+	return err
+}
+
 // runDirectory returns the host's private 0700 directory, made on first use.
 func (h *Host) runDirectory() (string, *os.File, error) {
 	h.dirMu.Lock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -34,6 +35,11 @@ type Options struct {
 	// connectors. Log defaults to Stderr; OnFatal is set by Run (a plugin
 	// that fails for good stops the run with its error).
 	Connectors *plugins.Options
+	// MaxSteps, when positive, bounds the computation steps of the top
+	// level: a script that runs past it is stopped with a clear error.
+	MaxSteps uint64
+
+	dryRun bool
 }
 
 // Run executes a script and then keeps the run going until it has drained:
@@ -63,7 +69,7 @@ func Run(ctx context.Context, filename string, src any, opts Options) error {
 		stderr.writeLine(failureMessage(err))
 	}})
 	rt := builtins.NewRuntime(eng, opts.Stdout)
-	rt.Stop, rt.Kill, rt.Argv = ctx, opts.Kill, opts.Argv
+	rt.Stop, rt.Kill, rt.Argv, rt.DryRun = ctx, opts.Kill, opts.Argv, opts.dryRun
 	if opts.LookupEnv != nil {
 		rt.LookupEnv = opts.LookupEnv
 	}
@@ -88,6 +94,9 @@ func Run(ctx context.Context, filename string, src any, opts Options) error {
 
 	thread := rt.NewThread("main")
 	thread.Load = ld.load
+	if opts.MaxSteps > 0 {
+		thread.SetMaxExecutionSteps(opts.MaxSteps)
+	}
 	stopTop := context.AfterFunc(ctx, func() { thread.Cancel("the run was stopped") })
 	rt.Acquire()
 	_, execErr := starlark.ExecFileOptions(FileOptions, thread, filename, src, predeclared)
@@ -97,7 +106,7 @@ func Run(ctx context.Context, filename string, src any, opts Options) error {
 		execErr = nil // the top level was interrupted by a graceful stop
 	}
 
-	if execErr == nil {
+	if execErr == nil && !opts.dryRun {
 		// The script ran: the run lasts until it drains or is stopped.
 		_ = eng.Wait(ctx)
 	}
@@ -147,4 +156,29 @@ func (s *syncWriter) writeLine(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, _ = io.WriteString(s.w, msg+"\n")
+}
+
+// CheckSteps is how far Check runs a script's top level: enough for any
+// pipeline set-up, and a bound for a top level that loops forever.
+const CheckSteps = 10_000_000
+
+// Check validates a script without running its pipeline: syntax, names,
+// load()s, and the top level executed against a dry runtime in which
+// connector configs are validated (kinds and parameters) but no connector
+// starts, appended events go nowhere, and sleep returns at once. A top level
+// still running after CheckSteps steps (a producer loop) is not an error:
+// what ran until then was checked. It returns nil, an *Error or an
+// ErrorList.
+func Check(filename string, src any, opts Options) error {
+	opts.dryRun = true
+	opts.MaxSteps = CheckSteps
+	if opts.Stdout == nil {
+		opts.Stdout = io.Discard
+	}
+	err := Run(context.Background(), filename, src, opts)
+	var e *Error
+	if errors.As(err, &e) && strings.Contains(e.Msg, "too many steps") {
+		return nil
+	}
+	return err
 }

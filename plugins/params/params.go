@@ -182,7 +182,7 @@ func suggest(k string, ps []Param) string {
 // close enough to be a likely typo, or "".
 func Closest(name string, candidates []string) string {
 	sort.Strings(candidates)
-	best, bestDist := "", len(name)/2+2
+	best, bestDist := "", len(name)/4+2
 	for _, c := range candidates {
 		if d := distance(strings.ToLower(name), strings.ToLower(c)); d < bestDist {
 			best, bestDist = c, d

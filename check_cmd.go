@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	rstarlark "github.com/rayvens/rayvens/starlark"
+)
+
+func checkCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "check",
+		Usage:        "validate scripts without running them: syntax, names, load()s, connector kinds and parameters",
+		ArgsUsage:    "SCRIPT|DIR|./...  (a directory, or DIR/..., is searched for *.star files recursively)",
+		Flags:        pluginFlags(),
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				return usageError{errors.New("check: missing SCRIPT or DIR")}
+			}
+			var files []string
+			for _, arg := range c.Args().Slice() {
+				found, err := scripts(arg)
+				if err != nil {
+					return usageError{err}
+				}
+				files = append(files, found...)
+			}
+			connectors, err := pluginOptions(c)
+			if err != nil {
+				return err
+			}
+			failed := 0
+			for _, f := range files {
+				err := rstarlark.Check(f, nil, rstarlark.Options{Stderr: c.App.ErrWriter, Connectors: connectors})
+				if err != nil {
+					failed++
+					fmt.Fprintln(c.App.ErrWriter, errorText(err))
+				}
+			}
+			if failed > 0 {
+				return checkFailed{failed, len(files)}
+			}
+			return nil
+		},
+	}
+}
+
+// checkFailed is the outcome of a check that found problems; each was
+// printed already.
+type checkFailed struct{ failed, total int }
+
+func (e checkFailed) Error() string {
+	return fmt.Sprintf("%d of %d scripts have problems", e.failed, e.total)
+}
+
+// scripts expands one argument: a file, a directory (searched recursively
+// for *.star files), or a path ending in /... (the same).
+func scripts(arg string) ([]string, error) {
+	dir, recursive := strings.CutSuffix(arg, "...")
+	if recursive {
+		dir = filepath.Clean(dir)
+		if dir == "" {
+			dir = "."
+		}
+	} else {
+		fi, err := os.Stat(arg)
+		if err != nil {
+			return nil, fmt.Errorf("check: cannot read %s", arg)
+		}
+		if !fi.IsDir() {
+			return []string{arg}, nil
+		}
+	}
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != dir && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".star") {
+			out = append(out, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check: cannot read %s", dir)
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("check: no .star files in %s", dir)
+	}
+	return out, nil
+}

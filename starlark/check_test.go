@@ -1,0 +1,35 @@
+package starlark_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	rstarlark "github.com/rayvens/rayvens/starlark"
+)
+
+func TestCheck(t *testing.T) {
+	// A top level that produces forever is checked up to its step budget.
+	require.NoError(t, rstarlark.Check("loop.star", `
+s = Stream("s")
+s >> print
+i = 0
+while True:
+    s << i
+    i += 1
+    sleep(1)
+`, rstarlark.Options{}))
+
+	// Callbacks never run in a check: nothing is appended.
+	require.NoError(t, rstarlark.Check("cb.star", `
+s = Stream("s")
+s >> (lambda e: 1 // 0)
+s << 1
+s.disconnect_all(after=3600)
+`, rstarlark.Options{}))
+
+	err := rstarlark.Check("bad.star", "s = Stream('s')\ns >> 42\n", rstarlark.Options{})
+	var e *rstarlark.Error
+	require.ErrorAs(t, err, &e)
+	require.Equal(t, "bad.star:2:3", e.Pos.String())
+}
