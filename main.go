@@ -74,13 +74,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},
-		HideVersion: true,
+		HideVersion:          true,
+		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			runCommand(),
 			checkCommand(),
 			pluginsCommand(),
 			kindsCommand(),
 			versionCommand(),
+			completionCommand(),
 			servePluginCommand(),
 		},
 		CommandNotFound: func(c *cli.Context, name string) {},
