@@ -148,7 +148,12 @@ func (s *Stream) addSink(config starlark.Value) (string, error) {
 		return "", err
 	}
 	_, err = s.s.Subscribe(name, engine.Async(name, func(ev engine.Event, done func(error)) {
-		pe, err := sinkEvent(ev.(starlark.Value))
+		v, err := ToStarlark(ev)
+		if err != nil {
+			done(err)
+			return
+		}
+		pe, err := sinkEvent(v)
 		if err != nil {
 			done(err)
 			return

@@ -35,6 +35,9 @@ type Runtime struct {
 	// configs are validated but no instance is opened, appended events go
 	// nowhere, and sleep and the disconnect methods return at once.
 	DryRun bool
+	// MaxCallbackSteps, when positive, bounds the computation steps of each
+	// callback; a callback past it fails with a clear error.
+	MaxCallbackSteps uint64
 
 	conns connectors
 
@@ -92,6 +95,12 @@ func (rt *Runtime) EndTopLevel() { rt.lock.switchOff() }
 func (rt *Runtime) Call(name string, fn starlark.Callable, args ...starlark.Value) (starlark.Value, error) {
 	thread := rt.NewThread(name)
 	thread.SetLocal(callbackKey, true)
+	if rt.MaxCallbackSteps > 0 {
+		thread.SetMaxExecutionSteps(rt.MaxCallbackSteps)
+		thread.OnMaxSteps = func(t *starlark.Thread) {
+			t.Cancel(fmt.Sprintf("%s ran past its budget of %d steps (a runaway loop?)", name, rt.MaxCallbackSteps))
+		}
+	}
 	stop := context.AfterFunc(rt.Kill, func() { thread.Cancel("the run was stopped") })
 	defer stop()
 	release := rt.lock.acquire(rt.Kill)

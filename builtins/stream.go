@@ -100,7 +100,11 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 func makeBatch(evs []engine.Event) engine.Event {
 	elems := make([]starlark.Value, len(evs))
 	for i, ev := range evs {
-		elems[i] = ev.(starlark.Value)
+		v, err := ToStarlark(ev)
+		if err != nil {
+			v = starlark.String(err.Error())
+		}
+		elems[i] = v
 	}
 	l := starlark.NewList(elems)
 	l.Freeze()

@@ -39,7 +39,11 @@ func (rt *Runtime) subscriber(v starlark.Value) (engine.Subscriber, error) {
 func (rt *Runtime) callEvent(name string, fn starlark.Callable, args ...engine.Event) (engine.Event, error) {
 	vals := make([]starlark.Value, len(args))
 	for i, a := range args {
-		vals[i] = a.(starlark.Value)
+		v, err := ToStarlark(a)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = v
 	}
 	res, err := rt.Call(name, fn, vals...)
 	return result(res, err)

@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"go.starlark.net/starlark"
 
-	"github.com/rayvens/rayvens/builtins"
-	"github.com/rayvens/rayvens/engine"
 	"github.com/rayvens/rayvens/plugins"
 )
 
@@ -38,13 +34,20 @@ type Options struct {
 	// MaxSteps, when positive, bounds the computation steps of the top
 	// level: a script that runs past it is stopped with a clear error.
 	MaxSteps uint64
+	// MaxCallbackSteps, when positive, bounds the steps of each callback
+	// (subscriber, operator, actor method): a runaway loop fails that call
+	// with a clear error instead of hanging the stream.
+	MaxCallbackSteps uint64
+	// Predeclared adds the host program's own names (builtins, modules,
+	// values) to those every script sees; they win over the built-in ones.
+	Predeclared starlark.StringDict
 
 	dryRun bool
 }
 
 // Run executes a script and then keeps the run going until it has drained:
 // no source connected and no event in flight. src is the script text (string
-// or []byte), or nil to read filename.
+// or []byte), or nil to read filename. It is New, Start and Wait in one.
 //
 // Cancelling ctx stops the run gracefully: the top level is interrupted,
 // sources stop, and events already accepted still reach their subscribers;
@@ -52,80 +55,14 @@ type Options struct {
 // problem in the script, a *FailuresError if subscribers failed, nil
 // otherwise.
 func Run(ctx context.Context, filename string, src any, opts Options) error {
-	if opts.Stdout == nil {
-		opts.Stdout = os.Stdout
+	s, err := New(opts)
+	if err != nil {
+		return err
 	}
-	if opts.Stderr == nil {
-		opts.Stderr = os.Stderr
+	if err := s.Start(ctx, filename, src); err != nil {
+		return err
 	}
-	if opts.Kill == nil {
-		opts.Kill = context.Background()
-	}
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	var fatal atomic.Pointer[error]
-	stderr := &syncWriter{w: opts.Stderr}
-	eng := engine.New(engine.Options{OnError: func(err error) {
-		stderr.writeLine(failureMessage(err))
-	}})
-	rt := builtins.NewRuntime(eng, opts.Stdout)
-	rt.Stop, rt.Kill, rt.Argv, rt.DryRun = ctx, opts.Kill, opts.Argv, opts.dryRun
-	if opts.LookupEnv != nil {
-		rt.LookupEnv = opts.LookupEnv
-	}
-	if opts.Connectors != nil {
-		po := *opts.Connectors
-		if po.Log == nil {
-			po.Log = stderr
-		}
-		po.OnFatal = func(err error) {
-			fatal.CompareAndSwap(nil, &err)
-			stop()
-		}
-		host, err := plugins.NewHost(po)
-		if err != nil {
-			return err
-		}
-		defer host.Close()
-		rt.Host = host
-	}
-	predeclared := rt.Predeclared()
-	ld := &loader{predeclared: predeclared, newThread: rt.NewThread, cache: map[string]*module{}, stop: ctx}
-
-	thread := rt.NewThread("main")
-	thread.Load = ld.load
-	if opts.MaxSteps > 0 {
-		thread.SetMaxExecutionSteps(opts.MaxSteps)
-	}
-	stopTop := context.AfterFunc(ctx, func() { thread.Cancel("the run was stopped") })
-	rt.Acquire()
-	_, execErr := starlark.ExecFileOptions(FileOptions, thread, filename, src, predeclared)
-	rt.EndTopLevel()
-	stopTop()
-	if execErr != nil && ctx.Err() != nil && fatal.Load() == nil {
-		execErr = nil // the top level was interrupted by a graceful stop
-	}
-
-	if execErr == nil && !opts.dryRun {
-		// The script ran: the run lasts until it drains or is stopped.
-		_ = eng.Wait(ctx)
-	}
-	shutdownErr := eng.Shutdown(opts.Kill)
-	if err := rt.CloseConnectors(opts.Kill); err != nil && shutdownErr == nil {
-		shutdownErr = err
-	}
-
-	switch {
-	case fatal.Load() != nil:
-		return *fatal.Load()
-	case execErr != nil:
-		return scriptError(execErr, "")
-	case shutdownErr != nil:
-		return shutdownErr
-	case eng.Errors() > 0:
-		return &FailuresError{N: eng.Errors()}
-	}
-	return nil
+	return s.Wait()
 }
 
 // failureMessage formats a failure reported by the engine, with the
@@ -175,7 +112,13 @@ func Check(filename string, src any, opts Options) error {
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}
-	err := Run(context.Background(), filename, src, opts)
+	s, err := New(opts)
+	if err == nil {
+		err = s.Start(context.Background(), filename, src)
+	}
+	if err == nil {
+		err = s.Wait()
+	}
 	var e *Error
 	if errors.As(err, &e) && strings.Contains(e.Msg, "too many steps") {
 		return nil

@@ -1,0 +1,178 @@
+package starlark
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"go.starlark.net/starlark"
+
+	"github.com/rayvens/rayvens/builtins"
+	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/plugins"
+)
+
+// Script is one script run, in three steps a Go program can come between:
+// New prepares it (the program may then create streams on its engine and
+// Define them for the script), Start runs the top level (the program may then
+// subscribe Go code to the streams the script made, found with Stream, and
+// append to them), and Wait runs the pipeline until it drains.
+type Script struct {
+	opts   Options
+	eng    *engine.Engine
+	rt     *builtins.Runtime
+	host   *plugins.Host
+	stderr *syncWriter
+	extra  starlark.StringDict
+
+	ctx   context.Context
+	stop  context.CancelFunc
+	fatal atomic.Pointer[error]
+	state int // 0 new, 1 started, 2 done
+}
+
+// New prepares a script run; nothing runs yet.
+func New(opts Options) (*Script, error) {
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if opts.Kill == nil {
+		opts.Kill = context.Background()
+	}
+	s := &Script{opts: opts, stderr: &syncWriter{w: opts.Stderr}, extra: starlark.StringDict{}}
+	s.eng = engine.New(engine.Options{OnError: func(err error) {
+		s.stderr.writeLine(failureMessage(err))
+	}})
+	s.rt = builtins.NewRuntime(s.eng, opts.Stdout)
+	s.rt.Kill, s.rt.Argv, s.rt.DryRun, s.rt.MaxCallbackSteps = opts.Kill, opts.Argv, opts.dryRun, opts.MaxCallbackSteps
+	if opts.LookupEnv != nil {
+		s.rt.LookupEnv = opts.LookupEnv
+	}
+	if opts.Connectors != nil {
+		po := *opts.Connectors
+		if po.Log == nil {
+			po.Log = s.stderr
+		}
+		po.OnFatal = func(err error) {
+			s.fatal.CompareAndSwap(nil, &err)
+			if s.stop != nil {
+				s.stop()
+			}
+		}
+		host, err := plugins.NewHost(po)
+		if err != nil {
+			return nil, err
+		}
+		s.host = host
+		s.rt.Host = host
+	}
+	for name, v := range opts.Predeclared {
+		s.extra[name] = v
+	}
+	return s, nil
+}
+
+// Engine returns the engine the script's streams run on.
+func (s *Script) Engine() *engine.Engine { return s.eng }
+
+// Define makes a Go value visible to the script under name, before Start:
+// an *engine.Stream (the script sees a Stream it can append to and
+// subscribe to), or any starlark.Value (a builtin, a module, a constant).
+func (s *Script) Define(name string, v any) error {
+	if s.state != 0 {
+		return fmt.Errorf("define %q: the script has started", name)
+	}
+	switch v := v.(type) {
+	case *engine.Stream:
+		s.extra[name] = builtins.NewStream(s.rt, v)
+	case starlark.Value:
+		s.extra[name] = v
+	default:
+		return fmt.Errorf("define %q: a %T is neither an *engine.Stream nor a starlark.Value", name, v)
+	}
+	return nil
+}
+
+// Stream returns the stream named name (made by the script or the Go
+// program), or nil.
+func (s *Script) Stream(name string) *engine.Stream { return s.eng.Stream(name) }
+
+// Start runs the script's top level. Cancelling ctx later stops the run
+// gracefully (see Run). If the script fails, Start shuts the run down (what
+// was accepted is still delivered) and returns the error; Wait must not be
+// called then.
+func (s *Script) Start(ctx context.Context, filename string, src any) error {
+	if s.state != 0 {
+		return fmt.Errorf("the script has already started")
+	}
+	s.state = 1
+	s.ctx, s.stop = context.WithCancel(ctx)
+	s.rt.Stop = s.ctx
+	predeclared := s.rt.Predeclared()
+	for name, v := range s.extra {
+		predeclared[name] = v
+	}
+	ld := &loader{predeclared: predeclared, newThread: s.rt.NewThread, cache: map[string]*module{}, stop: s.ctx}
+	thread := s.rt.NewThread("main")
+	thread.Load = ld.load
+	if s.opts.MaxSteps > 0 {
+		thread.SetMaxExecutionSteps(s.opts.MaxSteps)
+	}
+	stopTop := context.AfterFunc(s.ctx, func() { thread.Cancel("the run was stopped") })
+	s.rt.Acquire()
+	_, err := starlark.ExecFileOptions(FileOptions, thread, filename, src, predeclared)
+	s.rt.EndTopLevel()
+	stopTop()
+	if err != nil && s.ctx.Err() != nil && s.fatal.Load() == nil {
+		err = nil // the top level was interrupted by a graceful stop
+	}
+	if err != nil {
+		_ = s.finish()
+		if f := s.fatal.Load(); f != nil {
+			return *f
+		}
+		return scriptError(err, "")
+	}
+	return nil
+}
+
+// Wait runs the pipeline until it has drained (no source connected, no event
+// in flight) or Start's context ends, then shuts everything down. It
+// returns a *FailuresError if subscribers failed, the error of a plugin that
+// failed for good, or nil.
+func (s *Script) Wait() error {
+	if s.state != 1 {
+		return fmt.Errorf("the script is not running")
+	}
+	if !s.opts.dryRun {
+		_ = s.eng.Wait(s.ctx)
+	}
+	shutdownErr := s.finish()
+	switch {
+	case s.fatal.Load() != nil:
+		return *s.fatal.Load()
+	case shutdownErr != nil:
+		return shutdownErr
+	case s.eng.Errors() > 0:
+		return &FailuresError{N: s.eng.Errors()}
+	}
+	return nil
+}
+
+// finish drains and stops the engine, the sinks and the plugins.
+func (s *Script) finish() error {
+	s.state = 2
+	defer s.stop()
+	err := s.eng.Shutdown(s.opts.Kill)
+	if cerr := s.rt.CloseConnectors(s.opts.Kill); cerr != nil && err == nil {
+		err = cerr
+	}
+	if s.host != nil {
+		_ = s.host.Close()
+	}
+	return err
+}
