@@ -31,7 +31,7 @@ s << 1
 	var failures *rstarlark.FailuresError
 	require.ErrorAs(t, err, &failures)
 	require.Equal(t, uint64(1), failures.N)
-	require.Contains(t, stderr.String(), `spin.star:3:5: stream "s": subscriber "spin": Starlark computation cancelled: spin ran past its budget of 100000 steps (a runaway loop?)`)
+	require.Contains(t, stderr.String(), `spin.star:2:1: stream "s": subscriber "spin": Starlark computation cancelled: spin ran past its budget of 100000 steps (a runaway loop?)`)
 	require.Equal(t, "still delivered 1\n", stdout.String())
 }
 
