@@ -112,16 +112,9 @@ func (s *Stream) addSource(config starlark.Value) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return s.s.AddSource(name, engine.SourceFunc(func(ctx context.Context, emit func(context.Context, engine.Event) error) error {
-		return src.Run(ctx, func(ctx context.Context, ev plugins.Event) error {
-			return emit(ctx, sourceEvent(ev))
-		})
-	}))
-}
-
-// sourceEvent is what a script sees of a source event: the body as a string.
-func sourceEvent(ev plugins.Event) starlark.Value {
-	return starlark.String(ev.Body)
+	// Its events are plugins.Event values, seen by scripts as their body
+	// (see ToStarlark).
+	return s.s.AddSource(name, src.EngineSource())
 }
 
 // addSink opens a sink instance and subscribes it to s.

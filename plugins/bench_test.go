@@ -39,16 +39,10 @@ func BenchmarkSourceToSink(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.Subscribe("file", engine.Async("file", func(ev engine.Event, done func(error)) {
-		if err := sink.Deliver(ctx, ev.(Event), done); err != nil {
-			done(err)
-		}
-	})); err != nil {
+	if _, err := s.Subscribe("file", sink.Subscriber()); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.AddSource("dice", engine.SourceFunc(func(ctx context.Context, emit func(context.Context, engine.Event) error) error {
-		return src.Run(ctx, func(ctx context.Context, ev Event) error { return emit(ctx, ev) })
-	})); err != nil {
+	if _, err := s.AddSource("dice", src.EngineSource()); err != nil {
 		b.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)

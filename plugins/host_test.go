@@ -78,16 +78,10 @@ func pipeline(t *testing.T, h *Host, eng *engine.Engine, src *Source, sink *Sink
 	t.Helper()
 	s, err := eng.NewStream("s", engine.StreamConfig{Capacity: capacity})
 	require.NoError(t, err)
-	_, err = s.Subscribe(sink.Name(), engine.Async(sink.Name(), func(ev engine.Event, done func(error)) {
-		if err := sink.Deliver(context.Background(), ev.(Event), done); err != nil {
-			done(err)
-		}
-	}))
+	_, err = s.Subscribe(sink.Name(), sink.Subscriber())
 	require.NoError(t, err)
 	if src != nil {
-		_, err = s.AddSource(src.Name(), engine.SourceFunc(func(ctx context.Context, emit func(context.Context, engine.Event) error) error {
-			return src.Run(ctx, func(ctx context.Context, ev Event) error { return emit(ctx, ev) })
-		}))
+		_, err = s.AddSource(src.Name(), src.EngineSource())
 		require.NoError(t, err)
 	}
 	return s
