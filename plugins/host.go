@@ -149,6 +149,10 @@ func NewHost(opts Options) (*Host, error) {
 
 // discover lists the plugin executables in dir, sorted by name.
 func discover(dir string) []string {
+	// Absolute, so that a plugin in "." is not looked up in $PATH.
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
