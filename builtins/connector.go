@@ -195,11 +195,16 @@ func sinkEvent(v starlark.Value) (plugins.Event, error) {
 	return plugins.Event{Body: []byte(out.(starlark.String)), ContentType: "application/json"}, nil
 }
 
-// closeSinks closes the sinks of the given streams (all when nil), waiting
-// for their acknowledgements within ctx.
+// closeSinks unsubscribes and closes the sinks of the given streams (all
+// when nil), waiting for their acknowledgements within ctx.
 func (rt *Runtime) closeSinks(ctx context.Context, streams []*engine.Stream) error {
+	type attached struct {
+		stream *engine.Stream
+		name   string
+		sink   *plugins.Sink
+	}
 	rt.conns.mu.Lock()
-	var sinks []*plugins.Sink
+	var sinks []attached
 	collect := func(s *engine.Stream) {
 		names := make([]string, 0, len(rt.conns.sinks[s]))
 		for n := range rt.conns.sinks[s] {
@@ -207,7 +212,7 @@ func (rt *Runtime) closeSinks(ctx context.Context, streams []*engine.Stream) err
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			sinks = append(sinks, rt.conns.sinks[s][n])
+			sinks = append(sinks, attached{s, n, rt.conns.sinks[s][n]})
 		}
 		delete(rt.conns.sinks, s)
 	}
@@ -222,8 +227,10 @@ func (rt *Runtime) closeSinks(ctx context.Context, streams []*engine.Stream) err
 	}
 	rt.conns.mu.Unlock()
 	var first error
-	for _, sink := range sinks {
-		if err := sink.Close(ctx); err != nil && first == nil {
+	for _, a := range sinks {
+		// Later events on the stream no longer go to a closed sink.
+		_ = a.stream.Unsubscribe(a.name)
+		if err := a.sink.Close(ctx); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -239,9 +246,6 @@ func (s *Stream) disconnectSink(ctx context.Context, name string) error {
 	rt := s.rt
 	rt.conns.mu.Lock()
 	sink := rt.conns.sinks[s.s][name]
-	if sink != nil {
-		delete(rt.conns.sinks[s.s], name)
-	}
 	rt.conns.mu.Unlock()
 	if sink == nil {
 		return fmt.Errorf("stream %q has no sink named %q", s.s.Name(), name)
@@ -250,9 +254,14 @@ func (s *Stream) disconnectSink(ctx context.Context, name string) error {
 		return err
 	}
 	// Events appended before Unsubscribe still go to the sink: wait for
-	// them (and their acknowledgements) before closing it.
+	// them (and their acknowledgements) before closing it. If that is
+	// interrupted, the sink stays listed and is closed at the end of the run.
 	if err := s.s.Drain(ctx); err != nil {
 		return err
 	}
-	return sink.Close(ctx)
+	err := sink.Close(ctx)
+	rt.conns.mu.Lock()
+	delete(rt.conns.sinks[s.s], name)
+	rt.conns.mu.Unlock()
+	return err
 }

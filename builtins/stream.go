@@ -67,7 +67,7 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 	if cfg.BatchTimeout, err = optionalSeconds("batch_timeout", batchTimeout); err != nil {
 		return nil, err
 	}
-	if batchTimeout != starlark.None && cfg.BatchTimeout <= 0 {
+	if batchTimeout != starlark.None && cfg.BatchTimeout <= 0 { // 0 and below (negatives are caught just above)
 		return nil, fmt.Errorf("batch_timeout must be a positive number of seconds, got %s", batchTimeout)
 	}
 	if operator != starlark.None {

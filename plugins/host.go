@@ -42,7 +42,7 @@ type Options struct {
 	OnFatal func(error)
 	// MaxRestarts within RestartWindow before a plugin fails for good
 	// (default 5 within 1 minute); RestartBackoff is the first delay before
-	// a restart (default 100ms, doubling up to 5s).
+	// a restart (default 100ms, growing exponentially with jitter up to 5s).
 	MaxRestarts    int
 	RestartWindow  time.Duration
 	RestartBackoff time.Duration

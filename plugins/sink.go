@@ -61,8 +61,8 @@ type batch struct {
 	attempts int
 }
 
-// OpenSink validates config for a sink kind and starts the instance (the
-// plugin is launched when the first event arrives).
+// OpenSink validates config for a sink kind and starts the instance: it
+// connects to the plugin (launching it if needed) right away.
 func (h *Host) OpenSink(ctx context.Context, kind, name string, config map[string]any) (*Sink, error) {
 	proc, cfg, err := h.open(ctx, kind, SinkKind, config)
 	if err != nil {
