@@ -89,3 +89,75 @@ func ExampleEngine_NewActor() {
 	// AAPL is unchanged
 	// [trend.compare]
 }
+
+// A task pool runs its function on several goroutines: results come in no
+// particular order, so this example sums them.
+func ExampleEngine_NewPool() {
+	ctx := context.Background()
+	e := engine.New(engine.Options{})
+	numbers, _ := e.NewStream("numbers", engine.StreamConfig{})
+	square, _ := e.NewPool("square", func(_ context.Context, ev engine.Event) (engine.Event, error) {
+		n := ev.(int)
+		return n * n, nil
+	}, 4)
+	squares, _ := numbers.Subscribe("", square)
+	total := 0
+	_, _ = squares.Subscribe("sum", engine.Func("sum", func(_ context.Context, ev engine.Event) (engine.Event, error) {
+		total += ev.(int) // function subscribers run one at a time
+		return nil, nil
+	}))
+	for i := 1; i <= 10; i++ {
+		_ = numbers.Append(ctx, i)
+	}
+	_ = e.Wait(ctx)
+	fmt.Println(total)
+	_ = e.Shutdown(ctx)
+	// Output: 385
+}
+
+// A source produces events into a stream until it is exhausted; the engine
+// is not idle while a source is connected.
+func ExampleStream_AddSource() {
+	ctx := context.Background()
+	e := engine.New(engine.Options{})
+	ticks, _ := e.NewStream("ticks", engine.StreamConfig{BatchSize: 2})
+	_, _ = ticks.Subscribe("print", engine.Func("print", printEvent))
+	_, _ = ticks.AddSource("counter", engine.SourceFunc(func(ctx context.Context, emit func(context.Context, engine.Event) error) error {
+		for i := 1; i <= 5; i++ {
+			if err := emit(ctx, i); err != nil {
+				return err
+			}
+		}
+		return nil // exhausted
+	}))
+	_ = e.Wait(ctx) // the partial last batch is flushed once everything else is idle
+	_ = e.Shutdown(ctx)
+	// Output:
+	// [1 2]
+	// [3 4]
+	// [5]
+}
+
+// An async subscriber completes events later, as a connector sink does
+// when its plugin acknowledges them; the stream waits for every done.
+func ExampleAsync() {
+	ctx := context.Background()
+	e := engine.New(engine.Options{OnError: func(err error) { fmt.Println("failed:", err) }})
+	out, _ := e.NewStream("out", engine.StreamConfig{})
+	acks := make(chan func(error), 10)
+	_, _ = out.Subscribe("sink", engine.Async("sink", func(ev engine.Event, done func(error)) {
+		acks <- done
+	}))
+	go func() {
+		for done := range acks {
+			done(nil) // acknowledged
+		}
+	}()
+	_ = out.Append(ctx, "a")
+	_ = out.Append(ctx, "b")
+	_ = e.Wait(ctx)
+	fmt.Println("acknowledged:", out.Stats().Appended)
+	_ = e.Shutdown(ctx)
+	close(acks)
+	// Output: acknowledged: 2
+}
