@@ -10,6 +10,8 @@ import (
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+
+	"github.com/rayvens/rayvens/engine"
 )
 
 // Predeclared returns the names every script sees, bound to rt.
@@ -52,16 +54,7 @@ func (rt *Runtime) sleep(thread *starlark.Thread, b *starlark.Builtin, args star
 	if rt.DryRun {
 		return starlark.None, nil
 	}
-	err := rt.block(func(ctx context.Context) error {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
+	err := rt.block(func(ctx context.Context) error { return engine.Sleep(ctx, d) })
 	return starlark.None, err
 }
 

@@ -454,7 +454,7 @@ func (s *Stream) flush(ctx context.Context) error {
 func (s *Stream) DisconnectAll(ctx context.Context, idleFor, after time.Duration) error {
 	start := time.Now()
 	if after > 0 {
-		if err := sleepCtx(ctx, after); err != nil {
+		if err := Sleep(ctx, after); err != nil {
 			return err
 		}
 	}
@@ -470,7 +470,7 @@ func (s *Stream) DisconnectAll(ctx context.Context, idleFor, after time.Duration
 		if wait <= 0 {
 			wait = idleFor / 10
 		}
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -524,7 +524,9 @@ func stopped(quit <-chan struct{}) bool {
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep pauses for d, or until ctx ends (then it returns ctx's error): the
+// wait a source or a retry loop needs.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/rayvens/rayvens/engine"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 )
@@ -65,7 +66,7 @@ func (p *process) connect(ctx context.Context) (proto.ConnectorClient, int, erro
 	if len(p.crashes) > 0 {
 		// A relaunch after a crash waits, so a plugin that dies at once
 		// does not spin.
-		if err := sleepCtx(ctx, p.backoff.NextBackOff()); err != nil {
+		if err := engine.Sleep(ctx, p.backoff.NextBackOff()); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -200,17 +201,6 @@ func (p *process) kill() {
 }
 
 var errHostClosed = errors.New("the plugin host is closed")
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // isPluginBinary reports whether name follows the external plugin naming
 // convention.

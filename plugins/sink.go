@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/rayvens/rayvens/engine"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 )
@@ -278,7 +279,7 @@ func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint6
 			}
 			s.h.log.log(LevelWarn, s.proc.name+" "+s.name, "could not write a batch; retrying",
 				"attempt", b.attempts, "error", ack.GetError())
-			if err := sleepCtx(ctx, retry.NextBackOff()); err != nil {
+			if err := engine.Sleep(ctx, retry.NextBackOff()); err != nil {
 				return err
 			}
 			if err := send(b); err != nil {
