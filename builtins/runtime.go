@@ -41,8 +41,9 @@ type Runtime struct {
 
 	conns connectors
 
-	stdout lineWriter
-	lock   gil
+	stdout  lineWriter
+	lock    gil
+	threads sync.Pool // idle callback threads
 }
 
 // NewRuntime returns a runtime whose print writes whole lines to stdout.
@@ -93,19 +94,38 @@ func (rt *Runtime) EndTopLevel() { rt.lock.switchOff() }
 // interpreter lock while the top level is running. Errors keep the Starlark
 // backtrace (*starlark.EvalError).
 func (rt *Runtime) Call(name string, fn starlark.Callable, args ...starlark.Value) (starlark.Value, error) {
-	thread := rt.NewThread(name)
-	thread.SetLocal(callbackKey, true)
-	if rt.MaxCallbackSteps > 0 {
-		thread.SetMaxExecutionSteps(rt.MaxCallbackSteps)
+	thread := rt.callbackThread(name)
+	stop := context.AfterFunc(rt.Kill, func() { thread.Cancel("the run was stopped") })
+	release := rt.lock.acquire(rt.Kill)
+	v, err := starlark.Call(thread, fn, args, nil)
+	release()
+	if stop() {
+		// The run was not killed: the thread can serve another call, once
+		// a step-budget cancellation of this call is forgotten.
+		thread.Uncancel()
+		rt.threads.Put(thread)
+	}
+	return v, err
+}
+
+// callbackThread returns a thread for one callback on the current
+// goroutine: threads are reused, one call at a time, since a callback is
+// short and a thread's set-up is not free.
+func (rt *Runtime) callbackThread(name string) *starlark.Thread {
+	thread, _ := rt.threads.Get().(*starlark.Thread)
+	if thread == nil {
+		thread = rt.NewThread(name)
+		thread.SetLocal(callbackKey, true)
 		thread.OnMaxSteps = func(t *starlark.Thread) {
-			t.Cancel(fmt.Sprintf("%s ran past its budget of %d steps (a runaway loop?)", name, rt.MaxCallbackSteps))
+			t.Cancel(fmt.Sprintf("%s ran past its budget of %d steps (a runaway loop?)", t.Name, rt.MaxCallbackSteps))
 		}
 	}
-	stop := context.AfterFunc(rt.Kill, func() { thread.Cancel("the run was stopped") })
-	defer stop()
-	release := rt.lock.acquire(rt.Kill)
-	defer release()
-	return starlark.Call(thread, fn, args, nil)
+	thread.Name = name
+	thread.Steps = 0
+	if rt.MaxCallbackSteps > 0 {
+		thread.SetMaxExecutionSteps(rt.MaxCallbackSteps)
+	}
+	return thread
 }
 
 // block runs fn, which may block, with the interpreter lock given up, and
