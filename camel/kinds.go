@@ -48,7 +48,7 @@ var catalog = []Kind{
 	{
 		Name: "file-source-raw", Direction: Source,
 		Description: "Like file-source, but each event is the raw content of the file.",
-		Events:      "the content of each file, as a string",
+		Events:      "the content of each file, as a string (its name relative to path is the CamelFileName header)",
 		Params:      fileSourceParams,
 	},
 	{
@@ -81,20 +81,20 @@ var catalog = []Kind{
 	},
 	{
 		Name: "log-sink", Direction: Sink, Kamelet: "log-sink.kamelet.yaml",
-		Description: "Logs all data that it receives to rayvens' log, useful for debugging purposes.",
+		Description: "Logs all data that it receives to rayvens' log, useful for debugging purposes. Its lines are shown whatever --log-level says (unless off).",
 		Events:      "each event is one log line",
 		Params: []params.Param{
 			{Name: "loggerName", Type: params.String, Default: "log-sink", Aliases: []string{"logger_name"}, Description: "Name of the logging category to use."},
-			{Name: "level", Type: params.String, Default: "INFO", Description: "Logging level to use: DEBUG, INFO, WARN or ERROR."},
+			{Name: "level", Type: params.String, Default: "INFO", Description: "Logging level to use: DEBUG, INFO, WARN or ERROR (TRACE is shown as DEBUG; OFF logs nothing)."},
 			{Name: "logMask", Type: params.Boolean, Default: false, Aliases: []string{"log_mask"}, Description: "Mask sensitive information like password or passphrase in the log."},
 			{Name: "marker", Type: params.String, Description: "An optional marker shown with each line."},
 			{Name: "multiline", Type: params.Boolean, Default: false, Description: "If enabled then each information is outputted on a newline."},
-			{Name: "showAllProperties", Type: params.Boolean, Default: false, Aliases: []string{"show_all_properties"}, Description: "Show all of the exchange properties (in Rayvens: the kind and instance of the sink)."},
+			{Name: "showAllProperties", Type: params.Boolean, Default: false, Aliases: []string{"show_all_properties"}, Description: "Show all of the exchange properties (in Rayvens: the kind of the sink and its logger name)."},
 			{Name: "showBody", Type: params.Boolean, Default: true, Aliases: []string{"show_body"}, Description: "Show the message body."},
 			{Name: "showBodyType", Type: params.Boolean, Default: true, Aliases: []string{"show_body_type"}, Description: "Show the body type (in Rayvens: its content type)."},
 			{Name: "showExchangePattern", Type: params.Boolean, Default: true, Aliases: []string{"show_exchange_pattern"}, Description: "Shows the Message Exchange Pattern (always InOnly for a sink)."},
 			{Name: "showHeaders", Type: params.Boolean, Default: false, Aliases: []string{"show_headers"}, Description: "Show the headers received."},
-			{Name: "showProperties", Type: params.Boolean, Default: false, Aliases: []string{"show_properties"}, Description: "Show the exchange properties (in Rayvens: the instance of the sink)."},
+			{Name: "showProperties", Type: params.Boolean, Default: false, Aliases: []string{"show_properties"}, Description: "Show the exchange properties (in Rayvens: the logger name of the sink)."},
 			{Name: "showStreams", Type: params.Boolean, Default: false, Aliases: []string{"show_streams"}, Description: "Show the stream bodies (Rayvens bodies are never streams: no effect)."},
 			{Name: "showCachedStreams", Type: params.Boolean, Default: true, Aliases: []string{"show_cached_streams"}, Description: "Whether to show cached stream bodies (Rayvens bodies are never streams: no effect)."},
 		},
@@ -113,8 +113,8 @@ var catalog = []Kind{
 // fileSourceParams are shared by file-source and file-source-raw.
 var fileSourceParams = []params.Param{
 	{Name: "path", Type: params.String, Required: true, Description: "The directory to read files from."},
-	{Name: "keepFile", Type: params.Boolean, Default: false, Aliases: []string{"keep_file"}, Description: "Leave each file in place once read (files already read are then remembered for the run and not read again)."},
-	{Name: "moveAfterRead", Type: params.String, Aliases: []string{"move_after_read"}, Description: "A directory to move each file to once read, instead of deleting it (relative paths are inside path)."},
+	{Name: "keepFile", Type: params.Boolean, Default: false, Aliases: []string{"keep_file"}, Description: "Leave each file in place once read; it is remembered for the run by name, size and modification time, and read again only if it changes."},
+	{Name: "moveAfterRead", Type: params.String, Aliases: []string{"move_after_read"}, Description: "A directory to move each file to once read, instead of deleting it (relative paths are inside path; it is created if needed and not read)."},
 	{Name: "recursive", Type: params.Boolean, Default: false, Description: "Also read files in subdirectories."},
 	{Name: "period", Type: params.Integer, Default: 500, Description: "How often to look for new files, in milliseconds."},
 }

@@ -25,7 +25,7 @@ Secret parameters never appear in logs or error messages.
 
 ` + "```python" + `
 source = Stream("quotes", source_config=dict(kind="http-source", url="http://127.0.0.1:8080/quote", period=3000))
-sink = Stream("slack", sink_config=dict(kind="slack-sink", channel="#alerts", webhookUrl=env("SLACK_WEBHOOK")))
+sink = Stream("slack", sink_config=dict(kind="slack-sink", channel="#alerts", webhookUrl=env("SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/XXXX")))
 ` + "```" + `
 
 Events from sources reach scripts as strings. Events sent to sinks: a string

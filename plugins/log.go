@@ -50,6 +50,19 @@ func (l *logger) log(level Level, source, msg string, kv ...any) {
 	if level < l.level {
 		return
 	}
+	l.write(level, source, msg, kv...)
+}
+
+// output writes a line that is a connector's output (see
+// wire.LogOutputKey): shown whatever the level, unless logging is off.
+func (l *logger) output(level Level, source, msg string, kv ...any) {
+	if l.level == LevelOff {
+		return
+	}
+	l.write(level, source, msg, kv...)
+}
+
+func (l *logger) write(level Level, source, msg string, kv ...any) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rayvens: [%s] %s: %s", source, level, msg)
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -107,7 +120,8 @@ func (p *pluginLog) line(line []byte) {
 	if inst, ok := fields[wire.LogInstanceKey].(string); ok && inst != "" {
 		source += " " + inst
 	}
-	for _, k := range []string{wire.LogLevelKey, wire.LogMessageKey, wire.LogInstanceKey, wire.LogKindKey, "@timestamp", "@module"} {
+	output, _ := fields[wire.LogOutputKey].(bool)
+	for _, k := range []string{wire.LogLevelKey, wire.LogMessageKey, wire.LogInstanceKey, wire.LogKindKey, wire.LogOutputKey, "@timestamp", "@module"} {
 		delete(fields, k)
 	}
 	keys := make([]string, 0, len(fields))
@@ -118,6 +132,10 @@ func (p *pluginLog) line(line []byte) {
 	kv := make([]any, 0, 2*len(keys))
 	for _, k := range keys {
 		kv = append(kv, k, fields[k])
+	}
+	if output {
+		p.l.output(level, source, msg, kv...)
+		return
 	}
 	p.l.log(level, source, msg, kv...)
 }

@@ -138,9 +138,9 @@ func (s *Sink) run() {
 			}
 		}
 		if s.ctx.Err() != nil {
-			err = fmt.Errorf("%s %q: stopped before the plugin acknowledged the event", s.kind, s.name)
+			err = fmt.Errorf("%s: stopped before the plugin acknowledged the event", s.kind)
 		} else if st, ok := status.FromError(err); ok {
-			err = fmt.Errorf("%s %q: %s", s.kind, s.name, st.Message())
+			err = kindError(s.kind, st.Message())
 		}
 		s.failAll(pending, err)
 		return
@@ -271,7 +271,7 @@ func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint6
 			b.attempts++
 			if b.attempts >= SinkMaxAttempts {
 				*pending = append((*pending)[:i], (*pending)[i+1:]...)
-				err := fmt.Errorf("%s %q: not written after %d attempts: %s", s.kind, s.name, b.attempts, ack.GetError())
+				err := kindError(s.kind, fmt.Sprintf("not written after %d attempts: %s", b.attempts, ack.GetError()))
 				for _, d := range b.dones {
 					d(err)
 				}

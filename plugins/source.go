@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -105,7 +106,16 @@ func (s *Source) streamError(err error) error {
 	if processGone(err) {
 		return err
 	}
-	return fmt.Errorf("%s %q: %s", s.kind, s.name, status.Convert(err).Message())
+	return kindError(s.kind, status.Convert(err).Message())
+}
+
+// kindError is a plugin's message prefixed with the kind, unless the
+// plugin named it already. (Reports name the stream and instance around it.)
+func kindError(kind, msg string) error {
+	if strings.HasPrefix(msg, kind+":") || strings.HasPrefix(msg, kind+" ") {
+		return errors.New(msg)
+	}
+	return fmt.Errorf("%s: %s", kind, msg)
 }
 
 // recvError prefers the stream's real error over the send error that

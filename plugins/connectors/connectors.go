@@ -5,7 +5,14 @@
 package connectors
 
 import (
+	"github.com/rayvens/rayvens/plugins/connectors/file"
+	"github.com/rayvens/rayvens/plugins/connectors/filewatch"
+	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
+	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
+	"github.com/rayvens/rayvens/plugins/connectors/log"
+	"github.com/rayvens/rayvens/plugins/connectors/slack"
 	"github.com/rayvens/rayvens/plugins/connectors/timer"
+	"github.com/rayvens/rayvens/plugins/connectors/webhook"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -16,7 +23,17 @@ func Plugin(version string) sdk.Plugin {
 		Version: version,
 		Sources: []sdk.SourceKind{
 			timer.Kind,
+			httpsource.Kind,
+			webhook.Kind,
+			file.SourceKind,
+			file.RawSourceKind,
+			filewatch.Kind,
 		},
-		Sinks: []sdk.SinkKind{},
+		Sinks: []sdk.SinkKind{
+			log.Kind,
+			httpsink.Kind,
+			slack.Kind,
+			file.SinkKind,
+		},
 	}
 }

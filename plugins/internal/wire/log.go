@@ -14,6 +14,7 @@ const (
 	LogMessageKey  = "@message" // the message
 	LogInstanceKey = "instance" // the connector instance, when there is one
 	LogKindKey     = "kind"     // the connector kind, when there is one
+	LogOutputKey   = "@output"  // true: the line is a connector's output (a log-sink's), shown at any level but off
 	logTimeKey     = "@timestamp"
 )
 

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestWebhookExample runs examples/webhook.star: each POST is answered 202
+// once accepted and ends up in its own file; SIGTERM ends the run with 0.
+func TestWebhookExample(t *testing.T) {
+	port, out := freePort(t), t.TempDir()
+	cmd := exec.Command(binary, "run", "--log-level", "info", "examples/webhook.star", strconv.Itoa(port), out)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	url := fmt.Sprintf("http://127.0.0.1:%d/webhook", port)
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "listening on "+url) },
+		20*time.Second, 10*time.Millisecond, "the webhook listens; stderr:\n%s", &stderr)
+
+	bodies := []string{"hello", `{"n": 2}`, "three\nlines\n"}
+	client := http.Client{Timeout: 20 * time.Second}
+	for _, body := range bodies {
+		resp, err := client.Post(url, "text/plain", strings.NewReader(body))
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, "POST %q", body)
+	}
+	resp, err := client.Get(url)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+
+	// The requests were accepted one after the other, so the actor names
+	// the files in that order.
+	want := map[string]string{}
+	for i, body := range bodies {
+		want[fmt.Sprintf("event-%d.txt", i+1)] = body
+	}
+	require.Eventually(t, func() bool { return filesEqual(out, want) }, 20*time.Second, 10*time.Millisecond,
+		"the files written; stderr:\n%s", &stderr)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, waitWithin(t, cmd, 20*time.Second), "a graceful stop exits 0; stderr:\n%s", &stderr)
+	require.Empty(t, stdout.String())
+	require.NotContains(t, stderr.String(), "panic")
+}
+
+// filesEqual reports whether dir holds exactly the files of want (name ->
+// content), ignoring hidden files (a file-sink's temporary files).
+func filesEqual(dir string, want map[string]string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	got := map[string]string{}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return false
+		}
+		got[e.Name()] = string(b)
+	}
+	if len(got) != len(want) {
+		return false
+	}
+	for name, content := range want {
+		if got[name] != content {
+			return false
+		}
+	}
+	return true
+}

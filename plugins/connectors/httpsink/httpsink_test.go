@@ -1,0 +1,246 @@
+package httpsink
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rayvens/rayvens/plugins/params"
+	"github.com/rayvens/rayvens/plugins/sdk"
+)
+
+// answer is what the recording server answers one request.
+type answer struct {
+	status     int
+	retryAfter string
+}
+
+// request is what the recording server received.
+type request struct {
+	method string
+	path   string
+	header http.Header
+	body   string
+	at     time.Time
+}
+
+// recorder is an HTTP server that records each request and answers with
+// the next of its answers, then 200 OK once they are used up.
+type recorder struct {
+	mu       sync.Mutex
+	answers  []answer
+	requests []request
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	r.requests = append(r.requests, request{req.Method, req.URL.Path, req.Header.Clone(), string(body), time.Now()})
+	a := answer{status: http.StatusOK}
+	if len(r.answers) > 0 {
+		a, r.answers = r.answers[0], r.answers[1:]
+	}
+	r.mu.Unlock()
+	if a.retryAfter != "" {
+		w.Header().Set("Retry-After", a.retryAfter)
+	}
+	w.WriteHeader(a.status)
+}
+
+func (r *recorder) received() []request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]request(nil), r.requests...)
+}
+
+func (r *recorder) bodies() []string {
+	var out []string
+	for _, req := range r.received() {
+		out = append(out, req.body)
+	}
+	return out
+}
+
+// startRecorder starts a recorder on 127.0.0.1 that answers answers first.
+func startRecorder(t *testing.T, answers ...answer) (*recorder, *httptest.Server) {
+	t.Helper()
+	rec := &recorder{answers: answers}
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	return rec, srv
+}
+
+// newTestSink validates config as the host does and makes an instance
+// that logs to logs and waits at most a few milliseconds between attempts
+// (a Retry-After header still makes it wait as long as asked).
+func newTestSink(t *testing.T, config map[string]any, logs *bytes.Buffer) *sink {
+	t.Helper()
+	values, err := params.Validate(Kind.Name, Kind.Params, config)
+	require.NoError(t, err)
+	log := slog.New(slog.DiscardHandler)
+	if logs != nil {
+		log = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	snk, err := Kind.New(sdk.NewConfig(values), log)
+	require.NoError(t, err)
+	s := snk.(*sink)
+	s.firstWait, s.maxWait = time.Millisecond, 5*time.Millisecond
+	return s
+}
+
+func text(body string) sdk.Event { return sdk.Event{Body: []byte(body), ContentType: "text/plain"} }
+
+func TestSendsEachEventInOrder(t *testing.T) {
+	rec, srv := startRecorder(t)
+	s := newTestSink(t, map[string]any{"url": srv.URL + "/in", "method": "put"}, nil)
+	batch := []sdk.Event{
+		text("one"),
+		{Body: []byte(`{"n":2}`), ContentType: "application/json", Headers: map[string]string{"CamelFileName": "two.json"}},
+		{Body: []byte("three"), ContentType: "text/plain", Headers: map[string]string{"Content-Type": "text/csv"}},
+	}
+	require.NoError(t, s.Write(t.Context(), batch))
+
+	got := rec.received()
+	require.Equal(t, []string{"one", `{"n":2}`, "three"}, rec.bodies())
+	for _, req := range got {
+		require.Equal(t, "PUT", req.method)
+		require.Equal(t, "/in", req.path)
+	}
+	require.Equal(t, "text/plain", got[0].header.Get("Content-Type"), "the event's content type")
+	require.Equal(t, "application/json", got[1].header.Get("Content-Type"))
+	require.Equal(t, "two.json", got[1].header.Get("CamelFileName"), "event headers are HTTP headers")
+	require.Equal(t, "text/csv", got[2].header.Get("Content-Type"), "a Content-Type header wins over the event's type")
+}
+
+func TestContentTypeParameterWins(t *testing.T) {
+	rec, srv := startRecorder(t)
+	s := newTestSink(t, map[string]any{"url": srv.URL, "content_type": "application/x-ndjson"}, nil)
+	require.NoError(t, s.Write(t.Context(), []sdk.Event{{Body: []byte("{}"), ContentType: "application/json",
+		Headers: map[string]string{"Content-Type": "text/csv"}}}))
+	req := rec.received()[0]
+	require.Equal(t, "POST", req.method, "POST is the default method")
+	require.Equal(t, "application/x-ndjson", req.header.Get("Content-Type"))
+}
+
+func TestRetriesServerErrors(t *testing.T) {
+	rec, srv := startRecorder(t, answer{status: 500}, answer{status: 502})
+	var logs bytes.Buffer
+	s := newTestSink(t, map[string]any{"url": srv.URL + "/in?token=SECRET"}, &logs)
+	require.NoError(t, s.Write(t.Context(), []sdk.Event{text("persist")}))
+	require.Equal(t, []string{"persist", "persist", "persist"}, rec.bodies())
+	require.Contains(t, logs.String(), `level=WARN msg="request failed; retrying" error="POST `+srv.URL+`/in answered 500 Internal Server Error"`)
+	require.NotContains(t, logs.String(), "SECRET")
+}
+
+func TestHonoursRetryAfter(t *testing.T) {
+	rec, srv := startRecorder(t, answer{status: 429, retryAfter: "1"})
+	s := newTestSink(t, map[string]any{"url": srv.URL}, nil)
+	require.NoError(t, s.Write(t.Context(), []sdk.Event{text("later")}))
+	got := rec.received()
+	require.Len(t, got, 2)
+	require.GreaterOrEqual(t, got[1].at.Sub(got[0].at), time.Second, "the second request waited as Retry-After asked")
+}
+
+func TestClientErrorIsPermanent(t *testing.T) {
+	rec, srv := startRecorder(t, answer{status: 404})
+	s := newTestSink(t, map[string]any{"url": srv.URL + "/missing?apikey=SECRET"}, nil)
+	err := s.Write(t.Context(), []sdk.Event{text("lost")})
+	require.EqualError(t, err, "POST "+srv.URL+"/missing answered 404 Not Found")
+	require.Len(t, rec.received(), 1, "a 404 is not retried")
+}
+
+// TestPartialBatch shows the at-least-once contract: the batch stops at the
+// event that failed, and when the host sends it again the events before it
+// are sent a second time.
+func TestPartialBatch(t *testing.T) {
+	rec, srv := startRecorder(t, answer{status: 200}, answer{status: 400})
+	s := newTestSink(t, map[string]any{"url": srv.URL}, nil)
+	batch := []sdk.Event{text("a"), text("b"), text("c")}
+	err := s.Write(t.Context(), batch)
+	require.EqualError(t, err, "POST "+srv.URL+" answered 400 Bad Request (the 1 events before it in the batch were sent, and will be sent again with it)")
+	require.Equal(t, []string{"a", "b"}, rec.bodies(), "nothing after the failed event is sent")
+
+	require.NoError(t, s.Write(t.Context(), batch), "the host sends the batch again")
+	require.Equal(t, []string{"a", "b", "a", "b", "c"}, rec.bodies())
+}
+
+func TestUnreachableServerGivesUp(t *testing.T) {
+	_, srv := startRecorder(t)
+	srv.Close()
+	var logs bytes.Buffer
+	s := newTestSink(t, map[string]any{"url": strings.Replace(srv.URL, "http://", "http://user:PASSWORD@", 1) + "/in?apikey=SECRET"}, &logs)
+	err := s.Write(t.Context(), []sdk.Event{text("x")})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "POST "+srv.URL+"/in: ")
+	require.Contains(t, err.Error(), "connection refused")
+	require.Equal(t, maxAttempts-1, strings.Count(logs.String(), "retrying"), "%d attempts", maxAttempts)
+	for _, secret := range []string{"SECRET", "PASSWORD"} {
+		require.NotContains(t, err.Error(), secret)
+		require.NotContains(t, logs.String(), secret)
+	}
+}
+
+func TestInvalidHeadersAreSkipped(t *testing.T) {
+	rec, srv := startRecorder(t)
+	var logs bytes.Buffer
+	s := newTestSink(t, map[string]any{"url": srv.URL}, &logs)
+	ev := sdk.Event{Body: []byte("x"), Headers: map[string]string{"file name": "a b", "X-Ok": "yes", "X-Bad-Value": "a\nb"}}
+	require.NoError(t, s.Write(t.Context(), []sdk.Event{ev, ev}))
+	require.Equal(t, "yes", rec.received()[0].header.Get("X-Ok"))
+	require.Empty(t, rec.received()[0].header.Get("X-Bad-Value"))
+	require.Equal(t, 1, strings.Count(logs.String(), `header="file name"`), "each bad header is reported once")
+}
+
+func TestLongRetryAfterGivesUp(t *testing.T) {
+	rec, srv := startRecorder(t, answer{status: 503, retryAfter: "3600"})
+	s := newTestSink(t, map[string]any{"url": srv.URL}, nil)
+	// An hour is beyond the retry budget: the sink gives up at once and
+	// leaves the next try to the host, instead of blocking for an hour.
+	err := s.Write(t.Context(), []sdk.Event{text("x")})
+	require.EqualError(t, err, "POST "+srv.URL+" answered 503 Service Unavailable: retry after 1h0m0s")
+	require.Len(t, rec.received(), 1)
+}
+
+func TestStopsWhenCancelled(t *testing.T) {
+	rec, srv := startRecorder(t, answer{status: 429, retryAfter: "5"})
+	s := newTestSink(t, map[string]any{"url": srv.URL}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Write(ctx, []sdk.Event{text("x")}) }()
+	require.Eventually(t, func() bool { return len(rec.received()) == 1 }, 10*time.Second, time.Millisecond)
+	cancel() // while the sink waits the 5 s Retry-After asks
+	select {
+	case err := <-done:
+		require.EqualError(t, err, "POST "+srv.URL+": stopped before the request succeeded")
+	case <-time.After(3 * time.Second):
+		t.Fatal("Write did not return after cancel")
+	}
+	require.Len(t, rec.received(), 1)
+}
+
+func TestParameters(t *testing.T) {
+	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"url": "http://example.com/in"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"url": "http://example.com/in", "method": "POST"}, values)
+
+	for _, bad := range []struct {
+		config map[string]any
+		err    string
+	}{
+		{map[string]any{"url": "mailto:x@example.com", "method": "POST"}, "http-sink: url must be an http:// or https:// URL"},
+		{map[string]any{"url": "http://example.com", "method": "FETCH"}, `http-sink: method "FETCH" is not one of GET, POST, PUT, DELETE, HEAD, OPTIONS, TRACE, PATCH`},
+	} {
+		_, err := Kind.New(sdk.NewConfig(bad.config), slog.New(slog.DiscardHandler))
+		require.EqualError(t, err, bad.err)
+	}
+}

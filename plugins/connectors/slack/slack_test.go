@@ -1,0 +1,228 @@
+package slack
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rayvens/rayvens/plugins/params"
+	"github.com/rayvens/rayvens/plugins/sdk"
+)
+
+// secretPath is where the test receiver listens, as Slack's webhooks do:
+// the path is the credential.
+const secretPath = "/services/T0000/B0000/SECRETsecretSECRET"
+
+// answer is what the receiver answers one post.
+type answer struct {
+	status     int
+	retryAfter string
+}
+
+// post is one post the receiver got.
+type post struct {
+	Channel string `json:"channel"`
+	Text    string `json:"text"`
+	status  int
+	at      time.Time
+}
+
+// receiver is a Slack-incoming-webhook-compatible server: it takes JSON
+// posts at secretPath, records them in order, and answers each with the
+// next of its answers, then "200 ok" as Slack does.
+type receiver struct {
+	mu      sync.Mutex
+	answers []answer
+	posts   []post
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost || req.URL.Path != secretPath || req.Header.Get("Content-Type") != "application/json" {
+		http.Error(w, "invalid_token", http.StatusForbidden)
+		return
+	}
+	var p post
+	if err := json.NewDecoder(req.Body).Decode(&p); err != nil {
+		http.Error(w, "invalid_payload", http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	a := answer{status: http.StatusOK}
+	if len(r.answers) > 0 {
+		a, r.answers = r.answers[0], r.answers[1:]
+	}
+	p.status, p.at = a.status, time.Now()
+	r.posts = append(r.posts, p)
+	r.mu.Unlock()
+	if a.retryAfter != "" {
+		w.Header().Set("Retry-After", a.retryAfter)
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write([]byte("ok"))
+}
+
+func (r *receiver) received() []post {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]post(nil), r.posts...)
+}
+
+// delivered returns the texts of the posts answered 2xx, in order.
+func (r *receiver) delivered() []string {
+	var out []string
+	for _, p := range r.received() {
+		if p.status >= 200 && p.status <= 299 {
+			out = append(out, p.Text)
+		}
+	}
+	return out
+}
+
+// startReceiver starts a receiver on 127.0.0.1 and returns its webhook URL.
+func startReceiver(t *testing.T, answers ...answer) (*receiver, string) {
+	t.Helper()
+	r := &receiver{answers: answers}
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return r, srv.URL + secretPath
+}
+
+// newTestSink validates config as the host does and makes an instance
+// that logs to logs and waits at most a few milliseconds between attempts
+// (a Retry-After still makes it wait as long as asked).
+func newTestSink(t *testing.T, config map[string]any, logs *bytes.Buffer) *sink {
+	t.Helper()
+	values, err := params.Validate(Kind.Name, Kind.Params, config)
+	require.NoError(t, err)
+	log := slog.New(slog.DiscardHandler)
+	if logs != nil {
+		log = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	snk, err := Kind.New(sdk.NewConfig(values), log)
+	require.NoError(t, err)
+	s := snk.(*sink)
+	s.firstWait, s.maxWait = time.Millisecond, 5*time.Millisecond
+	return s
+}
+
+func events(texts ...string) []sdk.Event {
+	out := make([]sdk.Event, len(texts))
+	for i, t := range texts {
+		out[i] = sdk.Event{Body: []byte(t), ContentType: "text/plain"}
+	}
+	return out
+}
+
+// requireNoSecret checks that the webhook URL and its path appear nowhere.
+func requireNoSecret(t *testing.T, webhook string, texts ...string) {
+	t.Helper()
+	for _, text := range texts {
+		require.NotContains(t, text, webhook)
+		require.NotContains(t, text, "SECRET")
+	}
+}
+
+func TestPostsMessagesInOrder(t *testing.T) {
+	// Slack answers 200; a receiver that answers another 2xx took the message too.
+	r, webhook := startReceiver(t, answer{status: 200}, answer{status: 202}, answer{status: 204})
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, nil)
+	require.NoError(t, s.Write(t.Context(), events("AAPL is up", "AAPL is unchanged")))
+	require.NoError(t, s.Write(t.Context(), events(`{"price": 99}`)))
+	got := r.received()
+	require.Len(t, got, 3)
+	for _, p := range got {
+		require.Equal(t, "#test", p.Channel)
+	}
+	require.Equal(t, []string{"AAPL is up", "AAPL is unchanged", `{"price": 99}`}, r.delivered())
+}
+
+func TestRetriesServerErrorsAndRateLimits(t *testing.T) {
+	r, webhook := startReceiver(t, answer{status: 500}, answer{status: 429, retryAfter: "1"})
+	var logs bytes.Buffer
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhook_url": webhook}, &logs)
+	require.NoError(t, s.Write(t.Context(), events("AAPL is down")))
+
+	got := r.received()
+	require.Len(t, got, 3)
+	require.Equal(t, []string{"AAPL is down"}, r.delivered())
+	require.GreaterOrEqual(t, got[2].at.Sub(got[1].at), time.Second, "the third post waited as Retry-After asked")
+	require.Contains(t, logs.String(), `error="slack webhook answered 500 Internal Server Error"`)
+	require.Contains(t, logs.String(), `error="slack webhook answered 429 Too Many Requests: retry after 1s"`)
+	requireNoSecret(t, webhook, logs.String())
+}
+
+func TestClientErrorIsPermanent(t *testing.T) {
+	r, webhook := startReceiver(t, answer{status: 404})
+	var logs bytes.Buffer
+	s := newTestSink(t, map[string]any{"channel": "#gone", "webhookUrl": webhook}, &logs)
+	err := s.Write(t.Context(), events("hello"))
+	require.EqualError(t, err, "slack webhook answered 404 Not Found")
+	require.Len(t, r.received(), 1, "a 404 is not retried")
+	requireNoSecret(t, webhook, logs.String(), err.Error())
+}
+
+func TestGivesUpAfterMaxAttempts(t *testing.T) {
+	answers := make([]answer, maxAttempts)
+	for i := range answers {
+		answers[i] = answer{status: 503}
+	}
+	r, webhook := startReceiver(t, answers...)
+	var logs bytes.Buffer
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, &logs)
+	err := s.Write(t.Context(), events("a", "b"))
+	require.EqualError(t, err, "slack webhook answered 503 Service Unavailable")
+	require.Len(t, r.received(), maxAttempts, "the first message was tried %d times; the second never", maxAttempts)
+	requireNoSecret(t, webhook, logs.String(), err.Error())
+}
+
+// TestPartialBatch shows the at-least-once contract: the batch stops at the
+// message that failed, and when the host sends it again the messages before
+// it are posted a second time.
+func TestPartialBatch(t *testing.T) {
+	r, webhook := startReceiver(t, answer{status: 200}, answer{status: 400})
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, nil)
+	batch := events("one", "two", "three")
+	err := s.Write(t.Context(), batch)
+	require.EqualError(t, err, "slack webhook answered 400 Bad Request (the 1 messages before it in the batch were posted, and will be posted again with it)")
+	require.NoError(t, s.Write(t.Context(), batch), "the host sends the batch again")
+	require.Equal(t, []string{"one", "one", "two", "three"}, r.delivered())
+}
+
+func TestWebhookURLIsNeverShown(t *testing.T) {
+	srv := httptest.NewServer(&receiver{})
+	webhook := srv.URL + secretPath
+	srv.Close() // nothing listens there any more: the HTTP client's errors name the URL
+	var logs bytes.Buffer
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, &logs)
+	err := s.Write(t.Context(), events("lost"))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "slack webhook: ")
+	require.Contains(t, err.Error(), "connection refused")
+	require.Equal(t, maxAttempts-1, strings.Count(logs.String(), "retrying"))
+	requireNoSecret(t, webhook, logs.String(), err.Error())
+
+	// Whatever the client's error says, the URL and its path are redacted.
+	leaky := &url.Error{Op: "Post", URL: webhook, Err: errors.New("proxy refused " + webhook + " and " + secretPath)}
+	requireNoSecret(t, webhook, s.explain(leaky).Error(), s.explain(errors.New("odd: "+webhook)).Error())
+}
+
+func TestParameters(t *testing.T) {
+	_, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"channel": "#test"})
+	require.EqualError(t, err, `slack-sink: missing required parameter "webhookUrl"`)
+	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"channel": "#test", "webhook_url": "https://hooks.slack.com/services/X"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"channel": "#test", "webhookUrl": "https://hooks.slack.com/services/X"}, values)
+
+	_, err = Kind.New(sdk.NewConfig(map[string]any{"channel": "#test", "webhookUrl": "hooks.slack.com/services/SECRET"}), slog.New(slog.DiscardHandler))
+	require.EqualError(t, err, "slack-sink: webhookUrl must be an http:// or https:// URL")
+}

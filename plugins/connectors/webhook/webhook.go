@@ -1,0 +1,291 @@
+// Package webhook is the webhook-source connector: an HTTP endpoint where
+// the body of each POST becomes an event, as with the Apache Camel Kamelet
+// of the same name.
+//
+// The answer to a POST tells the caller whether its event is safe: 202
+// Accepted only once the host's stream has accepted the event (the SDK's
+// Event.Ack), 503 Service Unavailable with Retry-After when the stream is
+// full or the source is stopping. A caller that retries on 503 therefore
+// loses nothing (it may deliver twice: a 503 after a timeout means "not
+// known to be accepted").
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/plugins/sdk"
+)
+
+// Kind is webhook-source, declared as the catalog (package camel) has it.
+var Kind = sdk.SourceKind{
+	Name:        catalog.Name,
+	Description: catalog.Description,
+	Params:      catalog.Params,
+	New:         newWebhook,
+}
+
+var catalog = camel.MustLookup("webhook-source")
+
+// How long a request waits, and how many may wait at once.
+const (
+	// queueWait bounds the wait for room in the stream: past it the
+	// stream is full and the answer is 503 with Retry-After.
+	queueWait = time.Second
+	// ackWait bounds the wait for the stream to accept an event that was
+	// handed to it.
+	ackWait = 30 * time.Second
+	// maxPending is the most events handed to the host and not yet
+	// accepted. It bounds the memory bodies take while the stream is full
+	// (the SDK would otherwise queue hundreds before emit blocks) and makes
+	// a full stream answer 503 promptly.
+	maxPending = 64
+	// retryAfter is the Retry-After of every 503, in seconds.
+	retryAfter = "1"
+	// shutdownWait bounds a graceful shutdown: requests still running
+	// after it are cut.
+	shutdownWait = 5 * time.Second
+)
+
+// webhook is one webhook-source instance. Its listener is opened by New,
+// so that a port in use is an error when the instance opens.
+type webhook struct {
+	ln      net.Listener
+	path    string // "/" + subpath
+	maxBody int64
+	token   []byte // sha256 of the authorization token; nil: no token
+	log     *slog.Logger
+
+	// pending holds one token per event handed to the host and not yet
+	// accepted (capacity maxPending).
+	pending   chan struct{}
+	queueWait time.Duration
+	ackWait   time.Duration
+}
+
+func newWebhook(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
+	port := cfg.Int("port")
+	if port < 0 || port > 65535 {
+		return nil, fmt.Errorf("webhook-source: port %d is not between 0 and 65535", port)
+	}
+	if cfg.Int("maxBodySize") <= 0 {
+		return nil, errors.New("webhook-source: maxBodySize must be positive")
+	}
+	w := &webhook{
+		path:      "/" + strings.Trim(cfg.String("subpath"), "/"),
+		maxBody:   cfg.Int("maxBodySize"),
+		log:       log,
+		pending:   make(chan struct{}, maxPending),
+		queueWait: queueWait,
+		ackWait:   ackWait,
+	}
+	if cfg.Has("authorizationToken") {
+		sum := sha256.Sum256([]byte(cfg.String("authorizationToken")))
+		w.token = sum[:]
+	}
+	addr := net.JoinHostPort(cfg.String("host"), strconv.FormatInt(port, 10))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		var errno syscall.Errno
+		if errors.As(err, &errno) { // "address already in use" rather than Go's "listen tcp ...: bind: ..."
+			err = errno
+		}
+		return nil, fmt.Errorf("webhook-source: cannot listen on %s: %w", addr, err)
+	}
+	w.ln = ln
+	return w, nil
+}
+
+// url is where the webhook listens, with the real port when port was 0.
+func (w *webhook) url() string {
+	return "http://" + w.ln.Addr().String() + w.path
+}
+
+// Run serves requests until ctx ends, then shuts the server down
+// gracefully: requests waiting for the stream are answered 503.
+func (w *webhook) Run(ctx context.Context, emit sdk.Emit) error {
+	srv := &http.Server{
+		Handler:           w.handler(ctx, emit),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       time.Minute,
+		ErrorLog:          slog.NewLogLogger(w.log.Handler(), slog.LevelDebug),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(w.ln) }()
+	w.log.Info("listening on " + w.url())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("webhook-source: serving on %s: %w", w.ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		w.log.Warn("requests still running at shutdown were cut", "error", err)
+		_ = srv.Close()
+	}
+	<-served // http.ErrServerClosed
+	return nil
+}
+
+// handler answers the requests of one Run: stopped ends when the source
+// stops.
+func (w *webhook) handler(stopped context.Context, emit sdk.Emit) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path != w.path:
+			http.NotFound(rw, r)
+			return
+		case r.Method != http.MethodPost:
+			rw.Header().Set("Allow", http.MethodPost)
+			http.Error(rw, "only POST is accepted here", http.StatusMethodNotAllowed)
+			return
+		case !w.authorized(r):
+			rw.Header().Set("WWW-Authenticate", "Bearer")
+			http.Error(rw, "a valid Authorization: Bearer token is required", http.StatusUnauthorized)
+			w.log.Debug("request refused: missing or wrong authorization token", "remote", r.RemoteAddr)
+			return
+		}
+		body, err := w.readBody(rw, r)
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				http.Error(rw, fmt.Sprintf("the body is larger than %d bytes", w.maxBody), http.StatusRequestEntityTooLarge)
+			} else {
+				http.Error(rw, "the body could not be read", http.StatusBadRequest)
+			}
+			return
+		}
+		w.deliver(stopped, emit, rw, r, body)
+	})
+}
+
+// authorized checks the bearer token, in constant time (hashes compare
+// without revealing the token's length).
+func (w *webhook) authorized(r *http.Request) bool {
+	if w.token == nil {
+		return true
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return subtle.ConstantTimeCompare(sum[:], w.token) == 1
+}
+
+// readBody reads at most maxBody bytes; more is a *http.MaxBytesError.
+func (w *webhook) readBody(rw http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > w.maxBody {
+		return nil, &http.MaxBytesError{Limit: w.maxBody}
+	}
+	return io.ReadAll(http.MaxBytesReader(rw, r.Body, w.maxBody))
+}
+
+// deliver hands the event to the host and answers once the stream has
+// accepted it (202), or 503 when it cannot tell: the stream stayed full
+// for queueWait, did not accept the event within ackWait, or the source
+// is stopping. It returns without an answer when the caller went away.
+func (w *webhook) deliver(stopped context.Context, emit sdk.Emit, rw http.ResponseWriter, r *http.Request, body []byte) {
+	queue, cancel := context.WithTimeout(r.Context(), w.queueWait)
+	defer cancel()
+	select {
+	case w.pending <- struct{}{}:
+	case <-queue.Done():
+		w.unavailable(rw, r, stopped, "the stream is full")
+		return
+	case <-stopped.Done():
+		w.unavailable(rw, r, stopped, "")
+		return
+	}
+	acked := make(chan error, 1)
+	ev := w.event(r, body)
+	ev.Ack = func(err error) {
+		<-w.pending
+		acked <- err
+	}
+	if err := emit(queue, ev); err != nil {
+		<-w.pending // not queued: Ack will not be called
+		w.unavailable(rw, r, stopped, "the stream is full")
+		return
+	}
+	timeout := time.NewTimer(w.ackWait)
+	defer timeout.Stop()
+	select {
+	case err := <-acked:
+		if err != nil {
+			w.unavailable(rw, r, stopped, "the event was not accepted")
+			return
+		}
+		rw.WriteHeader(http.StatusAccepted)
+	case <-timeout.C:
+		w.unavailable(rw, r, stopped, "the stream did not accept the event in time")
+	case <-stopped.Done():
+		w.unavailable(rw, r, stopped, "")
+	case <-r.Context().Done():
+	}
+}
+
+// unavailable answers 503 with Retry-After, saying why: reason, or that
+// the source is stopping. Nothing is answered to a caller that went away.
+func (w *webhook) unavailable(rw http.ResponseWriter, r *http.Request, stopped context.Context, reason string) {
+	switch {
+	case stopped.Err() != nil:
+		reason = "the webhook is stopping"
+	case r.Context().Err() != nil:
+		return
+	}
+	rw.Header().Set("Retry-After", retryAfter)
+	http.Error(rw, reason+"; retry later", http.StatusServiceUnavailable)
+	w.log.Debug("request answered 503: "+reason, "remote", r.RemoteAddr)
+}
+
+// event makes the event of a request: its body, its content type, and its
+// headers but those below, plus CamelHttpMethod, CamelHttpPath and
+// CamelHttpQuery as Camel's platform-http sets them.
+func (w *webhook) event(r *http.Request, body []byte) sdk.Event {
+	ev := sdk.Event{Body: body, ContentType: r.Header.Get("Content-Type"), Headers: map[string]string{}}
+	if ev.ContentType == "" {
+		ev.ContentType = "application/octet-stream" // what RFC 9110 lets a recipient assume
+	}
+	for name, values := range r.Header {
+		if !dropped(name) {
+			ev.Headers[name] = strings.Join(values, ", ")
+		}
+	}
+	ev.Headers["CamelHttpMethod"] = r.Method
+	ev.Headers["CamelHttpPath"] = r.URL.Path
+	if r.URL.RawQuery != "" {
+		ev.Headers["CamelHttpQuery"] = r.URL.RawQuery
+	}
+	return ev
+}
+
+// dropped reports whether a request header stays out of the event:
+// credentials, headers about the connection rather than the content, and
+// Camel* headers, which a caller must not be able to set (a CamelFileName
+// would choose where a file-sink writes; Camel filters them for the same
+// reason).
+func dropped(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Authorization", "Proxy-Authorization", "Cookie",
+		"Connection", "Keep-Alive", "Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Content-Length":
+		return true
+	}
+	lower := strings.ToLower(name)
+	return strings.HasPrefix(lower, "camel") || strings.HasPrefix(lower, "org.apache.camel")
+}

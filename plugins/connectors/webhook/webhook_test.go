@@ -1,0 +1,372 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rayvens/rayvens/plugins/params"
+	"github.com/rayvens/rayvens/plugins/sdk"
+)
+
+// wait bounds every wait of these tests; none is reached when they pass.
+const wait = 10 * time.Second
+
+// stream stands in for the host's stream: emit hands an event over while
+// the stream has room and blocks while it is full, like the SDK's emit; the
+// test takes events with take and accepts or refuses them with their Ack.
+type stream struct{ events chan sdk.Event }
+
+// newStream makes a stream with room for capacity events; 0 is a stream
+// that is full until the test takes an event.
+func newStream(capacity int) *stream { return &stream{events: make(chan sdk.Event, capacity)} }
+
+func (s *stream) emit(ctx context.Context, ev sdk.Event) error {
+	select {
+	case s.events <- ev:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *stream) take(t *testing.T) sdk.Event {
+	t.Helper()
+	select {
+	case ev := <-s.events:
+		return ev
+	case <-time.After(wait):
+		t.Fatal("no event reached the stream")
+		return sdk.Event{}
+	}
+}
+
+// acceptAll accepts every event handed over, until the test ends.
+func (s *stream) acceptAll(t *testing.T) {
+	ctx := t.Context()
+	go func() {
+		for {
+			select {
+			case ev := <-s.events:
+				ev.Ack(nil)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// logBuffer keeps what an instance logs.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// running is a webhook-source instance serving on a free port.
+type running struct {
+	*webhook
+	log  *logBuffer
+	stop func() error // stops Run and returns what it returned
+}
+
+// start validates config as the host does (port 0 unless given: a free
+// one), creates an instance with New and runs it with s's emit until the
+// test ends or stop is called. adjust, when given, changes the instance
+// before it runs (shorter waits).
+func start(t *testing.T, config map[string]any, s *stream, adjust func(*webhook)) *running {
+	t.Helper()
+	if _, ok := config["port"]; !ok {
+		config["port"] = 0
+	}
+	values, err := params.Validate(Kind.Name, Kind.Params, config)
+	require.NoError(t, err)
+	var logs logBuffer
+	src, err := Kind.New(sdk.NewConfig(values), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	require.NoError(t, err)
+	w := src.(*webhook)
+	if adjust != nil {
+		adjust(w)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, s.emit) }()
+	stop := sync.OnceValue(func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(wait):
+			return errors.New("Run did not return after its context ended")
+		}
+	})
+	t.Cleanup(func() { require.NoError(t, stop()) })
+	return &running{webhook: w, log: &logs, stop: stop}
+}
+
+// post sends body to url with header and returns the answer.
+func post(t *testing.T, url, body string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	a := await(t, postAsync(t, url, body, header))
+	return a.resp, a.body
+}
+
+// answer is the outcome of a request sent in the background.
+type answer struct {
+	resp *http.Response
+	body string
+	err  error
+}
+
+// postAsync sends body to url with header in the background.
+func postAsync(t *testing.T, url, body string, header http.Header) <-chan answer {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	return send(req)
+}
+
+// send sends req in the background.
+func send(req *http.Request) <-chan answer {
+	out := make(chan answer, 1)
+	go func() {
+		client := http.Client{Timeout: wait}
+		resp, err := client.Do(req)
+		if err != nil {
+			out <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		out <- answer{resp: resp, body: string(b), err: err}
+	}()
+	return out
+}
+
+func await(t *testing.T, c <-chan answer) answer {
+	t.Helper()
+	select {
+	case a := <-c:
+		require.NoError(t, a.err)
+		return a
+	case <-time.After(wait):
+		t.Fatal("no answer")
+		return answer{}
+	}
+}
+
+func TestAnswersOnlyOnceTheStreamAccepted(t *testing.T) {
+	s := newStream(1)
+	w := start(t, map[string]any{}, s, nil)
+	require.Eventually(t, func() bool { return strings.Contains(w.log.String(), "listening on "+w.url()) }, wait, time.Millisecond)
+	require.Regexp(t, `^http://127\.0\.0\.1:[1-9][0-9]*/webhook$`, w.url())
+
+	answered := postAsync(t, w.url()+"?source=test", `{"hello":"world"}`, nil)
+	ev := s.take(t) // handed to the stream, not accepted yet
+	require.Never(t, func() bool { return len(answered) > 0 }, 100*time.Millisecond, 5*time.Millisecond,
+		"no answer before the stream has accepted the event")
+	ev.Ack(nil)
+	a := await(t, answered)
+	require.Equal(t, http.StatusAccepted, a.resp.StatusCode)
+
+	require.Equal(t, `{"hello":"world"}`, string(ev.Body))
+	require.Equal(t, "application/octet-stream", ev.ContentType, "no Content-Type was sent")
+	require.Equal(t, "POST", ev.Headers["CamelHttpMethod"])
+	require.Equal(t, "/webhook", ev.Headers["CamelHttpPath"])
+	require.Equal(t, "source=test", ev.Headers["CamelHttpQuery"])
+}
+
+func TestEventHeaders(t *testing.T) {
+	s := newStream(1)
+	w := start(t, map[string]any{"authorizationToken": "s3cret"}, s, nil)
+	answered := postAsync(t, w.url(), "hello", http.Header{
+		"Authorization":   {"Bearer s3cret"},
+		"Content-Type":    {"text/plain; charset=utf-8"},
+		"X-Github-Event":  {"push"},
+		"X-Multi":         {"a", "b"},
+		"Camelfilename":   {"../../etc/passwd"},
+		"Cookie":          {"session=1"},
+		"camel-something": {"x"},
+	})
+	ev := s.take(t)
+	ev.Ack(nil)
+	require.Equal(t, http.StatusAccepted, await(t, answered).resp.StatusCode)
+
+	require.Equal(t, "hello", string(ev.Body))
+	require.Equal(t, "text/plain; charset=utf-8", ev.ContentType)
+	require.Equal(t, "text/plain; charset=utf-8", ev.Headers["Content-Type"])
+	require.Equal(t, "push", ev.Headers["X-Github-Event"])
+	require.Equal(t, "a, b", ev.Headers["X-Multi"])
+	for name := range ev.Headers {
+		require.NotContains(t, []string{"Authorization", "Cookie", "Content-Length"}, name)
+		if strings.HasPrefix(strings.ToLower(name), "camel") {
+			require.Contains(t, []string{"CamelHttpMethod", "CamelHttpPath"}, name, "a caller cannot set Camel headers")
+		}
+	}
+	resp, _ := post(t, w.url(), "x", http.Header{"Authorization": {"Bearer s3cre"}})
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, w.log.String(), "wrong authorization token")
+	require.NotContains(t, w.log.String(), "s3cre", "no token is ever logged")
+}
+
+func TestFullStreamAnswers503(t *testing.T) {
+	s := newStream(0) // full until the test takes an event
+	w := start(t, map[string]any{}, s, func(w *webhook) { w.queueWait = 50 * time.Millisecond })
+
+	resp, body := post(t, w.url(), "one", nil)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, body)
+	require.Equal(t, "1", resp.Header.Get("Retry-After"))
+	require.Contains(t, body, "the stream is full")
+
+	// Once the stream has room again, the retry goes through.
+	s.acceptAll(t)
+	resp, _ = post(t, w.url(), "one", nil)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+}
+
+func TestTooManyPendingAnswers503(t *testing.T) {
+	s := newStream(10) // room in the stream, but it accepts nothing yet
+	w := start(t, map[string]any{}, s, func(w *webhook) {
+		w.pending = make(chan struct{}, 1)
+		w.queueWait = 50 * time.Millisecond
+	})
+	first := postAsync(t, w.url(), "first", nil)
+	ev := s.take(t)
+
+	resp, body := post(t, w.url(), "second", nil)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, body)
+	require.Equal(t, "1", resp.Header.Get("Retry-After"))
+
+	ev.Ack(nil)
+	require.Equal(t, http.StatusAccepted, await(t, first).resp.StatusCode)
+	s.acceptAll(t)
+	resp, _ = post(t, w.url(), "second", nil)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "the slot is free once the first event is accepted")
+}
+
+func TestNotAcceptedAnswers503(t *testing.T) {
+	s := newStream(1)
+	w := start(t, map[string]any{}, s, func(w *webhook) { w.ackWait = 50 * time.Millisecond })
+
+	// The stream refuses the event.
+	answered := postAsync(t, w.url(), "refused", nil)
+	s.take(t).Ack(errors.New("the instance closed"))
+	a := await(t, answered)
+	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode)
+	require.Equal(t, "1", a.resp.Header.Get("Retry-After"))
+
+	// The stream never says: the answer comes after ackWait.
+	answered = postAsync(t, w.url(), "unanswered", nil)
+	ev := s.take(t)
+	a = await(t, answered)
+	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode)
+	require.Contains(t, a.body, "did not accept the event in time")
+	ev.Ack(nil) // late: frees the slot, answers nobody
+	require.Eventually(t, func() bool { return len(w.pending) == 0 }, wait, time.Millisecond)
+}
+
+func TestRefusedRequests(t *testing.T) {
+	s := newStream(1)
+	s.acceptAll(t)
+	w := start(t, map[string]any{"subpath": "/hooks/in", "maxBodySize": 10, "authorization_token": "tok"}, s, nil)
+	require.True(t, strings.HasSuffix(w.url(), "/hooks/in"), w.url())
+	base := strings.TrimSuffix(w.url(), "/hooks/in")
+	auth := http.Header{"Authorization": {"Bearer tok"}}
+
+	resp, _ := post(t, base+"/webhook", "x", auth)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, w.url(), nil)
+	require.NoError(t, err)
+	a := await(t, send(req))
+	require.Equal(t, http.StatusMethodNotAllowed, a.resp.StatusCode)
+	require.Equal(t, "POST", a.resp.Header.Get("Allow"))
+
+	for _, header := range []http.Header{nil, {"Authorization": {"Bearer nope"}}, {"Authorization": {"Basic tok"}}, {"Authorization": {"Bearer tok2"}}} {
+		resp, _ = post(t, w.url(), "x", header)
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "Authorization: %v", header)
+		require.Equal(t, "Bearer", resp.Header.Get("WWW-Authenticate"))
+	}
+
+	resp, _ = post(t, w.url(), "0123456789+", auth)
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "Content-Length says too large")
+	req, err = http.NewRequestWithContext(t.Context(), http.MethodPost, w.url(), io.MultiReader(strings.NewReader("0123456789+")))
+	require.NoError(t, err)
+	req.Header = auth
+	req.ContentLength = -1 // chunked: only reading tells
+	require.Equal(t, http.StatusRequestEntityTooLarge, await(t, send(req)).resp.StatusCode, "the body read is too large")
+
+	resp, _ = post(t, w.url(), "0123456789", http.Header{"Authorization": {"bearer  tok"}})
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "a body of maxBodySize bytes, scheme in any case")
+}
+
+func TestPortInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+
+	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"port": port})
+	require.NoError(t, err)
+	_, err = Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
+	require.EqualError(t, err, fmt.Sprintf("webhook-source: cannot listen on 127.0.0.1:%d: address already in use", port))
+	require.ErrorIs(t, err, syscall.EADDRINUSE)
+}
+
+func TestParameters(t *testing.T) {
+	for _, tt := range []struct {
+		config map[string]any
+		err    string
+	}{
+		{map[string]any{"port": 70000}, "webhook-source: port 70000 is not between 0 and 65535"},
+		{map[string]any{"maxBodySize": 0}, "webhook-source: maxBodySize must be positive"},
+	} {
+		values, err := params.Validate(Kind.Name, Kind.Params, tt.config)
+		require.NoError(t, err)
+		_, err = Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
+		require.EqualError(t, err, tt.err)
+	}
+	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{})
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"subpath": "webhook", "host": "127.0.0.1", "port": int64(8000), "maxBodySize": int64(1 << 20)}, values)
+}
+
+func TestStopAnswersWaitingRequests(t *testing.T) {
+	s := newStream(1)
+	w := start(t, map[string]any{}, s, nil)
+	answered := postAsync(t, w.url(), "in flight", nil)
+	s.take(t) // never accepted: the source stops first
+	require.NoError(t, w.stop(), "Run ends cleanly")
+	a := await(t, answered)
+	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode)
+	require.Contains(t, a.body, "stopping")
+
+	_, err := net.DialTimeout("tcp", w.ln.Addr().String(), wait)
+	require.Error(t, err, "the port is closed")
+}
