@@ -2,12 +2,13 @@
 // one message posted to a Slack incoming webhook, as with the Apache Camel
 // Kamelet of the same name. The messages of a batch are posted in order.
 //
-// A 429 answer is retried after the Retry-After it carries; a 5xx answer or
-// a failed connection is retried with exponential backoff; any other
-// answer than 2xx is a permanent failure of that message. The first message
-// that cannot be posted stops the batch and Write returns an error: the
-// host sends the whole batch again, so the messages before it are posted
-// twice (at-least-once delivery, see README.md).
+// A 429 answer is retried after the Retry-After it carries; a 5xx answer
+// (but 501 Not Implemented) or a failed connection is retried with
+// exponential backoff; any other answer than 2xx is a permanent failure of
+// that message. The first message that cannot be posted stops the batch and
+// Write returns an error: the host sends the whole batch again, so the
+// messages before it are posted twice (at-least-once delivery, see
+// README.md).
 //
 // The webhook URL is the credential: it never appears in a log line or an
 // error, which is why errors of the HTTP client (which show the URL) are
@@ -136,7 +137,7 @@ func (s *sink) explain(err error) error {
 		return nil
 	case errors.As(err, &limited):
 		return fmt.Errorf("slack webhook answered 429 Too Many Requests: %w", &backoff.RetryAfterError{Duration: limited.RetryAfter})
-	case errors.As(err, &status) && (status.Code >= 500 || status.Code == http.StatusTooManyRequests):
+	case errors.As(err, &status) && (status.Code == http.StatusTooManyRequests || status.Code >= 500 && status.Code != http.StatusNotImplemented):
 		return fmt.Errorf("slack webhook answered %s", status.Status)
 	case errors.As(err, &status):
 		return backoff.Permanent(fmt.Errorf("slack webhook answered %s", status.Status))

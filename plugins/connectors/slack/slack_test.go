@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -162,13 +163,15 @@ func TestRetriesServerErrorsAndRateLimits(t *testing.T) {
 }
 
 func TestClientErrorIsPermanent(t *testing.T) {
-	r, webhook := startReceiver(t, answer{status: 404})
-	var logs bytes.Buffer
-	s := newTestSink(t, map[string]any{"channel": "#gone", "webhookUrl": webhook}, &logs)
-	err := s.Write(t.Context(), events("hello"))
-	require.EqualError(t, err, "slack webhook answered 404 Not Found")
-	require.Len(t, r.received(), 1, "a 404 is not retried")
-	requireNoSecret(t, webhook, logs.String(), err.Error())
+	for _, a := range []answer{{status: 404}, {status: 403}, {status: 501}} {
+		r, webhook := startReceiver(t, a)
+		var logs bytes.Buffer
+		s := newTestSink(t, map[string]any{"channel": "#gone", "webhookUrl": webhook}, &logs)
+		err := s.Write(t.Context(), events("hello"))
+		require.EqualError(t, err, fmt.Sprintf("slack webhook answered %d %s", a.status, http.StatusText(a.status)))
+		require.Len(t, r.received(), 1, "a %d is not retried", a.status)
+		requireNoSecret(t, webhook, logs.String(), err.Error())
+	}
 }
 
 func TestGivesUpAfterMaxAttempts(t *testing.T) {
