@@ -269,9 +269,12 @@ func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint6
 				continue
 			}
 			b.attempts++
-			if b.attempts >= SinkMaxAttempts {
+			if b.attempts >= SinkMaxAttempts || ack.GetPermanent() {
 				*pending = append((*pending)[:i], (*pending)[i+1:]...)
 				err := kindError(s.kind, fmt.Sprintf("not written after %d attempts: %s", b.attempts, ack.GetError()))
+				if ack.GetPermanent() {
+					err = kindError(s.kind, "not written: "+ack.GetError())
+				}
 				for _, d := range b.dones {
 					d(err)
 				}

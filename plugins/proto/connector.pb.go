@@ -515,7 +515,8 @@ func (x *Open) GetWindow() uint32 {
 type Ack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"` // empty: done; otherwise the batch was not processed
+	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`          // empty: done; otherwise the batch was not processed
+	Permanent     bool                   `protobuf:"varint,3,opt,name=permanent,proto3" json:"permanent,omitempty"` // with error: sending the batch again cannot help
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -562,6 +563,13 @@ func (x *Ack) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *Ack) GetPermanent() bool {
+	if x != nil {
+		return x.Permanent
+	}
+	return false
 }
 
 type SourceRequest struct {
@@ -855,10 +863,11 @@ const file_connector_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\binstance\x18\x02 \x01(\tR\binstance\x12/\n" +
 	"\x06config\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06config\x12\x16\n" +
-	"\x06window\x18\x04 \x01(\rR\x06window\"-\n" +
+	"\x06window\x18\x04 \x01(\rR\x06window\"K\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"w\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1c\n" +
+	"\tpermanent\x18\x03 \x01(\bR\tpermanent\"w\n" +
 	"\rSourceRequest\x120\n" +
 	"\x04open\x18\x01 \x01(\v2\x1a.rayvens.connector.v1.OpenH\x00R\x04open\x12-\n" +
 	"\x03ack\x18\x02 \x01(\v2\x19.rayvens.connector.v1.AckH\x00R\x03ackB\x05\n" +

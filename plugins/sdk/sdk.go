@@ -114,3 +114,19 @@ const (
 	Number  = params.Number
 	Boolean = params.Boolean
 )
+
+// Permanent marks an error returned by Sink.Write as one that sending the
+// batch again cannot fix, such as a 4xx answer from the peer: the host then
+// reports the batch's events as failed at once instead of re-sending the
+// batch (which it does for other errors, up to 5 times in all).
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }

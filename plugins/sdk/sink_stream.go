@@ -53,6 +53,7 @@ func (s *server) Sink(stream proto.Connector_SinkServer) error {
 		events := eventsFromProto(batch.GetEvents())
 		if err := guard(log, "Write", func() error { return sink.Write(ctx, events) }); err != nil {
 			ack.Error = err.Error()
+			ack.Permanent = errors.As(err, new(*permanentError))
 		}
 		if err := stream.Send(&proto.SinkResponse{Ack: ack}); err != nil {
 			return err

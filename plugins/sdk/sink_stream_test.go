@@ -44,6 +44,9 @@ func (r *recorder) Write(_ context.Context, batch []Event) error {
 		bodies = append(bodies, fmt.Sprintf("%s(%s,%s)", ev.Body, ev.ContentType, ev.Headers["h"]))
 	}
 	s := strings.Join(bodies, " ")
+	if strings.Contains(s, "reject") {
+		return fmt.Errorf("write: %w", Permanent(errors.New("bad name")))
+	}
 	if strings.Contains(s, "fail") {
 		return errors.New("disk full")
 	}
@@ -138,7 +141,19 @@ func TestSinkWriteErrorIsAckedAndTheSinkGoesOn(t *testing.T) {
 }
 
 // stripped copies an ack without protobuf's internal state, for comparison.
-func stripped(a *proto.Ack) *proto.Ack { return &proto.Ack{Seq: a.GetSeq(), Error: a.GetError()} }
+func stripped(a *proto.Ack) *proto.Ack {
+	return &proto.Ack{Seq: a.GetSeq(), Error: a.GetError(), Permanent: a.GetPermanent()}
+}
+
+// TestSinkPermanentError checks that an error marked Permanent (even
+// wrapped) reaches the host as such, so it does not send the batch again.
+func TestSinkPermanentError(t *testing.T) {
+	stream := openSink(t, &recorder{})
+	sendBatch(t, stream, 1, "reject")
+	sendBatch(t, stream, 2, "fail")
+	require.Equal(t, &proto.Ack{Seq: 1, Error: "write: bad name", Permanent: true}, stripped(receiveAck(t, stream)))
+	require.Equal(t, &proto.Ack{Seq: 2, Error: "disk full"}, stripped(receiveAck(t, stream)))
+}
 
 func TestSinkClosedWhenHostGoes(t *testing.T) {
 	rec := &recorder{}

@@ -68,7 +68,7 @@ func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 			name = "rayvens-" + strconv.FormatInt(time.Now().UnixNano(), 10) + "-" + strconv.FormatUint(generated.Add(1), 10)
 		}
 		if err := checkName(name); err != nil {
-			return fmt.Errorf("file-sink: %w", err)
+			return sdk.Permanent(fmt.Errorf("file-sink: %w", err))
 		}
 		names[i] = filepath.Clean(name)
 	}

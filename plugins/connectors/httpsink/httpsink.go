@@ -114,7 +114,12 @@ func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 func (s *sink) send(ctx context.Context, ev sdk.Event) error {
 	retry := backoff.NewExponentialBackOff()
 	retry.InitialInterval, retry.MaxInterval = s.firstWait, s.maxWait
-	_, err := backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, s.attempt(ctx, ev) },
+	permanent := false
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		err := s.attempt(ctx, ev)
+		permanent = errors.As(err, new(*backoff.PermanentError))
+		return struct{}{}, err
+	},
 		backoff.WithBackOff(retry),
 		backoff.WithMaxTries(maxAttempts),
 		backoff.WithMaxElapsedTime(retryBudget),
@@ -123,6 +128,9 @@ func (s *sink) send(ctx context.Context, ev sdk.Event) error {
 		}))
 	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("%s %s: stopped before the request succeeded", s.method, s.where)
+	}
+	if permanent {
+		return sdk.Permanent(err) // the host need not send the batch again
 	}
 	return err
 }

@@ -102,8 +102,11 @@ func (s *sink) post(ctx context.Context, text string) error {
 	msg := &slackgo.WebhookMessage{Channel: s.channel, Text: text}
 	retry := backoff.NewExponentialBackOff()
 	retry.InitialInterval, retry.MaxInterval = s.firstWait, s.maxWait
+	permanent := false
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		return struct{}{}, s.explain(slackgo.PostWebhookCustomHTTPContext(ctx, s.webhook, s.client, msg))
+		err := s.explain(slackgo.PostWebhookCustomHTTPContext(ctx, s.webhook, s.client, msg))
+		permanent = errors.As(err, new(*backoff.PermanentError))
+		return struct{}{}, err
 	},
 		backoff.WithBackOff(retry),
 		backoff.WithMaxTries(maxAttempts),
@@ -113,6 +116,9 @@ func (s *sink) post(ctx context.Context, text string) error {
 		}))
 	if err != nil && ctx.Err() != nil {
 		return errors.New("slack webhook: stopped before the message was posted")
+	}
+	if permanent {
+		return sdk.Permanent(err) // the host need not send the batch again
 	}
 	return err
 }
