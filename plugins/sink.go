@@ -203,6 +203,27 @@ func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint6
 			}
 		}
 	}()
+	// waitRecv returns the error that ended the receiving side of the
+	// stream. Acks may still arrive before it: successes are applied (their
+	// events are done), failures leave their batch pending, to be sent again.
+	waitRecv := func() error {
+		for {
+			select {
+			case err := <-recvErr:
+				return err
+			case ack := <-acks:
+				if i := indexOf(*pending, ack.GetSeq()); i >= 0 && ack.GetError() == "" {
+					b := (*pending)[i]
+					*pending = append((*pending)[:i], (*pending)[i+1:]...)
+					for _, d := range b.dones {
+						d(nil)
+					}
+				}
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
 	send := func(b *batch) error {
 		return stream.Send(&proto.SinkRequest{Msg: &proto.SinkRequest_Batch{Batch: &proto.Batch{Seq: b.seq, Events: b.events}}})
 	}
@@ -213,7 +234,7 @@ func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint6
 	}
 	for _, b := range *pending {
 		if err := send(b); err != nil {
-			return recvError(waitRecv(ctx, recvErr), err)
+			return recvError(waitRecv(), err)
 		}
 	}
 	retry := backoff.NewExponentialBackOff()
@@ -225,7 +246,7 @@ func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint6
 			if err := stream.CloseSend(); err != nil {
 				return err
 			}
-			if err := waitRecv(ctx, recvErr); !errors.Is(err, io.EOF) {
+			if err := waitRecv(); !errors.Is(err, io.EOF) {
 				return err
 			}
 			return nil
@@ -252,7 +273,7 @@ func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint6
 			}
 			*pending = append(*pending, b)
 			if err := send(b); err != nil {
-				return recvError(waitRecv(ctx, recvErr), err)
+				return recvError(waitRecv(), err)
 			}
 		case ack := <-acks:
 			i := indexOf(*pending, ack.GetSeq())
@@ -286,7 +307,7 @@ func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint6
 				return err
 			}
 			if err := send(b); err != nil {
-				return recvError(waitRecv(ctx, recvErr), err)
+				return recvError(waitRecv(), err)
 			}
 		case err := <-recvErr:
 			if errors.Is(err, io.EOF) {
@@ -297,16 +318,6 @@ func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint6
 			quit = nil
 			quitting = true
 		}
-	}
-}
-
-// waitRecv returns the error that ended the receiving side of a stream.
-func waitRecv(ctx context.Context, recvErr <-chan error) error {
-	select {
-	case err := <-recvErr:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
