@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/plugins"
+	"github.com/rayvens/rayvens/plugins/connectors"
 	rstarlark "github.com/rayvens/rayvens/starlark"
 )
 
@@ -33,13 +38,18 @@ func checkCommand() *cli.Command {
 				}
 				files = append(files, found...)
 			}
-			connectors, err := pluginOptions(c)
-			if err != nil {
-				return err
+			if _, err := plugins.ParseLevel(c.String("log-level")); err != nil {
+				return usageError{err}
 			}
+			conns := &checkConnectors{
+				catalog:  connectors.Catalog(),
+				external: len(c.StringSlice("plugin-dir")) > 0 || os.Getenv(plugins.EnvPluginPath) != "",
+				newHost:  func() (*plugins.Host, error) { return newHost(c) },
+			}
+			defer conns.close()
 			failed := 0
 			for _, f := range files {
-				err := rstarlark.Check(f, nil, rstarlark.Options{Stderr: c.App.ErrWriter, Connectors: connectors})
+				err := rstarlark.Check(f, nil, rstarlark.Options{Stderr: c.App.ErrWriter, Connectors: conns})
 				if err != nil {
 					failed++
 					fmt.Fprintln(c.App.ErrWriter, errorText(err))
@@ -50,6 +60,48 @@ func checkCommand() *cli.Command {
 			}
 			return nil
 		},
+	}
+}
+
+// checkConnectors validates connector configs for `rayvens check`: against
+// the catalog of built-in kinds, with no plugin host; only a kind the
+// catalog lacks, when plugin directories are given, makes a host describe
+// the plugins found there (which starts them, but opens no instance).
+type checkConnectors struct {
+	catalog  *camel.Catalog
+	external bool // plugin directories are given
+	newHost  func() (*plugins.Host, error)
+	host     *plugins.Host
+}
+
+// Check validates config for kind.
+func (c *checkConnectors) Check(ctx context.Context, kind string, dir camel.Direction, config map[string]any) error {
+	_, err := c.catalog.Validate(kind, dir, config)
+	var unknown *camel.UnknownKindError
+	if !errors.As(err, &unknown) || !c.external {
+		return err
+	}
+	if c.host == nil {
+		if c.host, err = c.newHost(); err != nil {
+			return err
+		}
+	}
+	return c.host.Check(ctx, kind, dir, config)
+}
+
+// OpenSource is never called: a check opens nothing.
+func (c *checkConnectors) OpenSource(context.Context, string, string, map[string]any) (engine.Source, error) {
+	return nil, errors.New("rayvens check opens no connector")
+}
+
+// OpenSink is never called: a check opens nothing.
+func (c *checkConnectors) OpenSink(context.Context, string, string, map[string]any, camel.Encoder) (engine.Sink, error) {
+	return nil, errors.New("rayvens check opens no connector")
+}
+
+func (c *checkConnectors) close() {
+	if c.host != nil {
+		_ = c.host.Close()
 	}
 }
 

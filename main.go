@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rayvens/rayvens/plugins"
 	rstarlark "github.com/rayvens/rayvens/starlark"
 )
 
@@ -115,10 +116,11 @@ func runCommand() *cli.Command {
 			if _, err := os.Stat(script); err != nil {
 				return usageError{fmt.Errorf("run: cannot read script %s", script)}
 			}
-			connectors, err := pluginOptions(c)
+			host, err := newHost(c)
 			if err != nil {
 				return err
 			}
+			defer host.Close()
 			stop, kill, release := lifecycle(c.Duration("for"), c.App.ErrWriter)
 			defer release()
 			return rstarlark.Run(stop, script, nil, rstarlark.Options{
@@ -126,7 +128,7 @@ func runCommand() *cli.Command {
 				Stdout:     c.App.Writer,
 				Stderr:     c.App.ErrWriter,
 				Kill:       kill,
-				Connectors: connectors,
+				Connectors: plugins.ScriptConnectors{Host: host},
 			})
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -13,7 +14,6 @@ import (
 	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins"
 	"github.com/rayvens/rayvens/plugins/connectors"
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -29,8 +29,9 @@ func pluginFlags() []cli.Flag {
 	}
 }
 
-// pluginOptions configures the plugin host from the command line.
-func pluginOptions(c *cli.Context) (*plugins.Options, error) {
+// newHost makes the plugin host the command line asks for; it starts no
+// process until a kind is used.
+func newHost(c *cli.Context) (*plugins.Host, error) {
 	level, err := plugins.ParseLevel(c.String("log-level"))
 	if err != nil {
 		return nil, usageError{err}
@@ -39,21 +40,13 @@ func pluginOptions(c *cli.Context) (*plugins.Options, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot find the rayvens executable to serve built-in connectors: %w", err)
 	}
-	return &plugins.Options{
+	return plugins.NewHost(plugins.Options{
 		PluginDirs:     c.StringSlice("plugin-dir"),
 		Builtin:        connectors.Plugin(versionString()),
 		BuiltinCommand: []string{self, servePluginName},
 		Log:            c.App.ErrWriter,
 		LogLevel:       level,
-	}, nil
-}
-
-func newHost(c *cli.Context) (*plugins.Host, error) {
-	opts, err := pluginOptions(c)
-	if err != nil {
-		return nil, err
-	}
-	return plugins.NewHost(*opts)
+	})
 }
 
 func pluginsCommand() *cli.Command {
@@ -87,7 +80,7 @@ func pluginsCommand() *cli.Command {
 				return err
 			}
 			if len(failed) > 0 {
-				return fmt.Errorf("%s", strings.Join(failed, "\n"))
+				return errors.New(strings.Join(failed, "\n"))
 			}
 			return nil
 		},
@@ -108,81 +101,41 @@ func kindsCommand() *cli.Command {
 			}
 			defer host.Close()
 			if c.Args().Present() {
+				// Built-in and third-party kinds alike, in the format of
+				// docs/connectors.md and the connector READMEs.
 				k, err := host.Kind(context.Background(), c.Args().First())
 				if err != nil {
 					return err
 				}
-				if ck, ok := camel.Lookup(k.Name); ok && k.Path == "built-in" {
-					// The same text as the kind's section of docs/connectors.md.
-					_, err := fmt.Fprint(c.App.Writer, camel.KindMarkdown(ck))
-					return err
-				}
-				return describeKind(c, k)
+				_, err = fmt.Fprint(c.App.Writer, camel.KindMarkdown(k))
+				return err
 			}
+			type row struct{ kind, direction, plugin, description string }
+			var rows []row
 			var failed []string
 			for _, p := range host.Plugins(context.Background()) {
 				if p.Err != nil {
 					failed = append(failed, p.Err.Error())
 				}
+				for _, k := range p.Kinds {
+					rows = append(rows, row{k.Name, string(k.Direction), p.Name, camel.FirstSentence(k.Description)})
+				}
 			}
+			sort.Slice(rows, func(i, j int) bool { return rows[i].kind < rows[j].kind })
 			w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "KIND\tDIRECTION\tPLUGIN\tDESCRIPTION")
-			for _, k := range host.Kinds() {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", k.Name, k.Direction, k.Plugin, firstSentence(k.Description))
+			for _, r := range rows {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", r.kind, r.direction, r.plugin, r.description)
 			}
 			if err := w.Flush(); err != nil {
 				return err
 			}
 			if len(failed) > 0 {
-				return fmt.Errorf("%s", strings.Join(failed, "\n"))
+				return errors.New(strings.Join(failed, "\n"))
 			}
 			return nil
 		},
 	}
-}
-
-// describeKind prints one kind and its parameters.
-func describeKind(c *cli.Context, k *plugins.Kind) error {
-	out := c.App.Writer
-	fmt.Fprintf(out, "%s (%s, plugin %s)\n", k.Name, k.Direction, k.Plugin)
-	if k.Description != "" {
-		fmt.Fprintf(out, "\n%s\n", k.Description)
-	}
-	fmt.Fprintln(out, "\nParameters:")
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "  NAME\tTYPE\tREQUIRED\tDEFAULT\tSECRET\tDESCRIPTION")
-	for _, p := range k.Params {
-		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%s\n", paramName(p), p.Type, yesNo(p.Required), defaultText(p), yesNo(p.Secret), p.Description)
-	}
-	return w.Flush()
-}
-
-func paramName(p params.Param) string {
-	if len(p.Aliases) == 0 {
-		return p.Name
-	}
-	return p.Name + " (" + strings.Join(p.Aliases, ", ") + ")"
-}
-
-func defaultText(p params.Param) string {
-	if p.Default == nil {
-		return "-"
-	}
-	return fmt.Sprint(p.Default)
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i+1]
-	}
-	return s
 }
 
 func servePluginCommand() *cli.Command {

@@ -120,7 +120,7 @@ func (rt *Runtime) makeActor(thread *starlark.Thread, b *starlark.Builtin, args 
 		}
 		return rt.Call(name+".init", init)
 	}
-	a, err := rt.Engine.NewActor(name, stateInit, 0)
+	a, err := rt.cfg.Engine.NewActor(name, stateInit, 0)
 	if err != nil {
 		return nil, err
 	}

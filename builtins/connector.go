@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -9,15 +10,39 @@ import (
 	"go.starlark.net/lib/json"
 	"go.starlark.net/starlark"
 
+	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/engine"
-	"github.com/rayvens/rayvens/plugins"
 )
+
+// Connectors is what scripts need from a connector implementation: check a
+// config, open a source, open a sink. The rayvens command passes the
+// plugin host (plugins.ScriptConnectors); a Go program may pass its own,
+// or none.
+//
+// An implementation that can fail for good while the run goes on (a plugin
+// that crashed too often) also implements [Failing].
+type Connectors interface {
+	// Check validates config for a kind of direction dir, opening nothing.
+	Check(ctx context.Context, kind string, dir camel.Direction, config map[string]any) error
+	// OpenSource opens a source instance named name; the stream starts it.
+	OpenSource(ctx context.Context, kind, name string, config map[string]any) (engine.Source, error)
+	// OpenSink opens a sink instance named name, which turns each event
+	// into what it writes with encode.
+	OpenSink(ctx context.Context, kind, name string, config map[string]any, encode camel.Encoder) (engine.Sink, error)
+}
+
+// Failing is implemented by [Connectors] that can fail for good: Failed is
+// closed then, and Err says why; the run stops with that error.
+type Failing interface {
+	Failed() <-chan struct{}
+	Err() error
+}
 
 // connectors tracks the connector instances a run opened, so they can be
 // found by name and closed at the end.
 type connectors struct {
 	mu    sync.Mutex
-	sinks map[*engine.Stream]map[string]*plugins.Sink
+	sinks map[*engine.Stream]map[string]engine.Sink
 	seq   map[string]int
 }
 
@@ -97,31 +122,33 @@ func (rt *Runtime) instanceName(s *Stream, kind, name string) string {
 // addSource opens a source instance and connects it to s.
 func (s *Stream) addSource(config starlark.Value) (string, error) {
 	rt := s.rt
-	if rt.Host == nil {
-		return "", fmt.Errorf("connectors are not available in this program")
+	conns := rt.cfg.Connectors
+	if conns == nil {
+		return "", ErrNoConnectors
 	}
 	kind, name, params, err := connectorConfig("source config", config)
 	if err != nil {
 		return "", err
 	}
 	name = rt.instanceName(s, kind, name)
-	if rt.DryRun {
-		return name, rt.Host.Check(rt.Stop, kind, plugins.SourceKind, params)
+	if rt.cfg.DryRun {
+		return name, conns.Check(rt.cfg.Stop, kind, camel.Source, params)
 	}
-	src, err := rt.Host.OpenSource(rt.Stop, kind, name, params)
+	src, err := conns.OpenSource(rt.cfg.Stop, kind, name, params)
 	if err != nil {
 		return "", err
 	}
-	// Its events are plugins.Event values, seen by scripts as their body
+	// Its events are camel.Event values, seen by scripts as their body
 	// (see ToStarlark).
-	return s.s.AddSource(name, src.EngineSource())
+	return s.s.AddSource(name, src)
 }
 
 // addSink opens a sink instance and subscribes it to s.
 func (s *Stream) addSink(config starlark.Value) (string, error) {
 	rt := s.rt
-	if rt.Host == nil {
-		return "", fmt.Errorf("connectors are not available in this program")
+	conns := rt.cfg.Connectors
+	if conns == nil {
+		return "", ErrNoConnectors
 	}
 	kind, name, params, err := connectorConfig("sink config", config)
 	if err != nil {
@@ -133,52 +160,46 @@ func (s *Stream) addSink(config starlark.Value) (string, error) {
 			return "", fmt.Errorf("stream %q already has a subscriber named %q", s.s.Name(), name)
 		}
 	}
-	if rt.DryRun {
-		return name, rt.Host.Check(rt.Stop, kind, plugins.SinkKind, params)
+	if rt.cfg.DryRun {
+		return name, conns.Check(rt.cfg.Stop, kind, camel.Sink, params)
 	}
-	sink, err := rt.Host.OpenSink(rt.Stop, kind, name, params)
+	sink, err := conns.OpenSink(rt.cfg.Stop, kind, name, params, encodeEvent)
 	if err != nil {
 		return "", err
 	}
-	_, err = s.s.Subscribe(name, engine.Async(name, func(ev engine.Event, done func(error)) {
-		v, err := ToStarlark(ev)
-		if err != nil {
-			done(err)
-			return
-		}
-		pe, err := sinkEvent(v)
-		if err != nil {
-			done(err)
-			return
-		}
-		if err := sink.Deliver(rt.Kill, pe, done); err != nil {
-			done(err)
-		}
-	}))
-	if err != nil {
+	if _, err = s.s.Subscribe(name, engine.ToSink(name, sink)); err != nil {
 		_ = sink.Close(context.Background())
 		return "", err
 	}
 	rt.conns.mu.Lock()
 	if rt.conns.sinks == nil {
-		rt.conns.sinks = map[*engine.Stream]map[string]*plugins.Sink{}
+		rt.conns.sinks = map[*engine.Stream]map[string]engine.Sink{}
 	}
 	if rt.conns.sinks[s.s] == nil {
-		rt.conns.sinks[s.s] = map[string]*plugins.Sink{}
+		rt.conns.sinks[s.s] = map[string]engine.Sink{}
 	}
 	rt.conns.sinks[s.s][name] = sink
 	rt.conns.mu.Unlock()
 	return name, nil
 }
 
-// sinkEvent encodes a script value for a sink: a string as text, bytes as
-// bytes, an OutputEvent as its data with its headers, anything else as JSON.
-func sinkEvent(v starlark.Value) (plugins.Event, error) {
+// encodeEvent is the [camel.Encoder] of script values: a string as text,
+// bytes as bytes, an OutputEvent as its data with its headers, anything
+// else as JSON. Events appended from Go are converted first (ToStarlark).
+func encodeEvent(ev any) (camel.Event, error) {
+	v, err := ToStarlark(ev)
+	if err != nil {
+		return camel.Event{}, err
+	}
+	return sinkEvent(v)
+}
+
+func sinkEvent(v starlark.Value) (camel.Event, error) {
 	switch v := v.(type) {
 	case starlark.String:
-		return plugins.Event{Body: []byte(v), ContentType: "text/plain"}, nil
+		return camel.Event{Body: []byte(v), ContentType: "text/plain"}, nil
 	case starlark.Bytes:
-		return plugins.Event{Body: []byte(v), ContentType: "application/octet-stream"}, nil
+		return camel.Event{Body: []byte(v), ContentType: "application/octet-stream"}, nil
 	case *OutputEvent:
 		ev, err := sinkEvent(v.Data)
 		if err != nil {
@@ -190,10 +211,14 @@ func sinkEvent(v starlark.Value) (plugins.Event, error) {
 	thread := &starlark.Thread{Name: "encode"}
 	out, err := starlark.Call(thread, json.Module.Members["encode"], starlark.Tuple{v}, nil)
 	if err != nil {
-		return plugins.Event{}, fmt.Errorf("cannot send a %s to a sink: %v", v.Type(), err)
+		return camel.Event{}, fmt.Errorf("cannot send a %s to a sink: %w", v.Type(), err)
 	}
-	return plugins.Event{Body: []byte(out.(starlark.String)), ContentType: "application/json"}, nil
+	return camel.Event{Body: []byte(out.(starlark.String)), ContentType: "application/json"}, nil
 }
+
+// ErrNoConnectors is the error of a script that uses a connector in a
+// program that gave it none (Config.Connectors is nil).
+var ErrNoConnectors = errors.New("connectors are not available in this program")
 
 // closeSinks unsubscribes and closes the sinks of the given streams (all
 // when nil), waiting for their acknowledgements within ctx.
@@ -201,7 +226,7 @@ func (rt *Runtime) closeSinks(ctx context.Context, streams []*engine.Stream) err
 	type attached struct {
 		stream *engine.Stream
 		name   string
-		sink   *plugins.Sink
+		sink   engine.Sink
 	}
 	rt.conns.mu.Lock()
 	var sinks []attached

@@ -6,7 +6,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/rayvens/rayvens/plugins"
+	"github.com/rayvens/rayvens/camel"
 )
 
 // ToStarlark converts an event appended from Go to the value a script sees.
@@ -38,7 +38,7 @@ func ToStarlark(v any) (starlark.Value, error) {
 		return starlark.Float(v), nil
 	case float32:
 		return starlark.Float(v), nil
-	case plugins.Event:
+	case camel.Event:
 		return starlark.String(v.Body), nil
 	case []any:
 		elems := make([]starlark.Value, len(v))

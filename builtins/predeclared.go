@@ -16,8 +16,8 @@ import (
 
 // Predeclared returns the names every script sees, bound to rt.
 func (rt *Runtime) Predeclared() starlark.StringDict {
-	argv := make([]starlark.Value, len(rt.Argv))
-	for i, a := range rt.Argv {
+	argv := make([]starlark.Value, len(rt.cfg.Argv))
+	for i, a := range rt.cfg.Argv {
 		argv[i] = starlark.String(a)
 	}
 	argvList := starlark.NewList(argv)
@@ -51,7 +51,7 @@ func (rt *Runtime) sleep(thread *starlark.Thread, b *starlark.Builtin, args star
 		return nil, fmt.Errorf("%s: seconds must not be negative, got %v", b.Name(), secs)
 	}
 	d := time.Duration(f * float64(time.Second))
-	if rt.DryRun {
+	if rt.cfg.DryRun {
 		return starlark.None, nil
 	}
 	err := rt.block(func(ctx context.Context) error { return engine.Sleep(ctx, d) })
@@ -65,7 +65,7 @@ func (rt *Runtime) env(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "name", &name, "default?", &def); err != nil {
 		return nil, err
 	}
-	if v, ok := rt.LookupEnv(name); ok {
+	if v, ok := rt.cfg.LookupEnv(name); ok {
 		return starlark.String(v), nil
 	}
 	return def, nil

@@ -11,26 +11,29 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/rayvens/rayvens/engine"
-	"github.com/rayvens/rayvens/plugins"
 )
 
-// Runtime connects the predeclared values of one script run to its engine,
-// its output and its lifecycle.
-type Runtime struct {
+// Config is what a [Runtime] runs with, fixed when it is made.
+type Config struct {
 	// Engine runs the streams the script creates.
 	Engine *engine.Engine
+	// Stdout receives print output, one whole line at a time.
+	Stdout io.Writer
 	// Stop ends when the run is asked to stop gracefully: blocking builtins
 	// on the main thread give up. Callbacks keep running until Kill ends.
+	// Default: never.
 	Stop context.Context
 	// Kill ends when the run must end now: callbacks are cancelled too.
+	// Default: never.
 	Kill context.Context
 	// Argv is the script's argument list.
 	Argv []string
-	// LookupEnv reads environment variables for env(); default os.LookupEnv.
+	// LookupEnv reads environment variables for env(); default
+	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
-	// Host opens connector instances; nil means scripts cannot use
+	// Connectors opens connector instances; nil means scripts cannot use
 	// connectors.
-	Host *plugins.Host
+	Connectors Connectors
 	// DryRun makes the run a check: the top level executes, connector
 	// configs are validated but no instance is opened, appended events go
 	// nowhere, and sleep and the disconnect methods return at once.
@@ -38,7 +41,12 @@ type Runtime struct {
 	// MaxCallbackSteps, when positive, bounds the computation steps of each
 	// callback; a callback past it fails with a clear error.
 	MaxCallbackSteps uint64
+}
 
+// Runtime connects the predeclared values of one script run to its engine,
+// its output, its connectors and its lifecycle.
+type Runtime struct {
+	cfg   Config
 	conns connectors
 
 	stdout  lineWriter
@@ -46,15 +54,21 @@ type Runtime struct {
 	threads sync.Pool // idle callback threads
 }
 
-// NewRuntime returns a runtime whose print writes whole lines to stdout.
-func NewRuntime(eng *engine.Engine, stdout io.Writer) *Runtime {
-	return &Runtime{
-		Engine:    eng,
-		Stop:      context.Background(),
-		Kill:      context.Background(),
-		LookupEnv: os.LookupEnv,
-		stdout:    lineWriter{w: stdout},
+// NewRuntime returns a runtime for one run.
+func NewRuntime(cfg Config) *Runtime {
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
 	}
+	if cfg.Stop == nil {
+		cfg.Stop = context.Background()
+	}
+	if cfg.Kill == nil {
+		cfg.Kill = context.Background()
+	}
+	if cfg.LookupEnv == nil {
+		cfg.LookupEnv = os.LookupEnv
+	}
+	return &Runtime{cfg: cfg, stdout: lineWriter{w: cfg.Stdout}}
 }
 
 // lineWriter writes each message as one whole line, so lines printed from
@@ -84,7 +98,7 @@ func (rt *Runtime) NewThread(name string) *starlark.Thread {
 // Acquire takes the interpreter lock for the main thread before the top
 // level runs; blocking builtins on the main thread give up when Stop ends.
 // EndTopLevel gives the lock up for good.
-func (rt *Runtime) Acquire() { rt.lock.acquire(rt.Stop) }
+func (rt *Runtime) Acquire() { rt.lock.acquire(rt.cfg.Stop) }
 
 // EndTopLevel is called by the main thread once the top level has returned
 // and the globals are frozen: callbacks then run in parallel.
@@ -95,8 +109,8 @@ func (rt *Runtime) EndTopLevel() { rt.lock.switchOff() }
 // backtrace (*starlark.EvalError).
 func (rt *Runtime) Call(name string, fn starlark.Callable, args ...starlark.Value) (starlark.Value, error) {
 	thread := rt.callbackThread(name)
-	stop := context.AfterFunc(rt.Kill, func() { thread.Cancel("the run was stopped") })
-	release := rt.lock.acquire(rt.Kill)
+	stop := context.AfterFunc(rt.cfg.Kill, func() { thread.Cancel("the run was stopped") })
+	release := rt.lock.acquire(rt.cfg.Kill)
 	v, err := starlark.Call(thread, fn, args, nil)
 	release()
 	if stop() {
@@ -117,13 +131,13 @@ func (rt *Runtime) callbackThread(name string) *starlark.Thread {
 		thread = rt.NewThread(name)
 		thread.SetLocal(callbackKey, true)
 		thread.OnMaxSteps = func(t *starlark.Thread) {
-			t.Cancel(fmt.Sprintf("%s ran past its budget of %d steps (a runaway loop?)", t.Name, rt.MaxCallbackSteps))
+			t.Cancel(fmt.Sprintf("%s ran past its budget of %d steps (a runaway loop?)", t.Name, rt.cfg.MaxCallbackSteps))
 		}
 	}
 	thread.Name = name
 	thread.Steps = 0
-	if rt.MaxCallbackSteps > 0 {
-		thread.SetMaxExecutionSteps(rt.MaxCallbackSteps)
+	if rt.cfg.MaxCallbackSteps > 0 {
+		thread.SetMaxExecutionSteps(rt.cfg.MaxCallbackSteps)
 	}
 	return thread
 }
@@ -132,7 +146,7 @@ func (rt *Runtime) callbackThread(name string) *starlark.Thread {
 // turns a stop into a clear error.
 func (rt *Runtime) block(fn func(ctx context.Context) error) error {
 	var stopped context.Context
-	err := rt.lock.blocking(rt.Kill, func(ctx context.Context) error {
+	err := rt.lock.blocking(rt.cfg.Kill, func(ctx context.Context) error {
 		stopped = ctx
 		return fn(ctx)
 	})
@@ -154,10 +168,4 @@ func notInCallback(thread *starlark.Thread, what string) error {
 		return fmt.Errorf("%s waits for streams to drain, so it cannot be called from a subscriber or operator; call it from the top level", what)
 	}
 	return nil
-}
-
-// ErrStopped reports whether err is a builtin giving up because the run was
-// stopped, as opposed to a script error.
-func ErrStopped(err error) bool {
-	return errors.Is(err, errStopped)
 }

@@ -75,7 +75,7 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 			return nil, fmt.Errorf("operator must be a function, got %s", operator.Type())
 		}
 	}
-	es, err := rt.Engine.NewStream(name, cfg)
+	es, err := rt.cfg.Engine.NewStream(name, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func (s *Stream) append(ev starlark.Value) error {
 		return nil
 	}
 	ev.Freeze()
-	if s.rt.DryRun {
+	if s.rt.cfg.DryRun {
 		return nil
 	}
 	ok, err := s.s.TryAppend(ev)
@@ -312,7 +312,7 @@ func streamDisconnectAll(thread *starlark.Thread, b *starlark.Builtin, args star
 		return nil, err
 	}
 	s := b.Receiver().(*Stream)
-	if s.rt.DryRun {
+	if s.rt.cfg.DryRun {
 		return starlark.None, nil
 	}
 	err = s.rt.block(func(ctx context.Context) error {
@@ -342,7 +342,7 @@ func streamDisconnectSource(thread *starlark.Thread, b *starlark.Builtin, args s
 		return nil, err
 	}
 	s := b.Receiver().(*Stream)
-	if s.rt.DryRun {
+	if s.rt.cfg.DryRun {
 		return starlark.None, nil
 	}
 	return starlark.None, s.rt.block(func(context.Context) error { return s.s.DisconnectSource(name) })
@@ -357,7 +357,7 @@ func streamDisconnectSink(thread *starlark.Thread, b *starlark.Builtin, args sta
 		return nil, err
 	}
 	s := b.Receiver().(*Stream)
-	if s.rt.DryRun {
+	if s.rt.cfg.DryRun {
 		return starlark.None, nil
 	}
 	return starlark.None, s.rt.block(func(ctx context.Context) error { return s.disconnectSink(ctx, name) })

@@ -33,7 +33,7 @@ func (rt *Runtime) makeTask(thread *starlark.Thread, b *starlark.Builtin, args s
 		return nil, fmt.Errorf("%s: parallelism must be at least 1, got %d", b.Name(), parallelism)
 	}
 	name := fn.Name()
-	pool, err := rt.Engine.NewPool(name, func(_ context.Context, ev engine.Event) (engine.Event, error) {
+	pool, err := rt.cfg.Engine.NewPool(name, func(_ context.Context, ev engine.Event) (engine.Event, error) {
 		return rt.callEvent(name, fn, ev)
 	}, parallelism)
 	if err != nil {

@@ -1,86 +1,84 @@
-// Package camel is the connector catalog: every built-in kind, its
-// direction, and its parameters named and required as the Apache Camel
-// Kamelet of the same name has them (reference/kamelets), with the defaults
-// Rayvens chose where it chose one (http-source polls every 1000 ms), the
-// snake_case spellings Rayvens used accepted as aliases (webhook_url,
-// authorization_token, ...), and secrets marked.
-//
-// The built-in connectors (plugins/connectors/...) take their declarations
-// from here, so the catalog, the validation the host does before any process
-// starts, `rayvens kinds` and docs/connectors.md never disagree.
 package camel
 
 import (
 	"fmt"
 	"sort"
-
-	"github.com/rayvens/rayvens/plugins/params"
 )
 
-// Direction tells sources from sinks.
-type Direction string
+// Catalog is a set of kinds, looked up by name: the built-in connectors'
+// (plugins/connectors.Catalog), or any other set a program assembles.
+type Catalog struct {
+	kinds map[string]Kind
+}
 
-// Directions.
-const (
-	Source Direction = "source"
-	Sink   Direction = "sink"
-)
-
-// Kind is one connector kind of the catalog.
-type Kind struct {
-	Name        string
-	Direction   Direction
-	Description string
-	Params      []params.Param
-	// Kamelet is the file name of the Apache Kamelet this kind follows,
-	// empty for kinds that come from Rayvens alone (file-source, file-sink).
-	Kamelet string
-	// Events describes what the kind emits or expects, for the docs.
-	Events string
+// NewCatalog checks each kind (see [Kind.Check]) and returns the catalog of
+// them; a name declared twice is an error.
+func NewCatalog(kinds ...Kind) (*Catalog, error) {
+	c := &Catalog{kinds: make(map[string]Kind, len(kinds))}
+	for _, k := range kinds {
+		if err := k.Check(); err != nil {
+			return nil, err
+		}
+		if _, dup := c.kinds[k.Name]; dup {
+			return nil, fmt.Errorf("kind %q is declared twice", k.Name)
+		}
+		c.kinds[k.Name] = k
+	}
+	return c, nil
 }
 
 // Kinds returns every kind of the catalog, sorted by name.
-func Kinds() []Kind {
-	out := append([]Kind(nil), catalog...)
+func (c *Catalog) Kinds() []Kind {
+	out := make([]Kind, 0, len(c.kinds))
+	for _, k := range c.kinds {
+		out = append(out, k)
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
 // Lookup returns the kind named name.
-func Lookup(name string) (Kind, bool) {
-	for _, k := range catalog {
-		if k.Name == name {
-			return k, true
-		}
-	}
-	return Kind{}, false
+func (c *Catalog) Lookup(name string) (Kind, bool) {
+	k, ok := c.kinds[name]
+	return k, ok
 }
 
-// MustLookup returns the kind named name and panics if there is none; for
-// the connectors' declarations, which a test checks.
-func MustLookup(name string) Kind {
-	k, ok := Lookup(name)
+// Validate checks a config for the kind named kind, which must have the
+// direction dir, and returns it normalized (see [Kind.Validate]). An
+// unknown kind is an [*UnknownKindError].
+func (c *Catalog) Validate(kind string, dir Direction, config map[string]any) (map[string]any, error) {
+	k, ok := c.kinds[kind]
 	if !ok {
-		panic(fmt.Sprintf("camel: no kind %q in the catalog", name))
+		names := make([]string, 0, len(c.kinds))
+		for n := range c.kinds {
+			names = append(names, n)
+		}
+		return nil, &UnknownKindError{Kind: kind, Suggestion: Closest(kind, names)}
 	}
-	return k
+	if err := k.Is(dir); err != nil {
+		return nil, err
+	}
+	return k.Validate(config)
 }
 
-// Validate checks a config for kind and returns it normalized (canonical
-// names, defaults, Go types). Errors name the kind and the parameter, e.g.
-// `slack-sink: missing required parameter "webhookUrl"`, and never a value.
-func Validate(kind string, config map[string]any) (map[string]any, error) {
-	k, ok := Lookup(kind)
-	if !ok {
-		names := make([]string, len(catalog))
-		for i, c := range catalog {
-			names[i] = c.Name
-		}
-		msg := fmt.Sprintf("unknown connector kind %q", kind)
-		if s := params.Closest(kind, names); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		}
-		return nil, fmt.Errorf("%s", msg)
+// Is checks that k has direction dir.
+func (k Kind) Is(dir Direction) error {
+	if k.Direction != dir {
+		return fmt.Errorf("%s is a %s, not a %s", k.Name, k.Direction, dir)
 	}
-	return params.Validate(kind, k.Params, config)
+	return nil
+}
+
+// UnknownKindError is the error for a kind nobody declared.
+type UnknownKindError struct {
+	Kind       string
+	Suggestion string // the closest known kind, or ""
+}
+
+func (e *UnknownKindError) Error() string {
+	msg := fmt.Sprintf("unknown connector kind %q", e.Kind)
+	if e.Suggestion != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", e.Suggestion)
+	}
+	return msg
 }

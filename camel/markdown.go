@@ -3,50 +3,12 @@ package camel
 import (
 	"fmt"
 	"strings"
-
-	"github.com/rayvens/rayvens/plugins/params"
 )
 
-//go:generate go run ./gendocs ../docs/connectors.md
-
-// Markdown renders the whole catalog: the text of docs/connectors.md.
-func Markdown() string {
-	var b strings.Builder
-	b.WriteString(`# Connectors
-
-<!-- Generated from the catalog in camel/kinds.go by "go generate ./camel"; do not edit. -->
-
-Connectors are configured with a dict: its ` + "`kind`" + `, an optional ` + "`name`" + `
-for the instance, and the kind's parameters. Parameter names are the Apache
-Camel Kamelets' (camelCase); the snake_case names Rayvens used are accepted as
-aliases. A wrong name, a missing required parameter or a value of the wrong
-type is an error at the script position, before any connector starts.
-Secret parameters never appear in logs or error messages.
-
-` + "```python" + `
-source = Stream("quotes", source_config=dict(kind="http-source", url="http://127.0.0.1:8080/quote", period=3000))
-sink = Stream("slack", sink_config=dict(kind="slack-sink", channel="#alerts", webhookUrl=env("SLACK_WEBHOOK", "https://hooks.slack.com/services/T0/B0/XXXX")))
-` + "```" + `
-
-Events from sources reach scripts as strings. Events sent to sinks: a string
-is sent as text, bytes as bytes, dicts and lists as JSON, and an
-` + "`OutputEvent(data, headers)`" + ` as its data with its headers.
-` + "`rayvens kinds KIND`" + ` prints the section of a kind below.
-
-| kind | direction | description |
-|---|---|---|
-`)
-	for _, k := range Kinds() {
-		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s |\n", k.Name, k.Name, k.Direction, cell(firstSentence(k.Description)))
-	}
-	for _, k := range Kinds() {
-		b.WriteString("\n")
-		b.WriteString(KindMarkdown(k))
-	}
-	return b.String()
-}
-
-// KindMarkdown renders one kind: what `rayvens kinds KIND` prints.
+// KindMarkdown renders one kind: its heading, direction, description,
+// events, the Kamelet it follows and its parameter table. It is the one
+// rendering of a kind, in docs/connectors.md, in connector READMEs and in
+// `rayvens kinds KIND`.
 func KindMarkdown(k Kind) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s\n\n", k.Name)
@@ -55,14 +17,19 @@ func KindMarkdown(k Kind) string {
 		fmt.Fprintf(&b, "Events: %s.\n\n", k.Events)
 	}
 	if k.Kamelet != "" {
-		fmt.Fprintf(&b, "Follows the Apache Camel Kamelet `%s`.\n\n", strings.TrimSuffix(k.Kamelet, ".kamelet.yaml"))
+		fmt.Fprintf(&b, "Follows the Apache Camel Kamelet `%s`.\n\n", k.Kamelet)
 	}
 	b.WriteString(ParamsMarkdown(k.Params))
 	return b.String()
 }
 
-// ParamsMarkdown renders a parameter table, as connector READMEs have it.
-func ParamsMarkdown(ps []params.Param) string {
+// ParamsMarkdown renders a parameter table. A parameter that is required
+// but has a default (as some Kamelets declare) is shown as not required:
+// a config may leave it out.
+func ParamsMarkdown(ps []Param) string {
+	if len(ps) == 0 {
+		return "No parameters.\n"
+	}
 	var b strings.Builder
 	b.WriteString("| parameter | type | required | default | description |\n|---|---|---|---|---|\n")
 	for _, p := range ps {
@@ -70,9 +37,9 @@ func ParamsMarkdown(ps []params.Param) string {
 		for _, a := range p.Aliases {
 			name += " (`" + a + "`)"
 		}
-		req := "no"
-		if p.Required {
-			req = "yes"
+		req := "yes"
+		if p.Optional() {
+			req = "no"
 		}
 		def := ""
 		if p.Default != nil {
@@ -82,14 +49,16 @@ func ParamsMarkdown(ps []params.Param) string {
 		if p.Secret {
 			desc = "Secret. " + desc
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, p.Type, req, def, cell(desc))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, p.Type, req, def, Cell(desc))
 	}
 	return b.String()
 }
 
-func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+// Cell escapes s for a Markdown table cell.
+func Cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
-func firstSentence(s string) string {
+// FirstSentence returns the first sentence of s, for one-line listings.
+func FirstSentence(s string) string {
 	if i := strings.Index(s, ". "); i >= 0 {
 		return s[:i+1]
 	}

@@ -29,7 +29,7 @@ func BenchmarkSourceToSink(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sink, err := h.OpenSink(ctx, "jsonl-sink", "file", map[string]any{"path": filepath.Join(b.TempDir(), "out.jsonl")})
+	sink, err := h.OpenSink(ctx, "jsonl-sink", "file", map[string]any{"path": filepath.Join(b.TempDir(), "out.jsonl")}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,10 +39,10 @@ func BenchmarkSourceToSink(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.Subscribe("file", sink.Subscriber()); err != nil {
+	if _, err := s.Subscribe("file", engine.ToSink(sink.Name(), sink)); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.AddSource("dice", src.EngineSource()); err != nil {
+	if _, err := s.AddSource("dice", src); err != nil {
 		b.Fatal(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)

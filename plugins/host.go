@@ -14,7 +14,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/rayvens/rayvens/plugins/params"
+	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
@@ -37,9 +38,6 @@ type Options struct {
 	// Defaults: os.Stderr, LevelWarn.
 	Log      io.Writer
 	LogLevel Level
-	// OnFatal is called once when a plugin fails for good (it crashed too
-	// often); the run should stop with that error.
-	OnFatal func(error)
 	// MaxRestarts within RestartWindow before a plugin fails for good
 	// (default 5 within 1 minute); RestartBackoff is the first delay before
 	// a restart (default 100ms, growing exponentially with jitter up to 5s).
@@ -50,32 +48,19 @@ type Options struct {
 	StartTimeout time.Duration
 }
 
-// Direction tells sources from sinks.
-type Direction string
-
-// Directions.
-const (
-	SourceKind Direction = "source"
-	SinkKind   Direction = "sink"
-)
-
-// Kind is a connector kind and the plugin that serves it.
-type Kind struct {
-	Name        string
-	Direction   Direction
-	Description string
-	Params      []params.Param
-	Plugin      string // the plugin's name
-	Path        string // the plugin's executable ("built-in" for built-ins)
-}
-
 // PluginInfo describes a plugin for `rayvens plugins`.
 type PluginInfo struct {
 	Name    string
 	Version string
-	Path    string
-	Kinds   []Kind
+	Path    string // the executable, or "built-in"
+	Kinds   []camel.Kind
 	Err     error // the plugin could not be described
+}
+
+// served is a kind and the plugin process that serves it.
+type served struct {
+	kind camel.Kind
+	proc *process
 }
 
 // Host finds, launches and supervises plugins for one run.
@@ -90,14 +75,22 @@ type Host struct {
 	dirMu  sync.Mutex // guards runDir and the lifeline pipe
 	runDir string
 
+	// ctx is the parent of every instance's context; Close cancels it and
+	// waits for the instances (see instances.go).
+	ctx       context.Context
+	cancel    context.CancelFunc
+	instances instanceSet
+
 	mu        sync.Mutex
 	builtin   *process
-	kinds     map[string]*Kind    // known kinds
-	serving   map[string]*process // kind -> process
-	external  []string            // discovered plugin executables not yet described
+	kinds     map[string]served // known kinds
+	external  []string          // discovered plugin executables not yet described
 	described map[string]*PluginInfo
 	procs     map[string]*process // by executable path
+
 	fatalOnce sync.Once
+	failed    chan struct{} // closed when a plugin fails for good
+	fatal     error
 }
 
 // NewHost prepares a host; it starts no process.
@@ -120,16 +113,16 @@ func NewHost(opts Options) (*Host, error) {
 	h := &Host{
 		opts:      opts,
 		log:       &logger{out: opts.Log, level: opts.LogLevel},
-		kinds:     map[string]*Kind{},
-		serving:   map[string]*process{},
+		kinds:     map[string]served{},
 		described: map[string]*PluginInfo{},
 		procs:     map[string]*process{},
+		failed:    make(chan struct{}),
 	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	if len(opts.BuiltinCommand) > 0 {
 		h.builtin = newProcess(h, opts.Builtin.Name, opts.BuiltinCommand)
-		for _, k := range builtinKinds(opts.Builtin) {
-			h.kinds[k.Name] = k
-			h.serving[k.Name] = h.builtin
+		for _, k := range opts.Builtin.Kinds() {
+			h.kinds[k.Name] = served{k, h.builtin}
 		}
 	}
 	dirs := append([]string(nil), opts.PluginDirs...)
@@ -172,25 +165,19 @@ func discover(dir string) []string {
 	return out
 }
 
-func builtinKinds(p sdk.Plugin) []*Kind {
-	var out []*Kind
-	for _, k := range p.Sources {
-		out = append(out, &Kind{Name: k.Name, Direction: SourceKind, Description: k.Description, Params: k.Params, Plugin: p.Name, Path: "built-in"})
-	}
-	for _, k := range p.Sinks {
-		out = append(out, &Kind{Name: k.Name, Direction: SinkKind, Description: k.Description, Params: k.Params, Plugin: p.Name, Path: "built-in"})
-	}
-	return out
-}
-
 // Kind returns the kind named name. Built-in kinds are known without
 // starting anything; an unknown kind makes the host describe the external
 // plugins not yet described, those whose name matches the kind first.
-func (h *Host) Kind(ctx context.Context, name string) (*Kind, error) {
+func (h *Host) Kind(ctx context.Context, name string) (camel.Kind, error) {
+	sv, err := h.served(ctx, name)
+	return sv.kind, err
+}
+
+func (h *Host) served(ctx context.Context, name string) (served, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if k := h.kinds[name]; k != nil {
-		return k, nil
+	if sv, ok := h.kinds[name]; ok {
+		return sv, nil
 	}
 	sort.SliceStable(h.external, func(i, j int) bool {
 		return matches(h.external[i], name) && !matches(h.external[j], name)
@@ -200,25 +187,17 @@ func (h *Host) Kind(ctx context.Context, name string) (*Kind, error) {
 		h.external = h.external[1:]
 		info := h.describeLocked(ctx, path)
 		if info.Err != nil {
-			return nil, info.Err
+			return served{}, info.Err
 		}
-		if k := h.kinds[name]; k != nil {
-			return k, nil
+		if sv, ok := h.kinds[name]; ok {
+			return sv, nil
 		}
 	}
-	return nil, fmt.Errorf("unknown connector kind %q%s", name, h.suggestLocked(name))
-}
-
-func (h *Host) suggestLocked(name string) string {
 	names := make([]string, 0, len(h.kinds))
 	for k := range h.kinds {
 		names = append(names, k)
 	}
-	best := params.Closest(name, names)
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return served{}, &camel.UnknownKindError{Kind: name, Suggestion: camel.Closest(name, names)}
 }
 
 // matches reports whether plugin path is named after kind:
@@ -255,18 +234,17 @@ func (h *Host) describeLocked(ctx context.Context, path string) *PluginInfo {
 	info.Version = resp.GetVersion()
 	h.procs[path] = proc
 	for _, pk := range resp.GetKinds() {
-		k := &Kind{Name: pk.GetName(), Description: pk.GetDescription(), Params: params.FromProto(pk.GetParameters()),
-			Plugin: info.Name, Path: path, Direction: SourceKind}
-		if pk.GetDirection() == proto.Direction_SINK {
-			k.Direction = SinkKind
-		}
-		info.Kinds = append(info.Kinds, *k)
-		if prev := h.kinds[k.Name]; prev != nil {
-			h.log.log(LevelWarn, "host", fmt.Sprintf("kind %s of plugin %s is already served by %s; ignoring it", k.Name, path, prev.Path))
+		k := wire.KindFromProto(pk)
+		if err := k.Check(); err != nil {
+			h.log.log(LevelWarn, "host", fmt.Sprintf("plugin %s declares a broken kind; ignoring it: %v", path, err))
 			continue
 		}
-		h.kinds[k.Name] = k
-		h.serving[k.Name] = proc
+		info.Kinds = append(info.Kinds, k)
+		if prev, ok := h.kinds[k.Name]; ok {
+			h.log.log(LevelWarn, "host", fmt.Sprintf("kind %s of plugin %s is already served by %s; ignoring it", k.Name, path, prev.proc.path()))
+			continue
+		}
+		h.kinds[k.Name] = served{k, proc}
 	}
 	return info
 }
@@ -278,11 +256,7 @@ func (h *Host) Plugins(ctx context.Context) []PluginInfo {
 	defer h.mu.Unlock()
 	var out []PluginInfo
 	if h.builtin != nil {
-		info := PluginInfo{Name: h.opts.Builtin.Name, Version: h.opts.Builtin.Version, Path: "built-in"}
-		for _, k := range builtinKinds(h.opts.Builtin) {
-			info.Kinds = append(info.Kinds, *k)
-		}
-		out = append(out, info)
+		out = append(out, PluginInfo{Name: h.opts.Builtin.Name, Version: h.opts.Builtin.Version, Path: "built-in", Kinds: h.opts.Builtin.Kinds()})
 	}
 	for _, path := range h.external {
 		h.describeLocked(ctx, path)
@@ -299,44 +273,29 @@ func (h *Host) Plugins(ctx context.Context) []PluginInfo {
 	return out
 }
 
-// Kinds returns every kind known so far (call Plugins first to know all).
-func (h *Host) Kinds() []Kind {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make([]Kind, 0, len(h.kinds))
-	for _, k := range h.kinds {
-		out = append(out, *k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
-}
-
 // open validates config for kind and returns what an instance needs.
-func (h *Host) open(ctx context.Context, kind string, dir Direction, config map[string]any) (*process, *structpb.Struct, error) {
-	k, err := h.Kind(ctx, kind)
+func (h *Host) open(ctx context.Context, kind string, dir camel.Direction, config map[string]any) (*process, *structpb.Struct, error) {
+	sv, err := h.served(ctx, kind)
 	if err != nil {
 		return nil, nil, err
 	}
-	if k.Direction != dir {
-		return nil, nil, fmt.Errorf("%s is a %s, not a %s", kind, k.Direction, dir)
+	if err := sv.kind.Is(dir); err != nil {
+		return nil, nil, err
 	}
-	cfg, err := params.Validate(kind, k.Params, config)
+	cfg, err := sv.kind.Validate(config)
 	if err != nil {
 		return nil, nil, err
 	}
 	st, err := structpb.NewStruct(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", kind, err)
+		return nil, nil, fmt.Errorf("%s: %w", kind, err)
 	}
-	h.mu.Lock()
-	proc := h.serving[kind]
-	h.mu.Unlock()
-	return proc, st, nil
+	return sv.proc, st, nil
 }
 
 // Check validates config for a kind of the given direction without opening
-// an instance (for `rayvens check`).
-func (h *Host) Check(ctx context.Context, kind string, dir Direction, config map[string]any) error {
+// an instance.
+func (h *Host) Check(ctx context.Context, kind string, dir camel.Direction, config map[string]any) error {
 	_, _, err := h.open(ctx, kind, dir, config)
 	return err
 }
@@ -379,16 +338,34 @@ func (h *Host) closed() bool { return h.isClosed.Load() }
 func (h *Host) fail(err error) {
 	h.log.log(LevelError, "host", err.Error())
 	h.fatalOnce.Do(func() {
-		if h.opts.OnFatal != nil {
-			go h.opts.OnFatal(err)
-		}
+		h.fatal = err
+		close(h.failed)
 	})
 }
 
-// Close stops every plugin process and removes the run directory.
-// Instances should be closed first.
+// Failed is closed when a plugin fails for good (it crashed more than
+// Options.MaxRestarts times within Options.RestartWindow); the run using
+// the host should then stop with [Host.Err].
+func (h *Host) Failed() <-chan struct{} { return h.failed }
+
+// Err returns why the host failed, once Failed is closed; nil before.
+func (h *Host) Err() error {
+	select {
+	case <-h.failed:
+		return h.fatal
+	default:
+		return nil
+	}
+}
+
+// Close ends every instance opened through the host (a sink's events not
+// yet acknowledged fail; a source stops), waits for them, stops every
+// plugin process and removes the run directory. Close sinks first to let
+// them finish their work.
 func (h *Host) Close() error {
 	h.isClosed.Store(true)
+	h.cancel()
+	h.instances.wait()
 	h.mu.Lock()
 	procs := make([]*process, 0, len(h.procs)+1)
 	if h.builtin != nil {

@@ -79,10 +79,10 @@ func pipeline(t *testing.T, h *Host, eng *engine.Engine, src *Source, sink *Sink
 	t.Helper()
 	s, err := eng.NewStream("s", engine.StreamConfig{Capacity: capacity})
 	require.NoError(t, err)
-	_, err = s.Subscribe(sink.Name(), sink.Subscriber())
+	_, err = s.Subscribe(sink.Name(), engine.ToSink(sink.Name(), sink))
 	require.NoError(t, err)
 	if src != nil {
-		_, err = s.AddSource(src.Name(), src.EngineSource())
+		_, err = s.AddSource(src.Name(), src)
 		require.NoError(t, err)
 	}
 	return s
@@ -116,7 +116,7 @@ func TestSourceToSink(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "rolls.jsonl")
 	src, err := h.OpenSource(ctx, "dice-source", "dice", map[string]any{"period": 0, "count": 2000, "sides": 6})
 	require.NoError(t, err)
-	sink, err := h.OpenSink(ctx, "jsonl-sink", "file", map[string]any{"path": out})
+	sink, err := h.OpenSink(ctx, "jsonl-sink", "file", map[string]any{"path": out}, nil)
 	require.NoError(t, err)
 	eng := engine.New(engine.Options{OnError: func(err error) { t.Errorf("failure: %v", err) }})
 	pipeline(t, h, eng, src, sink, 64)
@@ -141,7 +141,7 @@ func TestSinkSurvivesPluginKill(t *testing.T) {
 	h := newHost(t, Options{RestartBackoff: 10 * time.Millisecond})
 	ctx := context.Background()
 	out := filepath.Join(t.TempDir(), "events.jsonl")
-	sink, err := h.OpenSink(ctx, "jsonl-sink", "file", map[string]any{"path": out})
+	sink, err := h.OpenSink(ctx, "jsonl-sink", "file", map[string]any{"path": out}, nil)
 	require.NoError(t, err)
 	eng := engine.New(engine.Options{OnError: func(err error) { t.Errorf("failure: %v", err) }})
 	s := pipeline(t, h, eng, nil, sink, 16)
@@ -197,7 +197,7 @@ func TestSourceResumesAfterKill(t *testing.T) {
 	var got atomic.Int64
 	done := make(chan error, 1)
 	go func() {
-		done <- src.Run(ctx, func(context.Context, Event) error { got.Add(1); return nil })
+		done <- src.Run(ctx, func(context.Context, engine.Event) error { got.Add(1); return nil })
 	}()
 	require.Eventually(t, func() bool { return got.Load() > 5 }, time.Minute, time.Millisecond)
 	pid := h.pid("example")
@@ -211,22 +211,22 @@ func TestSourceResumesAfterKill(t *testing.T) {
 // TestTooManyRestarts checks that a plugin that keeps dying fails the run
 // with an error naming it.
 func TestTooManyRestarts(t *testing.T) {
-	fatal := make(chan error, 1)
-	h := newHost(t, Options{MaxRestarts: 2, RestartBackoff: time.Millisecond, OnFatal: func(err error) { fatal <- err }})
+	h := newHost(t, Options{MaxRestarts: 2, RestartBackoff: time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	src, err := h.OpenSource(ctx, "dice-source", "dice", map[string]any{"period": 1})
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx, func(context.Context, Event) error { return nil }) }()
+	go func() { done <- src.Run(ctx, func(context.Context, engine.Event) error { return nil }) }()
 	for i := 0; i < 3; i++ {
 		var pid int
 		require.Eventually(t, func() bool { pid = h.pid("example"); return pid != 0 }, time.Minute, time.Millisecond)
 		require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-		require.Eventually(t, func() bool { return h.pid("example") != pid || len(fatal) > 0 }, time.Minute, time.Millisecond)
+		require.Eventually(t, func() bool { return h.pid("example") != pid || h.Err() != nil }, time.Minute, time.Millisecond)
 	}
 	select {
-	case err := <-fatal:
+	case <-h.Failed():
+		err := h.Err()
 		require.Contains(t, err.Error(), "plugin example")
 		require.Contains(t, err.Error(), "rayvens-plugin-example")
 		require.Contains(t, err.Error(), "giving up")
@@ -264,7 +264,7 @@ func TestUnknownKindAndValidation(t *testing.T) {
 	ctx := context.Background()
 	_, err := h.OpenSource(ctx, "dice-sorce", "x", nil)
 	require.EqualError(t, err, `unknown connector kind "dice-sorce" (did you mean "dice-source"?)`)
-	_, err = h.OpenSink(ctx, "jsonl-sink", "x", map[string]any{})
+	_, err = h.OpenSink(ctx, "jsonl-sink", "x", map[string]any{}, nil)
 	require.EqualError(t, err, `jsonl-sink: missing required parameter "path"`)
 	_, err = h.OpenSource(ctx, "dice-source", "x", map[string]any{"sides": "six"})
 	require.EqualError(t, err, `dice-source: parameter "sides" must be an integer, got string`)
@@ -298,7 +298,7 @@ func TestFloodIntoSlowSink(t *testing.T) {
 	require.NoError(t, err)
 	var emitted atomic.Int64
 	_, err = s.AddSource("flood", engine.SourceFunc(func(ctx context.Context, emit func(context.Context, engine.Event) error) error {
-		return src.Run(ctx, func(ctx context.Context, ev Event) error {
+		return src.Run(ctx, func(ctx context.Context, ev engine.Event) error {
 			emitted.Add(1)
 			return emit(ctx, ev)
 		})
@@ -348,7 +348,7 @@ func TestPluginLogs(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			src, err := h.OpenSource(ctx, "dice-source", "d1", map[string]any{"period": 1, "count": 3})
 			require.NoError(t, err)
-			require.NoError(t, src.Run(ctx, func(context.Context, Event) error { return nil }))
+			require.NoError(t, src.Run(ctx, func(context.Context, engine.Event) error { return nil }))
 			cancel()
 			require.NoError(t, h.Close())
 			if level == LevelDebug {

@@ -207,3 +207,11 @@ var errHostClosed = errors.New("the plugin host is closed")
 func isPluginBinary(path string) bool {
 	return strings.HasPrefix(filepath.Base(path), "rayvens-plugin-")
 }
+
+// path is the executable, or "built-in" for the built-in connectors.
+func (p *process) path() string {
+	if p == p.h.builtin {
+		return "built-in"
+	}
+	return p.cmd[0]
+}

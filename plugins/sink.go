@@ -4,18 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/cenkalti/backoff/v5"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/engine"
-	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 )
 
@@ -31,15 +26,19 @@ const (
 // ErrSinkClosed is returned by Deliver after Close.
 var ErrSinkClosed = errors.New("the sink is closed")
 
-// Sink is one sink instance in a plugin. Deliver hands it events; each
-// event's done is called once the plugin has acknowledged the batch that
-// carried it, or with an error once it is known that it never will be.
+// Sink is one sink instance in a plugin. It is an [engine.Sink]:
+// stream.Subscribe(sink.Name(), engine.ToSink(sink.Name(), sink)). Deliver
+// hands it events; each event's done is called once the plugin has
+// acknowledged the batch that carried it, or with an error once it is known
+// that it never will be. Its context derives from the host's: Host.Close
+// ends it.
 type Sink struct {
 	h      *Host
 	proc   *process
 	kind   string
 	name   string
 	config *structpb.Struct
+	encode camel.Encoder
 
 	in      chan delivery
 	quit    chan struct{}
@@ -55,28 +54,34 @@ type delivery struct {
 	done func(error)
 }
 
-type batch struct {
-	seq      uint64
-	events   []*proto.Event
-	dones    []func(error)
-	attempts int
-}
-
 // OpenSink validates config for a sink kind and starts the instance: it
-// connects to the plugin (launching it if needed) right away.
-func (h *Host) OpenSink(ctx context.Context, kind, name string, config map[string]any) (*Sink, error) {
-	proc, cfg, err := h.open(ctx, kind, SinkKind, config)
+// connects to the plugin (launching it if needed) right away. encode turns
+// the stream's events into connector events; nil means [camel.Encode] (an
+// Event as it is, a string as text, []byte as bytes, anything else as
+// JSON).
+func (h *Host) OpenSink(ctx context.Context, kind, name string, config map[string]any, encode camel.Encoder) (*Sink, error) {
+	proc, cfg, err := h.open(ctx, kind, camel.Sink, config)
 	if err != nil {
 		return nil, err
 	}
+	if encode == nil {
+		encode = camel.Encode
+	}
 	s := &Sink{
-		h: h, proc: proc, kind: kind, name: name, config: cfg,
+		h: h, proc: proc, kind: kind, name: name, config: cfg, encode: encode,
 		in:   make(chan delivery, SinkMaxBatch),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 	}
-	s.ctx, s.abort = context.WithCancel(context.Background())
-	go s.run()
+	finished, err := h.instances.add()
+	if err != nil {
+		return nil, err
+	}
+	s.ctx, s.abort = context.WithCancel(h.ctx)
+	go func() {
+		defer finished()
+		s.run()
+	}()
 	return s, nil
 }
 
@@ -87,16 +92,21 @@ func (s *Sink) Name() string { return s.name }
 // (they may have been written twice).
 func (s *Sink) Resent() uint64 { return s.resent.Load() }
 
-// Deliver queues ev. It blocks while the queue is full and the window of
-// batches in flight is used up (backpressure).
-func (s *Sink) Deliver(ctx context.Context, ev Event, done func(error)) error {
+// Deliver encodes ev and queues it. It blocks while the queue is full and
+// the window of batches in flight is used up (backpressure).
+func (s *Sink) Deliver(ctx context.Context, ev engine.Event, done func(error)) error {
 	select {
 	case <-s.quit:
 		return ErrSinkClosed
 	default:
 	}
+	ce, err := s.encode(ev)
+	if err != nil {
+		return err
+	}
+	pe := &proto.Event{Body: ce.Body, ContentType: ce.ContentType, Headers: ce.Headers}
 	select {
-	case s.in <- delivery{ev: toProto(ev), done: done}:
+	case s.in <- delivery{ev: pe, done: done}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -119,16 +129,16 @@ func (s *Sink) Close(ctx context.Context) error {
 	}
 }
 
+// run keeps a session with the plugin until the sink is closed, starting a
+// new one when the plugin process is restarted; the batches not yet
+// acknowledged carry over from one session to the next.
 func (s *Sink) run() {
 	defer close(s.done)
-	var (
-		pending []*batch
-		seq     uint64
-	)
+	var unacked window
 	for {
 		conn, gen, err := s.proc.connect(s.ctx)
 		if err == nil {
-			err = s.session(conn, &pending, &seq)
+			err = newSinkSession(s, &unacked).run(conn)
 			if err == nil {
 				return
 			}
@@ -137,12 +147,13 @@ func (s *Sink) run() {
 				continue
 			}
 		}
-		if s.ctx.Err() != nil {
+		switch {
+		case s.ctx.Err() != nil:
 			err = fmt.Errorf("%s: stopped before the plugin acknowledged the event", s.kind)
-		} else if st, ok := status.FromError(err); ok {
-			err = kindError(s.kind, st.Message())
+		default:
+			err = statusError(s.kind, err)
 		}
-		s.failAll(pending, err)
+		s.failAll(unacked.batches, err)
 		return
 	}
 }
@@ -151,9 +162,7 @@ func (s *Sink) run() {
 // until Close.
 func (s *Sink) failAll(pending []*batch, err error) {
 	for _, b := range pending {
-		for _, d := range b.dones {
-			d(err)
-		}
+		b.finish(err)
 	}
 	for {
 		select {
@@ -172,168 +181,4 @@ func (s *Sink) failAll(pending []*batch, err error) {
 			return
 		}
 	}
-}
-
-// session runs one stream with one process until the sink is closed
-// (nil), or the stream fails (the error).
-func (s *Sink) session(conn proto.ConnectorClient, pending *[]*batch, seq *uint64) error {
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
-	stream, err := conn.Sink(ctx)
-	if err != nil {
-		return err
-	}
-	open := &proto.Open{Kind: s.kind, Instance: s.name, Config: s.config, Window: SinkWindow}
-	if err := stream.Send(&proto.SinkRequest{Msg: &proto.SinkRequest_Open{Open: open}}); err != nil {
-		return recvError(stream.RecvMsg(new(proto.SinkResponse)), err)
-	}
-	acks := make(chan *proto.Ack)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			r, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case acks <- r.GetAck():
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	// waitRecv returns the error that ended the receiving side of the
-	// stream. Acks may still arrive before it: successes are applied (their
-	// events are done), failures leave their batch pending, to be sent again.
-	waitRecv := func() error {
-		for {
-			select {
-			case err := <-recvErr:
-				return err
-			case ack := <-acks:
-				if i := indexOf(*pending, ack.GetSeq()); i >= 0 && ack.GetError() == "" {
-					b := (*pending)[i]
-					*pending = append((*pending)[:i], (*pending)[i+1:]...)
-					for _, d := range b.dones {
-						d(nil)
-					}
-				}
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}
-	send := func(b *batch) error {
-		return stream.Send(&proto.SinkRequest{Msg: &proto.SinkRequest_Batch{Batch: &proto.Batch{Seq: b.seq, Events: b.events}}})
-	}
-	if n := countEvents(*pending); n > 0 {
-		s.resent.Add(uint64(n))
-		s.h.log.log(LevelWarn, s.proc.name+" "+s.name,
-			fmt.Sprintf("re-sending %d events not acknowledged before the plugin stopped (they may be written twice)", n))
-	}
-	for _, b := range *pending {
-		if err := send(b); err != nil {
-			return recvError(waitRecv(), err)
-		}
-	}
-	retry := backoff.NewExponentialBackOff()
-	retry.InitialInterval = 100 * time.Millisecond
-	quit := s.quit
-	quitting := false
-	for {
-		if quitting && len(*pending) == 0 && len(s.in) == 0 {
-			if err := stream.CloseSend(); err != nil {
-				return err
-			}
-			if err := waitRecv(); !errors.Is(err, io.EOF) {
-				return err
-			}
-			return nil
-		}
-		var in chan delivery
-		if len(*pending) < SinkWindow {
-			in = s.in
-		}
-		select {
-		case d := <-in:
-			*seq++
-			b := &batch{seq: *seq, events: []*proto.Event{d.ev}, dones: []func(error){d.done}}
-			size := len(d.ev.GetBody())
-		fill:
-			for len(b.events) < SinkMaxBatch && size < wire.MaxBatchBytes {
-				select {
-				case d := <-s.in:
-					b.events = append(b.events, d.ev)
-					b.dones = append(b.dones, d.done)
-					size += len(d.ev.GetBody())
-				default:
-					break fill
-				}
-			}
-			*pending = append(*pending, b)
-			if err := send(b); err != nil {
-				return recvError(waitRecv(), err)
-			}
-		case ack := <-acks:
-			i := indexOf(*pending, ack.GetSeq())
-			if i < 0 {
-				continue // an ack from before a resend
-			}
-			b := (*pending)[i]
-			if ack.GetError() == "" {
-				*pending = append((*pending)[:i], (*pending)[i+1:]...)
-				for _, d := range b.dones {
-					d(nil)
-				}
-				retry.Reset()
-				continue
-			}
-			b.attempts++
-			if b.attempts >= SinkMaxAttempts || ack.GetPermanent() {
-				*pending = append((*pending)[:i], (*pending)[i+1:]...)
-				err := kindError(s.kind, fmt.Sprintf("not written after %d attempts: %s", b.attempts, ack.GetError()))
-				if ack.GetPermanent() {
-					err = kindError(s.kind, "not written: "+ack.GetError())
-				}
-				for _, d := range b.dones {
-					d(err)
-				}
-				continue
-			}
-			s.h.log.log(LevelWarn, s.proc.name+" "+s.name, "could not write a batch; retrying",
-				"attempt", b.attempts, "error", ack.GetError())
-			if err := engine.Sleep(ctx, retry.NextBackOff()); err != nil {
-				return err
-			}
-			if err := send(b); err != nil {
-				return recvError(waitRecv(), err)
-			}
-		case err := <-recvErr:
-			if errors.Is(err, io.EOF) {
-				err = status.Error(codes.Internal, "the plugin closed the sink")
-			}
-			return err
-		case <-quit:
-			quit = nil
-			quitting = true
-		}
-	}
-}
-
-func indexOf(pending []*batch, seq uint64) int {
-	for i, b := range pending {
-		if b.seq == seq {
-			return i
-		}
-	}
-	return -1
-}
-
-func countEvents(pending []*batch) int {
-	n := 0
-	for _, b := range pending {
-		n += len(b.events)
-	}
-	return n
 }

@@ -11,6 +11,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 )
 
@@ -18,8 +21,8 @@ import (
 // before it waits for the host's acknowledgements.
 const SourceWindow = 4
 
-// Source is one source instance in a plugin. Run it with a function that
-// appends to a stream; it implements the engine's Source contract.
+// Source is one source instance in a plugin. It is an [engine.Source]
+// whose events are [Event] values: stream.AddSource(src.Name(), src).
 type Source struct {
 	h      *Host
 	proc   *process
@@ -31,7 +34,7 @@ type Source struct {
 // OpenSource validates config for a source kind and returns the instance,
 // not yet started: Run starts it (launching the plugin if needed).
 func (h *Host) OpenSource(ctx context.Context, kind, name string, config map[string]any) (*Source, error) {
-	proc, cfg, err := h.open(ctx, kind, SourceKind, config)
+	proc, cfg, err := h.open(ctx, kind, camel.Source, config)
 	if err != nil {
 		return nil, err
 	}
@@ -41,11 +44,19 @@ func (h *Host) OpenSource(ctx context.Context, kind, name string, config map[str
 // Name returns the instance name.
 func (s *Source) Name() string { return s.name }
 
-// Run streams events from the plugin into emit until ctx ends or the source
-// ends. emit may block (backpressure): the plugin then stops after
-// SourceWindow unacknowledged batches. If the plugin process dies, Run
-// reconnects to a restarted one and reopens the instance.
-func (s *Source) Run(ctx context.Context, emit func(context.Context, Event) error) error {
+// Run streams events from the plugin into emit until ctx ends, the host
+// closes or the source ends. emit may block (backpressure): the plugin then
+// stops after SourceWindow unacknowledged batches. If the plugin process
+// dies, Run reconnects to a restarted one and reopens the instance.
+func (s *Source) Run(ctx context.Context, emit func(context.Context, engine.Event) error) error {
+	done, err := s.h.instances.add()
+	if err != nil {
+		return err
+	}
+	defer done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.h.ctx, cancel)()
 	for {
 		conn, gen, err := s.proc.connect(ctx)
 		if err != nil {
@@ -68,7 +79,7 @@ func (s *Source) Run(ctx context.Context, emit func(context.Context, Event) erro
 }
 
 // session runs one stream with one process; nil means the source ended.
-func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit func(context.Context, Event) error) error {
+func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit func(context.Context, engine.Event) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := conn.Source(ctx)
@@ -89,7 +100,7 @@ func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit f
 		}
 		b := resp.GetBatch()
 		for _, ev := range b.GetEvents() {
-			if err := emit(ctx, fromProto(ev)); err != nil {
+			if err := emit(ctx, wire.EventFromProto(ev)); err != nil {
 				return err
 			}
 		}
@@ -107,6 +118,15 @@ func (s *Source) streamError(err error) error {
 		return err
 	}
 	return kindError(s.kind, status.Convert(err).Message())
+}
+
+// statusError is the message of a gRPC status from the plugin, prefixed
+// with the kind.
+func statusError(kind string, err error) error {
+	if st, ok := status.FromError(err); ok {
+		return kindError(kind, st.Message())
+	}
+	return err
 }
 
 // kindError is a plugin's message prefixed with the kind, unless the

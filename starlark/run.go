@@ -9,8 +9,12 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/rayvens/rayvens/plugins"
+	"github.com/rayvens/rayvens/builtins"
 )
+
+// Connectors is what scripts need from connectors; see
+// [builtins.Connectors].
+type Connectors = builtins.Connectors
 
 // Options configure [Run]. The zero value runs with the process's stdout,
 // stderr and environment and no arguments.
@@ -26,11 +30,12 @@ type Options struct {
 	// events still in flight are abandoned (and counted in the error).
 	// Default: never.
 	Kill context.Context
-	// Connectors configures the plugin host that serves source_config,
-	// sink_config, add_source and add_sink; nil means scripts cannot use
-	// connectors. Log defaults to Stderr; OnFatal is set by Run (a plugin
-	// that fails for good stops the run with its error).
-	Connectors *plugins.Options
+	// Connectors serves source_config, sink_config, add_source and
+	// add_sink; nil means scripts cannot use connectors. The rayvens
+	// command passes its plugin host (plugins.ScriptConnectors); the caller
+	// owns it and closes it after the run. If it implements
+	// builtins.Failing, a failure for good stops the run with its error.
+	Connectors Connectors
 	// MaxSteps, when positive, bounds the computation steps of the top
 	// level: a script that runs past it is stopped with a clear error.
 	MaxSteps uint64

@@ -10,7 +10,6 @@ import (
 
 	"github.com/rayvens/rayvens/builtins"
 	"github.com/rayvens/rayvens/engine"
-	"github.com/rayvens/rayvens/plugins"
 )
 
 // Script is one script run, in three steps a Go program can come between:
@@ -19,17 +18,18 @@ import (
 // subscribe Go code to the streams the script made, found with Stream, and
 // append to them), and Wait runs the pipeline until it drains.
 type Script struct {
-	opts   Options
-	eng    *engine.Engine
-	rt     *builtins.Runtime
-	host   *plugins.Host
-	stderr *syncWriter
-	extra  starlark.StringDict
+	opts    Options
+	eng     *engine.Engine
+	rt      *builtins.Runtime
+	stderr  *syncWriter
+	extra   starlark.StringDict
+	defined map[string]*engine.Stream // wrapped for the script at Start
 
-	ctx   context.Context
-	stop  context.CancelFunc
-	fatal atomic.Pointer[error]
-	state int // 0 new, 1 started, 2 done
+	ctx      context.Context
+	stop     context.CancelFunc
+	fatal    atomic.Pointer[error]
+	watching chan struct{} // closed when watch returns
+	state    int           // 0 new, 1 started, 2 done
 }
 
 // New prepares a script run; nothing runs yet.
@@ -43,33 +43,10 @@ func New(opts Options) (*Script, error) {
 	if opts.Kill == nil {
 		opts.Kill = context.Background()
 	}
-	s := &Script{opts: opts, stderr: &syncWriter{w: opts.Stderr}, extra: starlark.StringDict{}}
+	s := &Script{opts: opts, stderr: &syncWriter{w: opts.Stderr}, extra: starlark.StringDict{}, defined: map[string]*engine.Stream{}}
 	s.eng = engine.New(engine.Options{OnError: func(err error) {
 		s.stderr.writeLine(failureMessage(err))
 	}})
-	s.rt = builtins.NewRuntime(s.eng, opts.Stdout)
-	s.rt.Kill, s.rt.Argv, s.rt.DryRun, s.rt.MaxCallbackSteps = opts.Kill, opts.Argv, opts.dryRun, opts.MaxCallbackSteps
-	if opts.LookupEnv != nil {
-		s.rt.LookupEnv = opts.LookupEnv
-	}
-	if opts.Connectors != nil {
-		po := *opts.Connectors
-		if po.Log == nil {
-			po.Log = s.stderr
-		}
-		po.OnFatal = func(err error) {
-			s.fatal.CompareAndSwap(nil, &err)
-			if s.stop != nil {
-				s.stop()
-			}
-		}
-		host, err := plugins.NewHost(po)
-		if err != nil {
-			return nil, err
-		}
-		s.host = host
-		s.rt.Host = host
-	}
 	for name, v := range opts.Predeclared {
 		s.extra[name] = v
 	}
@@ -88,7 +65,7 @@ func (s *Script) Define(name string, v any) error {
 	}
 	switch v := v.(type) {
 	case *engine.Stream:
-		s.extra[name] = builtins.NewStream(s.rt, v)
+		s.defined[name] = v
 	case starlark.Value:
 		s.extra[name] = v
 	default:
@@ -111,10 +88,27 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 	}
 	s.state = 1
 	s.ctx, s.stop = context.WithCancel(ctx)
-	s.rt.Stop = s.ctx
+	s.rt = builtins.NewRuntime(builtins.Config{
+		Engine:           s.eng,
+		Stdout:           s.opts.Stdout,
+		Stop:             s.ctx,
+		Kill:             s.opts.Kill,
+		Argv:             s.opts.Argv,
+		LookupEnv:        s.opts.LookupEnv,
+		Connectors:       s.opts.Connectors,
+		DryRun:           s.opts.dryRun,
+		MaxCallbackSteps: s.opts.MaxCallbackSteps,
+	})
+	if f, ok := s.opts.Connectors.(builtins.Failing); ok {
+		s.watching = make(chan struct{})
+		go s.watch(f)
+	}
 	predeclared := s.rt.Predeclared()
 	for name, v := range s.extra {
 		predeclared[name] = v
+	}
+	for name, v := range s.defined {
+		predeclared[name] = builtins.NewStream(s.rt, v)
 	}
 	ld := &loader{predeclared: predeclared, newThread: s.rt.NewThread, cache: map[string]*module{}, stop: s.ctx}
 	thread := s.rt.NewThread("main")
@@ -163,16 +157,29 @@ func (s *Script) Wait() error {
 	return nil
 }
 
-// finish drains and stops the engine, the sinks and the plugins.
+// watch stops the run with the error of connectors that fail for good.
+func (s *Script) watch(f builtins.Failing) {
+	defer close(s.watching)
+	select {
+	case <-f.Failed():
+		err := f.Err()
+		s.fatal.CompareAndSwap(nil, &err)
+		s.stop()
+	case <-s.ctx.Done():
+	}
+}
+
+// finish drains and stops the engine and closes the sinks; the connectors
+// themselves belong to the caller.
 func (s *Script) finish() error {
 	s.state = 2
-	defer s.stop()
 	err := s.eng.Shutdown(s.opts.Kill)
 	if cerr := s.rt.CloseConnectors(s.opts.Kill); cerr != nil && err == nil {
 		err = cerr
 	}
-	if s.host != nil {
-		_ = s.host.Close()
+	s.stop()
+	if s.watching != nil {
+		<-s.watching
 	}
 	return err
 }

@@ -1,10 +1,17 @@
 // Package connectors is the built-in plugin: the connectors the rayvens
 // binary serves itself, when it re-executes itself as a plugin. Each
-// connector has its own folder here, with its code, its test and a README
-// listing its parameters; adding one is one line in Plugin.
+// connector is one folder here holding its declaration (name, description,
+// events, parameters) next to its code, its tests (on plugins/sdk/sdktest),
+// a README whose parameter table is generated from the declaration, and an
+// example.star. Adding a connector is a new folder and one line in Plugin;
+// `go generate ./plugins/connectors` then updates its README and
+// docs/connectors.md.
 package connectors
 
 import (
+	"sync"
+
+	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/connectors/file"
 	"github.com/rayvens/rayvens/plugins/connectors/filewatch"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
@@ -37,3 +44,16 @@ func Plugin(version string) sdk.Plugin {
 		},
 	}
 }
+
+// Catalog returns the catalog of the built-in kinds, assembled from their
+// declarations. It starts nothing: `rayvens check` validates configs
+// against it without a plugin host.
+func Catalog() *camel.Catalog { return catalog() }
+
+var catalog = sync.OnceValue(func() *camel.Catalog {
+	c, err := camel.NewCatalog(Plugin("").Kinds()...)
+	if err != nil {
+		panic("plugins/connectors: " + err.Error()) // a broken declaration; TestCatalog fails first
+	}
+	return c
+})

@@ -82,3 +82,17 @@ func paramTable(kind string, ps []sdk.Param) string {
 	}
 	return b.String()
 }
+
+// TestCatalog checks that the catalog is assembled from the declarations:
+// every kind of the built-in plugin, with its direction.
+func TestCatalog(t *testing.T) {
+	var names []string
+	for _, k := range Catalog().Kinds() {
+		names = append(names, k.Name+" "+string(k.Direction))
+	}
+	require.Equal(t, []string{
+		"file-sink sink", "file-source source", "file-source-raw source", "file-watch-source source",
+		"http-sink sink", "http-source source", "log-sink sink", "slack-sink sink", "timer-source source",
+		"webhook-source source",
+	}, names)
+}

@@ -178,6 +178,8 @@ type Kind struct {
 	Direction     Direction              `protobuf:"varint,2,opt,name=direction,proto3,enum=rayvens.connector.v1.Direction" json:"direction,omitempty"`
 	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	Parameters    []*Parameter           `protobuf:"bytes,4,rep,name=parameters,proto3" json:"parameters,omitempty"`
+	Events        string                 `protobuf:"bytes,5,opt,name=events,proto3" json:"events,omitempty"`   // what the kind emits or expects, for the docs
+	Kamelet       string                 `protobuf:"bytes,6,opt,name=kamelet,proto3" json:"kamelet,omitempty"` // the Apache Camel Kamelet it follows, if any
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -238,6 +240,20 @@ func (x *Kind) GetParameters() []*Parameter {
 		return x.Parameters
 	}
 	return nil
+}
+
+func (x *Kind) GetEvents() string {
+	if x != nil {
+		return x.Events
+	}
+	return ""
+}
+
+func (x *Kind) GetKamelet() string {
+	if x != nil {
+		return x.Kamelet
+	}
+	return ""
 }
 
 type Parameter struct {
@@ -833,14 +849,16 @@ const file_connector_proto_rawDesc = "" +
 	"\x10DescribeResponse\x12\x16\n" +
 	"\x06plugin\x18\x01 \x01(\tR\x06plugin\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x120\n" +
-	"\x05kinds\x18\x03 \x03(\v2\x1a.rayvens.connector.v1.KindR\x05kinds\"\xbc\x01\n" +
+	"\x05kinds\x18\x03 \x03(\v2\x1a.rayvens.connector.v1.KindR\x05kinds\"\xee\x01\n" +
 	"\x04Kind\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12=\n" +
 	"\tdirection\x18\x02 \x01(\x0e2\x1f.rayvens.connector.v1.DirectionR\tdirection\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12?\n" +
 	"\n" +
 	"parameters\x18\x04 \x03(\v2\x1f.rayvens.connector.v1.ParameterR\n" +
-	"parameters\"\xd5\x01\n" +
+	"parameters\x12\x16\n" +
+	"\x06events\x18\x05 \x01(\tR\x06events\x12\x18\n" +
+	"\akamelet\x18\x06 \x01(\tR\akamelet\"\xd5\x01\n" +
 	"\tParameter\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +

@@ -38,7 +38,7 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/rayvens/rayvens/plugins/params"
+	"github.com/rayvens/rayvens/camel"
 )
 
 // Plugin describes a plugin binary: its name, version and the kinds it serves.
@@ -49,20 +49,33 @@ type Plugin struct {
 	Sinks   []SinkKind
 }
 
-// SourceKind is a kind of source, e.g. "dice-source".
+// SourceKind is a kind of source, e.g. "dice-source": its declaration
+// (what `rayvens kinds` shows and the host validates configs against) and
+// its constructor.
 type SourceKind struct {
 	Name        string
 	Description string
-	Params      []Param
+	// Events says what the source emits, e.g. "the body of each POST, as a
+	// string".
+	Events string
+	// Kamelet names the Apache Camel Kamelet the kind follows, if any.
+	Kamelet string
+	Params  []Param
 	// New creates one source instance from a validated config.
 	New func(cfg Config, log *slog.Logger) (Source, error)
 }
 
-// SinkKind is a kind of sink, e.g. "jsonl-sink".
+// SinkKind is a kind of sink, e.g. "jsonl-sink": its declaration and its
+// constructor.
 type SinkKind struct {
 	Name        string
 	Description string
-	Params      []Param
+	// Events says what the sink writes of each event, e.g. "each event is
+	// the body of one request".
+	Events string
+	// Kamelet names the Apache Camel Kamelet the kind follows, if any.
+	Kamelet string
+	Params  []Param
 	// New creates one sink instance from a validated config.
 	New func(cfg Config, log *slog.Logger) (Sink, error)
 }
@@ -102,18 +115,40 @@ type Event struct {
 // Param declares one parameter of a kind. The host validates configs
 // against these before an instance is created: required parameters are
 // present, types match, unknown names are refused, defaults are filled in.
-type Param = params.Param
+type Param = camel.Param
 
 // Type is a parameter's type.
-type Type = params.Type
+type Type = camel.Type
 
 // Parameter types, as in the Kamelet catalog.
 const (
-	String  = params.String
-	Integer = params.Integer
-	Number  = params.Number
-	Boolean = params.Boolean
+	String  = camel.String
+	Integer = camel.Integer
+	Number  = camel.Number
+	Boolean = camel.Boolean
 )
+
+// Kind returns the declaration of k as the catalog has it.
+func (k SourceKind) Kind() camel.Kind {
+	return camel.Kind{Name: k.Name, Direction: camel.Source, Description: k.Description, Events: k.Events, Kamelet: k.Kamelet, Params: k.Params}
+}
+
+// Kind returns the declaration of k as the catalog has it.
+func (k SinkKind) Kind() camel.Kind {
+	return camel.Kind{Name: k.Name, Direction: camel.Sink, Description: k.Description, Events: k.Events, Kamelet: k.Kamelet, Params: k.Params}
+}
+
+// Kinds returns the declarations of every kind p serves, sources first.
+func (p Plugin) Kinds() []camel.Kind {
+	out := make([]camel.Kind, 0, len(p.Sources)+len(p.Sinks))
+	for _, k := range p.Sources {
+		out = append(out, k.Kind())
+	}
+	for _, k := range p.Sinks {
+		out = append(out, k.Kind())
+	}
+	return out
+}
 
 // Permanent marks an error returned by Sink.Write as one that sending the
 // batch again cannot fix, such as a 4xx answer from the peer: the host then

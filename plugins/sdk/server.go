@@ -10,8 +10,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/proto"
 )
 
@@ -52,48 +52,19 @@ func (p Plugin) check() error {
 	if p.Name == "" {
 		return fmt.Errorf("the plugin has no name")
 	}
-	seen := map[string]bool{}
-	checkKind := func(name string, hasNew bool, ps []Param) error {
-		switch {
-		case name == "":
-			return fmt.Errorf("plugin %q: a kind has no name", p.Name)
-		case seen[name]:
-			return fmt.Errorf("plugin %q: kind %q is declared twice", p.Name, name)
-		case !hasNew:
-			return fmt.Errorf("plugin %q: kind %q has no New function", p.Name, name)
-		}
-		seen[name] = true
-		return checkParams(name, ps)
-	}
+	news := map[string]bool{}
 	for _, k := range p.Sources {
-		if err := checkKind(k.Name, k.New != nil, k.Params); err != nil {
-			return err
-		}
+		news[k.Name] = k.New != nil
 	}
 	for _, k := range p.Sinks {
-		if err := checkKind(k.Name, k.New != nil, k.Params); err != nil {
-			return err
-		}
+		news[k.Name] = k.New != nil
 	}
-	return nil
-}
-
-// checkParams checks that names are unique and that defaults have their
-// parameter's type.
-func checkParams(kind string, ps []Param) error {
-	names := map[string]bool{}
-	for _, p := range ps {
-		for _, name := range append([]string{p.Name}, p.Aliases...) {
-			if names[name] {
-				return fmt.Errorf("%s: parameter name %q is declared twice", kind, name)
-			}
-			names[name] = true
-		}
-		if p.Default != nil {
-			p.Required = false
-			if _, err := params.Validate(kind, []Param{p}, nil); err != nil {
-				return err
-			}
+	if _, err := camel.NewCatalog(p.Kinds()...); err != nil {
+		return fmt.Errorf("plugin %q: %w", p.Name, err)
+	}
+	for _, k := range p.Kinds() {
+		if !news[k.Name] {
+			return fmt.Errorf("plugin %q: kind %q has no New function", p.Name, k.Name)
 		}
 	}
 	return nil
@@ -114,23 +85,12 @@ func (p Plugin) kindNames() []string {
 // Describe lists the plugin's kinds.
 func (s *server) Describe(context.Context, *proto.DescribeRequest) (*proto.DescribeResponse, error) {
 	resp := &proto.DescribeResponse{Plugin: s.plugin.Name, Version: s.plugin.Version}
-	add := func(name, description string, dir proto.Direction, ps []Param) error {
-		pps, err := params.ToProto(ps)
+	for _, k := range s.plugin.Kinds() {
+		pk, err := wire.KindToProto(k)
 		if err != nil {
-			return status.Errorf(codes.Internal, "%s: %v", name, err)
+			return nil, status.Errorf(codes.Internal, "%s: %v", k.Name, err)
 		}
-		resp.Kinds = append(resp.Kinds, &proto.Kind{Name: name, Direction: dir, Description: description, Parameters: pps})
-		return nil
-	}
-	for _, k := range s.plugin.Sources {
-		if err := add(k.Name, k.Description, proto.Direction_SOURCE, k.Params); err != nil {
-			return nil, err
-		}
-	}
-	for _, k := range s.plugin.Sinks {
-		if err := add(k.Name, k.Description, proto.Direction_SINK, k.Params); err != nil {
-			return nil, err
-		}
+		resp.Kinds = append(resp.Kinds, pk)
 	}
 	return resp, nil
 }
@@ -152,13 +112,13 @@ func receiveOpen[Req interface{ GetOpen() *proto.Open }](recv func() (Req, error
 // newInstance validates an instance's config against its kind's
 // parameters and creates the instance with New. Validation errors name the
 // kind and the parameter, never a value.
-func newInstance[T any](s *server, open *proto.Open, kind string, ps []Param, newFn func(Config, *slog.Logger) (T, error)) (T, *slog.Logger, error) {
+func newInstance[T any](s *server, open *proto.Open, kind camel.Kind, newFn func(Config, *slog.Logger) (T, error)) (T, *slog.Logger, error) {
 	var inst T
-	values, err := params.Validate(kind, ps, open.GetConfig().AsMap())
+	values, err := kind.Validate(open.GetConfig().AsMap())
 	if err != nil {
 		return inst, nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	log := s.log.With(wire.LogKindKey, kind, wire.LogInstanceKey, open.GetInstance())
+	log := s.log.With(wire.LogKindKey, kind.Name, wire.LogInstanceKey, open.GetInstance())
 	err = guard(log, "New", func() (err error) {
 		inst, err = newFn(NewConfig(values), log)
 		return err

@@ -151,13 +151,13 @@ func TestPluginMistakes(t *testing.T) {
 			Plugin{Name: "p", Sources: []SourceKind{{Name: "a-source", New: newSource, Params: []Param{
 				{Name: "period", Type: Integer, Default: "soon"},
 			}}}},
-			`a-source: default of parameter "period" must be an integer, got string`,
+			`plugin "p": a-source: default of parameter "period" must be an integer, got string`,
 		},
 		{
 			Plugin{Name: "p", Sources: []SourceKind{{Name: "a-source", New: newSource, Params: []Param{
 				{Name: "webhookUrl", Type: String}, {Name: "url", Type: String, Aliases: []string{"webhookUrl"}},
 			}}}},
-			`a-source: parameter name "webhookUrl" is declared twice`,
+			`plugin "p": a-source: parameter name "webhookUrl" is declared twice`,
 		},
 	} {
 		_, err := newServer(tc.plugin, &syncBuffer{})

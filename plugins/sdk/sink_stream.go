@@ -22,7 +22,7 @@ func (s *server) Sink(stream proto.Connector_SinkServer) error {
 	if kind == nil {
 		return status.Errorf(codes.NotFound, "plugin %q has no sink kind %q", s.plugin.Name, open.GetKind())
 	}
-	sink, log, err := newInstance(s, open, kind.Name, kind.Params, kind.New)
+	sink, log, err := newInstance(s, open, kind.Kind(), kind.New)
 	if err != nil {
 		return err
 	}

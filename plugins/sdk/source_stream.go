@@ -48,7 +48,7 @@ func (s *server) Source(stream proto.Connector_SourceServer) error {
 	if kind == nil {
 		return status.Errorf(codes.NotFound, "plugin %q has no source kind %q", s.plugin.Name, open.GetKind())
 	}
-	src, log, err := newInstance(s, open, kind.Name, kind.Params, kind.New)
+	src, log, err := newInstance(s, open, kind.Kind(), kind.New)
 	if err != nil {
 		return err
 	}

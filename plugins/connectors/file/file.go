@@ -9,7 +9,6 @@
 package file
 
 import (
-	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -17,30 +16,42 @@ import (
 // read by file-sink (scripts set it with OutputEvent), as in Camel.
 const fileNameHeader = "CamelFileName"
 
-// SourceKind is file-source: each file becomes a JSON object
+// SourceKind declares file-source: each file becomes a JSON object
 // {"filename": ..., "body": ...}.
-var SourceKind = sourceKind("file-source", false)
-
-// RawSourceKind is file-source-raw: each file's content is the event, its
-// name the CamelFileName header.
-var RawSourceKind = sourceKind("file-source-raw", true)
-
-// SinkKind is file-sink, declared as the catalog has it.
-var SinkKind = sdk.SinkKind{
-	Name:        sinkCatalog.Name,
-	Description: sinkCatalog.Description,
-	Params:      sinkCatalog.Params,
-	New:         newSink,
+var SourceKind = sdk.SourceKind{
+	Name:        "file-source",
+	Description: "Reads the files that appear in a directory (as Rayvens' file-source does). A file is moved or deleted only after its event has been accepted by the stream.",
+	Events:      `a JSON object {"filename": ..., "body": ...} per file, as a string`,
+	Params:      sourceParams,
+	New:         newSource("file-source", false),
 }
 
-var sinkCatalog = camel.MustLookup("file-sink")
+// RawSourceKind declares file-source-raw: each file's content is the event,
+// its name the CamelFileName header.
+var RawSourceKind = sdk.SourceKind{
+	Name:        "file-source-raw",
+	Description: "Like file-source, but each event is the raw content of the file.",
+	Events:      "the content of each file, as a string (its name relative to path is the CamelFileName header)",
+	Params:      sourceParams,
+	New:         newSource("file-source-raw", true),
+}
 
-func sourceKind(name string, raw bool) sdk.SourceKind {
-	k := camel.MustLookup(name)
-	return sdk.SourceKind{
-		Name:        k.Name,
-		Description: k.Description,
-		Params:      k.Params,
-		New:         newSource(k.Name, raw),
-	}
+// SinkKind declares file-sink.
+var SinkKind = sdk.SinkKind{
+	Name:        "file-sink",
+	Description: "Writes each event to a file in a directory, atomically (a temporary file renamed into place). The file name is the event's CamelFileName header (see OutputEvent), else fileName, else a unique generated name.",
+	Events:      "each event is the content of one file",
+	Params: []sdk.Param{
+		{Name: "path", Type: sdk.String, Required: true, Description: "The directory to write files to; it is created if needed."},
+		{Name: "fileName", Type: sdk.String, Aliases: []string{"file_name"}, Description: "The file name to use when an event has no CamelFileName header; each event replaces the file."},
+	},
+	New: newSink,
+}
+
+var sourceParams = []sdk.Param{
+	{Name: "path", Type: sdk.String, Required: true, Description: "The directory to read files from."},
+	{Name: "keepFile", Type: sdk.Boolean, Default: false, Aliases: []string{"keep_file"}, Description: "Leave each file in place once read; it is remembered for the run by name, size and modification time, and read again only if it changes."},
+	{Name: "moveAfterRead", Type: sdk.String, Aliases: []string{"move_after_read"}, Description: "A directory to move each file to once read, instead of deleting it (relative paths are inside path; it is created if needed and not read)."},
+	{Name: "recursive", Type: sdk.Boolean, Default: false, Description: "Also read files in subdirectories."},
+	{Name: "period", Type: sdk.Integer, Default: 500, Description: "How often to look for new files, in milliseconds."},
 }

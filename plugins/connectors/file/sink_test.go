@@ -10,14 +10,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
 // newFileSink validates config as the host does and makes an instance.
 func newFileSink(t *testing.T, config map[string]any) sdk.Sink {
 	t.Helper()
-	values, err := params.Validate(SinkKind.Name, SinkKind.Params, config)
+	values, err := SinkKind.Kind().Validate(config)
 	require.NoError(t, err)
 	s, err := SinkKind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)

@@ -12,14 +12,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
 // newFileSource validates config as the host does and makes an instance.
 func newFileSource(t *testing.T, kind sdk.SourceKind, config map[string]any) *source {
 	t.Helper()
-	values, err := params.Validate(kind.Name, kind.Params, config)
+	values, err := kind.Kind().Validate(config)
 	require.NoError(t, err)
 	src, err := kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -265,7 +264,7 @@ func TestSourceParameters(t *testing.T) {
 		{map[string]any{"path": dir, "keepFile": true, "moveAfterRead": "done"}, "file-source: keepFile and moveAfterRead cannot both be set: a kept file stays where it is"},
 		{map[string]any{"path": dir, "moveAfterRead": "."}, "file-source: moveAfterRead must be another directory than path"},
 	} {
-		values, err := params.Validate(SourceKind.Name, SourceKind.Params, tc.config)
+		values, err := SourceKind.Kind().Validate(tc.config)
 		require.NoError(t, err)
 		_, err = SourceKind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
 		require.EqualError(t, err, tc.err)

@@ -17,19 +17,21 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
-	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
-// Kind is file-watch-source, declared as the catalog (package camel) has it.
+// Kind declares file-watch-source.
 var Kind = sdk.SourceKind{
-	Name:        catalog.Name,
-	Description: catalog.Description,
-	Params:      catalog.Params,
-	New:         newWatch,
+	Name:        "file-watch-source",
+	Kamelet:     "file-watch-source",
+	Description: "Receives events about a file or a folder: creations, modifications and deletions.",
+	Events:      `a JSON object {"filename": ..., "event_type": "CREATE"|"MODIFY"|"DELETE"} per change, as a string`,
+	Params: []sdk.Param{
+		{Name: "filePath", Type: sdk.String, Required: true, Aliases: []string{"path", "file_path"}, Description: "Path of file or folder to watch."},
+		{Name: "events", Type: sdk.String, Required: true, Default: "CREATE,MODIFY,DELETE", Description: "The type of events to consume: a comma-separated subset of CREATE, MODIFY, DELETE."},
+	},
+	New: newWatch,
 }
-
-var catalog = camel.MustLookup("file-watch-source")
 
 // eventTypes are the event types, in the order they are reported when one
 // notification carries several, and the fsnotify operations of each.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -25,7 +24,7 @@ type change struct {
 // forwards its events to the returned channel until the test ends.
 func watching(t *testing.T, config map[string]any) <-chan change {
 	t.Helper()
-	values, err := params.Validate(Kind.Name, Kind.Params, config)
+	values, err := Kind.Kind().Validate(config)
 	require.NoError(t, err)
 	src, err := Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -131,7 +130,7 @@ func TestWatchOnlyTheEventsAskedFor(t *testing.T) {
 }
 
 func TestWatchRunStopsWithItsContext(t *testing.T) {
-	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"filePath": t.TempDir()})
+	values, err := Kind.Kind().Validate(map[string]any{"filePath": t.TempDir()})
 	require.NoError(t, err)
 	src, err := Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -151,12 +150,12 @@ func TestWatchParameters(t *testing.T) {
 		{map[string]any{"filePath": dir, "events": " , "}, "file-watch-source: events must name at least one of CREATE, MODIFY, DELETE"},
 		{map[string]any{"filePath": missing}, `file-watch-source: "` + missing + `" does not exist, nor does its folder`},
 	} {
-		values, err := params.Validate(Kind.Name, Kind.Params, tc.config)
+		values, err := Kind.Kind().Validate(tc.config)
 		require.NoError(t, err)
 		_, err = Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
 		require.EqualError(t, err, tc.err)
 	}
-	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"path": dir})
+	values, err := Kind.Kind().Validate(map[string]any{"path": dir})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"filePath": dir, "events": "CREATE,MODIFY,DELETE"}, values)
 }

@@ -27,19 +27,22 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
-// Kind is http-sink, declared as the catalog (package camel) has it.
+// Kind declares http-sink.
 var Kind = sdk.SinkKind{
-	Name:        catalog.Name,
-	Description: catalog.Description,
-	Params:      catalog.Params,
-	New:         newSink,
+	Name:        "http-sink",
+	Kamelet:     "http-sink",
+	Description: "Forwards each event to an HTTP or HTTPS endpoint, retrying failures with backoff.",
+	Events:      "each event is the body of one request",
+	Params: []sdk.Param{
+		{Name: "url", Type: sdk.String, Required: true, Description: "The URL to which you want to send data."},
+		{Name: "method", Type: sdk.String, Default: "POST", Description: "The HTTP method to use."},
+		{Name: "contentType", Type: sdk.String, Aliases: []string{"content_type"}, Description: "The Content-Type of the requests (default: the event's own content type)."},
+	},
+	New: newSink,
 }
-
-var catalog = camel.MustLookup("http-sink")
 
 // methods are the methods the Kamelet allows.
 var methods = []string{"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "TRACE", "PATCH"}

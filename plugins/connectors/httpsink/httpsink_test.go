@@ -14,7 +14,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -84,7 +83,7 @@ func startRecorder(t *testing.T, answers ...answer) (*recorder, *httptest.Server
 // (a Retry-After header still makes it wait as long as asked).
 func newTestSink(t *testing.T, config map[string]any, logs *bytes.Buffer) *sink {
 	t.Helper()
-	values, err := params.Validate(Kind.Name, Kind.Params, config)
+	values, err := Kind.Kind().Validate(config)
 	require.NoError(t, err)
 	log := slog.New(slog.DiscardHandler)
 	if logs != nil {
@@ -229,7 +228,7 @@ func TestStopsWhenCancelled(t *testing.T) {
 }
 
 func TestParameters(t *testing.T) {
-	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"url": "http://example.com/in"})
+	values, err := Kind.Kind().Validate(map[string]any{"url": "http://example.com/in"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"url": "http://example.com/in", "method": "POST"}, values)
 

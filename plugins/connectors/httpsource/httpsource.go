@@ -18,19 +18,22 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
-// Kind is http-source, declared as the catalog (package camel) has it.
+// Kind declares http-source.
 var Kind = sdk.SourceKind{
-	Name:        catalog.Name,
-	Description: catalog.Description,
-	Params:      catalog.Params,
-	New:         newSource,
+	Name:        "http-source",
+	Kamelet:     "http-source",
+	Description: "Periodically fetches an HTTP resource and provides the content as output.",
+	Events:      "the body of each 2xx response, as a string; failed fetches are logged and retried at the next period",
+	Params: []sdk.Param{
+		{Name: "url", Type: sdk.String, Required: true, Description: "The URL to fetch for data."},
+		{Name: "period", Type: sdk.Integer, Default: 1000, Description: "The interval between fetches in milliseconds (Rayvens' default: 1000; the Kamelet's is 10000)."},
+		{Name: "contentType", Type: sdk.String, Default: "application/json", Aliases: []string{"content_type"}, Description: "The content type accepted for the resource (the Accept header)."},
+	},
+	New: newSource,
 }
-
-var catalog = camel.MustLookup("http-source")
 
 // maxBody is the largest response body emitted; a larger one is a failed
 // fetch. It stays well below the largest message the plugin protocol takes.

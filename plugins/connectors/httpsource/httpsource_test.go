@@ -14,7 +14,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -69,7 +68,7 @@ func (b *syncBuffer) String() string {
 // logs to logs (when not nil).
 func newTestSource(t *testing.T, config map[string]any, logs *syncBuffer) sdk.Source {
 	t.Helper()
-	values, err := params.Validate(Kind.Name, Kind.Params, config)
+	values, err := Kind.Kind().Validate(config)
 	require.NoError(t, err)
 	log := slog.New(slog.DiscardHandler)
 	if logs != nil {
@@ -182,11 +181,11 @@ func TestUnreachableServiceIsNotFatal(t *testing.T) {
 }
 
 func TestParameters(t *testing.T) {
-	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"url": "http://example.com/q"})
+	values, err := Kind.Kind().Validate(map[string]any{"url": "http://example.com/q"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"url": "http://example.com/q", "period": int64(1000), "contentType": "application/json"}, values)
 
-	_, err = params.Validate(Kind.Name, Kind.Params, map[string]any{"period": 5})
+	_, err = Kind.Kind().Validate(map[string]any{"period": 5})
 	require.EqualError(t, err, `http-source: missing required parameter "url"`)
 
 	for _, bad := range []struct {

@@ -19,20 +19,33 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
-// Kind is log-sink, declared as the catalog (package camel) has it.
+// Kind declares log-sink.
 var Kind = sdk.SinkKind{
-	Name:        catalog.Name,
-	Description: catalog.Description,
-	Params:      catalog.Params,
-	New:         newLogSink,
+	Name:        "log-sink",
+	Kamelet:     "log-sink",
+	Description: "Logs all data that it receives to rayvens' log, useful for debugging purposes. Its lines are shown whatever --log-level says (unless off).",
+	Events:      "each event is one log line",
+	Params: []sdk.Param{
+		{Name: "loggerName", Type: sdk.String, Default: "log-sink", Aliases: []string{"logger_name"}, Description: "Name of the logging category to use."},
+		{Name: "level", Type: sdk.String, Default: "INFO", Description: "Logging level to use: DEBUG, INFO, WARN or ERROR (TRACE is shown as DEBUG; OFF logs nothing)."},
+		{Name: "logMask", Type: sdk.Boolean, Default: false, Aliases: []string{"log_mask"}, Description: "Mask sensitive information like password or passphrase in the log."},
+		{Name: "marker", Type: sdk.String, Description: "An optional marker shown with each line."},
+		{Name: "multiline", Type: sdk.Boolean, Default: false, Description: "If enabled then each information is outputted on a newline."},
+		{Name: "showAllProperties", Type: sdk.Boolean, Default: false, Aliases: []string{"show_all_properties"}, Description: "Show all of the exchange properties (in Rayvens: the kind of the sink and its logger name)."},
+		{Name: "showBody", Type: sdk.Boolean, Default: true, Aliases: []string{"show_body"}, Description: "Show the message body."},
+		{Name: "showBodyType", Type: sdk.Boolean, Default: true, Aliases: []string{"show_body_type"}, Description: "Show the body type (in Rayvens: its content type)."},
+		{Name: "showExchangePattern", Type: sdk.Boolean, Default: true, Aliases: []string{"show_exchange_pattern"}, Description: "Shows the Message Exchange Pattern (always InOnly for a sink)."},
+		{Name: "showHeaders", Type: sdk.Boolean, Default: false, Aliases: []string{"show_headers"}, Description: "Show the headers received."},
+		{Name: "showProperties", Type: sdk.Boolean, Default: false, Aliases: []string{"show_properties"}, Description: "Show the exchange properties (in Rayvens: the logger name of the sink)."},
+		{Name: "showStreams", Type: sdk.Boolean, Default: false, Aliases: []string{"show_streams"}, Description: "Show the stream bodies (Rayvens bodies are never streams: no effect)."},
+		{Name: "showCachedStreams", Type: sdk.Boolean, Default: true, Aliases: []string{"show_cached_streams"}, Description: "Whether to show cached stream bodies (Rayvens bodies are never streams: no effect)."},
+	},
+	New: newLogSink,
 }
-
-var catalog = camel.MustLookup("log-sink")
 
 // maxChars is where a body is clipped, as Camel's log component does by
 // default: a large body would bury everything else.
@@ -103,7 +116,7 @@ func (s *logSink) format(ev sdk.Event) string {
 	}
 	switch {
 	case s.showAllProperties:
-		items = append(items, fmt.Sprintf("AllProperties: {kind=%s, loggerName=%s}", catalog.Name, s.loggerName))
+		items = append(items, fmt.Sprintf("AllProperties: {kind=%s, loggerName=%s}", "log-sink", s.loggerName))
 	case s.showProperties:
 		items = append(items, fmt.Sprintf("Properties: {loggerName=%s}", s.loggerName))
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rayvens/rayvens/plugins/internal/wire"
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -41,7 +40,7 @@ func logged(t *testing.T, config map[string]any, batch ...sdk.Event) []line {
 }
 
 func newSink(config map[string]any, out *bytes.Buffer) (sdk.Sink, error) {
-	values, err := params.Validate(Kind.Name, Kind.Params, config)
+	values, err := Kind.Kind().Validate(config)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +125,7 @@ func TestLevels(t *testing.T) {
 	_, err := newSink(map[string]any{"level": "verbose"}, new(bytes.Buffer))
 	require.EqualError(t, err, `log-sink: unknown level "verbose" (want DEBUG, INFO, WARN, ERROR or OFF)`)
 
-	values, err := params.Validate(Kind.Name, Kind.Params, nil)
+	values, err := Kind.Kind().Validate(nil)
 	require.NoError(t, err)
 	require.Equal(t, "INFO", values["level"])
 	require.Equal(t, "log-sink", values["loggerName"])

@@ -29,19 +29,21 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
-// Kind is slack-sink, declared as the catalog (package camel) has it.
+// Kind declares slack-sink.
 var Kind = sdk.SinkKind{
-	Name:        catalog.Name,
-	Description: catalog.Description,
-	Params:      catalog.Params,
-	New:         newSink,
+	Name:        "slack-sink",
+	Kamelet:     "slack-sink",
+	Description: "Sends messages to a Slack channel through an incoming webhook. It honours 429 Retry-After and retries 5xx answers with backoff.",
+	Events:      "each event becomes the text of one message",
+	Params: []sdk.Param{
+		{Name: "channel", Type: sdk.String, Required: true, Description: "The Slack channel to send messages to."},
+		{Name: "webhookUrl", Type: sdk.String, Required: true, Secret: true, Aliases: []string{"webhook_url"}, Description: "The webhook URL used by the Slack channel to handle incoming messages."},
+	},
+	New: newSink,
 }
-
-var catalog = camel.MustLookup("slack-sink")
 
 // How one message is retried: at most maxAttempts posts, waiting between
 // them from firstWait doubling up to maxWait (or what Retry-After asks),

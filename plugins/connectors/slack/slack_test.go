@@ -16,7 +16,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -103,7 +102,7 @@ func startReceiver(t *testing.T, answers ...answer) (*receiver, string) {
 // (a Retry-After still makes it wait as long as asked).
 func newTestSink(t *testing.T, config map[string]any, logs *bytes.Buffer) *sink {
 	t.Helper()
-	values, err := params.Validate(Kind.Name, Kind.Params, config)
+	values, err := Kind.Kind().Validate(config)
 	require.NoError(t, err)
 	log := slog.New(slog.DiscardHandler)
 	if logs != nil {
@@ -220,9 +219,9 @@ func TestWebhookURLIsNeverShown(t *testing.T) {
 }
 
 func TestParameters(t *testing.T) {
-	_, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"channel": "#test"})
+	_, err := Kind.Kind().Validate(map[string]any{"channel": "#test"})
 	require.EqualError(t, err, `slack-sink: missing required parameter "webhookUrl"`)
-	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"channel": "#test", "webhook_url": "https://hooks.slack.com/services/X"})
+	values, err := Kind.Kind().Validate(map[string]any{"channel": "#test", "webhook_url": "https://hooks.slack.com/services/X"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"channel": "#test", "webhookUrl": "https://hooks.slack.com/services/X"}, values)
 

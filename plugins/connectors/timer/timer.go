@@ -8,19 +8,23 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
-// Kind is timer-source, declared as the catalog (package camel) has it.
+// Kind declares timer-source.
 var Kind = sdk.SourceKind{
-	Name:        catalog.Name,
-	Description: catalog.Description,
-	Params:      catalog.Params,
-	New:         newTimer,
+	Name:        "timer-source",
+	Kamelet:     "timer-source",
+	Description: "Produces periodic messages with a custom payload.",
+	Events:      "the message, as a string",
+	Params: []sdk.Param{
+		{Name: "period", Type: sdk.Integer, Default: 1000, Description: "The interval (in milliseconds) to wait between producing the next message."},
+		{Name: "message", Type: sdk.String, Required: true, Description: "The message to generate."},
+		{Name: "contentType", Type: sdk.String, Default: "text/plain", Aliases: []string{"content_type"}, Description: "The content type of the generated message."},
+		{Name: "repeatCount", Type: sdk.Integer, Aliases: []string{"repeat_count"}, Description: "Specifies a maximum limit of number of fires; the source ends after that many messages."},
+	},
+	New: newTimer,
 }
-
-var catalog = camel.MustLookup("timer-source")
 
 // timer is one timer-source instance.
 type timer struct {

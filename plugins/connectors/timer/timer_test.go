@@ -9,14 +9,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
 // newSource validates config as the host does and makes an instance.
 func newSource(t *testing.T, config map[string]any) sdk.Source {
 	t.Helper()
-	values, err := params.Validate(Kind.Name, Kind.Params, config)
+	values, err := Kind.Kind().Validate(config)
 	require.NoError(t, err)
 	src, err := Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -78,11 +77,11 @@ func TestPeriodZeroFloods(t *testing.T) {
 }
 
 func TestParameters(t *testing.T) {
-	_, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"period": 5})
+	_, err := Kind.Kind().Validate(map[string]any{"period": 5})
 	require.EqualError(t, err, `timer-source: missing required parameter "message"`)
 	_, err = Kind.New(sdk.NewConfig(map[string]any{"message": "m", "period": int64(-1)}), slog.New(slog.DiscardHandler))
 	require.EqualError(t, err, "timer-source: period must not be negative")
-	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"message": "m"})
+	values, err := Kind.Kind().Validate(map[string]any{"message": "m"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"message": "m", "period": int64(1000), "contentType": "text/plain"}, values)
 }

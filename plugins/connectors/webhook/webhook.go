@@ -25,19 +25,24 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
-// Kind is webhook-source, declared as the catalog (package camel) has it.
+// Kind declares webhook-source.
 var Kind = sdk.SourceKind{
-	Name:        catalog.Name,
-	Description: catalog.Description,
-	Params:      catalog.Params,
-	New:         newWebhook,
+	Name:        "webhook-source",
+	Kamelet:     "webhook-source",
+	Description: "Creates an HTTP endpoint: the body of each POST to it is an event. It answers 2xx only once the stream has accepted the event, and 503 with Retry-After while the stream is full.",
+	Events:      "the body of each POST, as a string",
+	Params: []sdk.Param{
+		{Name: "subpath", Type: sdk.String, Default: "webhook", Description: "The subpath where the webhook is registered."},
+		{Name: "host", Type: sdk.String, Default: "127.0.0.1", Description: "The address to listen on (Rayvens; use 0.0.0.0 to accept connections from other hosts)."},
+		{Name: "port", Type: sdk.Integer, Default: 8000, Description: "The port to listen on (Rayvens)."},
+		{Name: "maxBodySize", Type: sdk.Integer, Default: 1 << 20, Aliases: []string{"max_body_size"}, Description: "The largest body accepted, in bytes; a larger one is answered 413."},
+		{Name: "authorizationToken", Type: sdk.String, Secret: true, Aliases: []string{"authorization_token"}, Description: "When set, requests must carry the header `Authorization: Bearer <token>`; others are answered 401."},
+	},
+	New: newWebhook,
 }
-
-var catalog = camel.MustLookup("webhook-source")
 
 // How long a request waits, and how many may wait at once.
 const (

@@ -17,7 +17,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rayvens/rayvens/plugins/params"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -102,7 +101,7 @@ func start(t *testing.T, config map[string]any, s *stream, adjust func(*webhook)
 	if _, ok := config["port"]; !ok {
 		config["port"] = 0
 	}
-	values, err := params.Validate(Kind.Name, Kind.Params, config)
+	values, err := Kind.Kind().Validate(config)
 	require.NoError(t, err)
 	var logs logBuffer
 	src, err := Kind.New(sdk.NewConfig(values), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -332,7 +331,7 @@ func TestPortInUse(t *testing.T) {
 	defer taken.Close()
 	port := taken.Addr().(*net.TCPAddr).Port
 
-	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{"port": port})
+	values, err := Kind.Kind().Validate(map[string]any{"port": port})
 	require.NoError(t, err)
 	_, err = Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
 	require.EqualError(t, err, fmt.Sprintf("webhook-source: cannot listen on 127.0.0.1:%d: address already in use", port))
@@ -347,12 +346,12 @@ func TestParameters(t *testing.T) {
 		{map[string]any{"port": 70000}, "webhook-source: port 70000 is not between 0 and 65535"},
 		{map[string]any{"maxBodySize": 0}, "webhook-source: maxBodySize must be positive"},
 	} {
-		values, err := params.Validate(Kind.Name, Kind.Params, tt.config)
+		values, err := Kind.Kind().Validate(tt.config)
 		require.NoError(t, err)
 		_, err = Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
 		require.EqualError(t, err, tt.err)
 	}
-	values, err := params.Validate(Kind.Name, Kind.Params, map[string]any{})
+	values, err := Kind.Kind().Validate(map[string]any{})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"subpath": "webhook", "host": "127.0.0.1", "port": int64(8000), "maxBodySize": int64(1 << 20)}, values)
 }

@@ -1,43 +1,18 @@
-// Package params is the parameter schema of connector kinds and its
-// validation, shared by the plugin host (which validates a script's config
-// before any instance starts), the plugin SDK (which declares parameters)
-// and the connector catalog.
-package params
+package camel
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
 )
 
-// Type is a parameter's type, named as in the Kamelet catalog.
-type Type string
-
-// Parameter types.
-const (
-	String  Type = "string"
-	Integer Type = "integer"
-	Number  Type = "number"
-	Boolean Type = "boolean"
-)
-
-// Param declares one parameter of a kind.
-type Param struct {
-	Name        string
-	Type        Type
-	Required    bool
-	Default     any // nil: no default; otherwise a value of Type
-	Secret      bool
-	Description string
-	Aliases     []string // other accepted names, e.g. "webhook_url" for "webhookUrl"
-}
-
-// Validate checks config against the parameters of kind and returns it
+// validate checks config against the parameters ps of kind and returns it
 // normalized: aliases replaced by canonical names, defaults filled in,
 // values converted to string, int64, float64 or bool. Errors name the kind
 // and the parameter and never include a value (it may be a secret).
-func Validate(kind string, ps []Param, config map[string]any) (map[string]any, error) {
+func validate(kind string, ps []Param, config map[string]any) (map[string]any, error) {
 	byName := map[string]*Param{}
 	for i := range ps {
 		byName[ps[i].Name] = &ps[i]
@@ -59,7 +34,7 @@ func Validate(kind string, ps []Param, config map[string]any) (map[string]any, e
 			if s := suggest(k, ps); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
-			return nil, fmt.Errorf("%s", msg)
+			return nil, errors.New(msg)
 		}
 		if prev, dup := given[p.Name]; dup {
 			return nil, fmt.Errorf("%s: parameter %q given twice (as %q and %q)", kind, p.Name, prev, k)
@@ -77,7 +52,7 @@ func Validate(kind string, ps []Param, config map[string]any) (map[string]any, e
 		}
 		// A required parameter with a default (as some Kamelets declare)
 		// takes the default.
-		if p.Required && p.Default == nil {
+		if !p.Optional() {
 			return nil, fmt.Errorf("%s: missing required parameter %q", kind, p.Name)
 		}
 		if p.Default != nil {
@@ -210,15 +185,4 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-// Secrets returns the names of the secret parameters.
-func Secrets(ps []Param) []string {
-	var out []string
-	for _, p := range ps {
-		if p.Secret {
-			out = append(out, p.Name)
-		}
-	}
-	return out
 }

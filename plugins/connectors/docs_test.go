@@ -1,4 +1,4 @@
-package camel
+package connectors
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 
 // TestConnectorsDoc keeps docs/connectors.md in sync with the catalog.
 func TestConnectorsDoc(t *testing.T) {
-	got, err := os.ReadFile("../docs/connectors.md")
+	got, err := os.ReadFile("../../docs/connectors.md")
 	require.NoError(t, err)
-	require.Equal(t, Markdown(), string(got), "docs/connectors.md is stale: run go generate ./camel")
+	require.Equal(t, Markdown(), string(got), "docs/connectors.md is stale: run go generate ./plugins/connectors")
 }

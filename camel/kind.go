@@ -1,0 +1,83 @@
+package camel
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Direction tells sources from sinks.
+type Direction string
+
+// Directions.
+const (
+	Source Direction = "source"
+	Sink   Direction = "sink"
+)
+
+// Kind is the declaration of one connector kind: what `rayvens kinds`, the
+// docs and validation know of it. Built-in kinds declare theirs next to
+// their code (plugins/connectors/*); plugins send theirs when described.
+type Kind struct {
+	Name        string
+	Direction   Direction
+	Description string
+	// Events says what the kind emits or expects, for the docs, e.g. "the
+	// body of each POST, as a string".
+	Events string
+	// Kamelet names the Apache Camel Kamelet the kind follows (e.g.
+	// "http-source"), empty for kinds of Rayvens' own.
+	Kamelet string
+	Params  []Param
+}
+
+// Validate checks config against the kind's parameters and returns it
+// normalized: aliases replaced by canonical names, defaults filled in,
+// values converted to string, int64, float64 or bool. Errors name the kind
+// and the parameter, e.g. `slack-sink: missing required parameter
+// "webhookUrl"`, and never include a value (it may be a secret).
+func (k Kind) Validate(config map[string]any) (map[string]any, error) {
+	return validate(k.Name, k.Params, config)
+}
+
+// Check reports the mistakes in a declaration that would otherwise show
+// only when an instance is opened, or never: no name, a direction other
+// than Source or Sink, a parameter name or alias used twice, a default of
+// the wrong type.
+func (k Kind) Check() error {
+	switch {
+	case k.Name == "":
+		return errors.New("a kind has no name")
+	case k.Direction != Source && k.Direction != Sink:
+		return fmt.Errorf("%s: direction must be %q or %q, not %q", k.Name, Source, Sink, k.Direction)
+	}
+	names := map[string]bool{}
+	for _, p := range k.Params {
+		for _, name := range append([]string{p.Name}, p.Aliases...) {
+			if names[name] {
+				return fmt.Errorf("%s: parameter name %q is declared twice", k.Name, name)
+			}
+			names[name] = true
+		}
+		if p.Default != nil {
+			if _, err := convert(p.Type, p.Default); err != nil {
+				return fmt.Errorf("%s: default of parameter %q %v", k.Name, p.Name, err)
+			}
+		} else if _, err := convert(p.Type, sampleOf(p.Type)); err != nil {
+			return fmt.Errorf("%s: parameter %q %v", k.Name, p.Name, err)
+		}
+	}
+	return nil
+}
+
+// sampleOf is a value of t, to check that t is a known type.
+func sampleOf(t Type) any {
+	switch t {
+	case Integer:
+		return 0
+	case Number:
+		return 0.0
+	case Boolean:
+		return false
+	}
+	return ""
+}

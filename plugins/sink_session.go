@@ -1,0 +1,269 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/plugins/internal/wire"
+	"github.com/rayvens/rayvens/plugins/proto"
+)
+
+// batch is a run of events sent together; its seq is what the plugin's ack
+// names.
+type batch struct {
+	seq      uint64
+	events   []*proto.Event
+	dones    []func(error)
+	attempts int
+}
+
+// finish reports every event of the batch done with err (nil: written).
+func (b *batch) finish(err error) {
+	for _, d := range b.dones {
+		d(err)
+	}
+}
+
+// window is the batches sent and not yet acknowledged, oldest first, and
+// the last sequence number used. It outlives a session: after a plugin
+// restart its batches are sent again.
+type window struct {
+	batches []*batch
+	seq     uint64
+}
+
+// take removes and returns the batch numbered seq, or nil (an ack of a
+// batch from before a re-send).
+func (w *window) take(seq uint64) *batch {
+	for i, b := range w.batches {
+		if b.seq == seq {
+			w.batches = append(w.batches[:i], w.batches[i+1:]...)
+			return b
+		}
+	}
+	return nil
+}
+
+func (w *window) find(seq uint64) *batch {
+	for _, b := range w.batches {
+		if b.seq == seq {
+			return b
+		}
+	}
+	return nil
+}
+
+func (w *window) events() int {
+	n := 0
+	for _, b := range w.batches {
+		n += len(b.events)
+	}
+	return n
+}
+
+// sinkSession is one Sink stream of the protocol with one plugin process.
+// Two goroutines share it: run, which sends batches while the window has
+// room and applies acks; and the receiver, which hands the plugin's acks to
+// run and reports how the stream ended.
+//
+// States: open (Open sent, pending batches re-sent), sending (taking
+// deliveries and acks), quitting (Close was called: no more deliveries are
+// awaited once the queue is empty), and closing (CloseSend sent, waiting
+// for the plugin to end the stream). run returns nil only from closing.
+type sinkSession struct {
+	s       *Sink
+	unacked *window
+	ctx     context.Context
+	stream  proto.Connector_SinkClient
+	acks    chan *proto.Ack
+	recvErr chan error
+	retry   *backoff.ExponentialBackOff
+}
+
+func newSinkSession(s *Sink, unacked *window) *sinkSession {
+	retry := backoff.NewExponentialBackOff()
+	retry.InitialInterval = 100 * time.Millisecond
+	return &sinkSession{s: s, unacked: unacked, acks: make(chan *proto.Ack), recvErr: make(chan error, 1), retry: retry}
+}
+
+// run runs the session until the sink is closed (nil) or the stream fails
+// (the error).
+func (ss *sinkSession) run(conn proto.ConnectorClient) error {
+	ctx, cancel := context.WithCancel(ss.s.ctx)
+	defer cancel()
+	ss.ctx = ctx
+	if err := ss.open(conn); err != nil {
+		return err
+	}
+	quit := ss.s.quit
+	for {
+		if quit == nil && len(ss.unacked.batches) == 0 && len(ss.s.in) == 0 {
+			return ss.close()
+		}
+		var in chan delivery
+		if len(ss.unacked.batches) < SinkWindow {
+			in = ss.s.in
+		}
+		var err error
+		select {
+		case d := <-in:
+			err = ss.sendNew(d)
+		case ack := <-ss.acks:
+			err = ss.apply(ack)
+		case err = <-ss.recvErr:
+			if errors.Is(err, io.EOF) {
+				err = status.Error(codes.Internal, "the plugin closed the sink")
+			}
+		case <-quit:
+			quit = nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// open starts the stream, the receiver, and sends again the batches a
+// previous session left unacknowledged.
+func (ss *sinkSession) open(conn proto.ConnectorClient) error {
+	stream, err := conn.Sink(ss.ctx)
+	if err != nil {
+		return err
+	}
+	ss.stream = stream
+	s := ss.s
+	open := &proto.Open{Kind: s.kind, Instance: s.name, Config: s.config, Window: SinkWindow}
+	if err := stream.Send(&proto.SinkRequest{Msg: &proto.SinkRequest_Open{Open: open}}); err != nil {
+		return recvError(stream.RecvMsg(new(proto.SinkResponse)), err)
+	}
+	go ss.receive()
+	if n := ss.unacked.events(); n > 0 {
+		s.resent.Add(uint64(n))
+		s.h.log.log(LevelWarn, s.proc.name+" "+s.name,
+			fmt.Sprintf("re-sending %d events not acknowledged before the plugin stopped (they may be written twice)", n))
+	}
+	for _, b := range ss.unacked.batches {
+		if err := ss.send(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// receive hands the plugin's acks to run until the stream ends.
+func (ss *sinkSession) receive() {
+	for {
+		r, err := ss.stream.Recv()
+		if err != nil {
+			ss.recvErr <- err
+			return
+		}
+		select {
+		case ss.acks <- r.GetAck():
+		case <-ss.ctx.Done():
+			return
+		}
+	}
+}
+
+// sendNew makes a batch of d and whatever else is queued, up to
+// SinkMaxBatch events and wire.MaxBatchBytes, and sends it.
+func (ss *sinkSession) sendNew(d delivery) error {
+	ss.unacked.seq++
+	b := &batch{seq: ss.unacked.seq, events: []*proto.Event{d.ev}, dones: []func(error){d.done}}
+	size := len(d.ev.GetBody())
+	for len(b.events) < SinkMaxBatch && size < wire.MaxBatchBytes {
+		select {
+		case d := <-ss.s.in:
+			b.events = append(b.events, d.ev)
+			b.dones = append(b.dones, d.done)
+			size += len(d.ev.GetBody())
+			continue
+		default:
+		}
+		break
+	}
+	ss.unacked.batches = append(ss.unacked.batches, b)
+	return ss.send(b)
+}
+
+// apply handles one ack: success finishes its batch; a failure is retried
+// with backoff until SinkMaxAttempts, or failed at once if permanent.
+func (ss *sinkSession) apply(ack *proto.Ack) error {
+	b := ss.unacked.find(ack.GetSeq())
+	if b == nil {
+		return nil // an ack from before a re-send
+	}
+	if ack.GetError() == "" {
+		ss.unacked.take(b.seq).finish(nil)
+		ss.retry.Reset()
+		return nil
+	}
+	b.attempts++
+	s := ss.s
+	if b.attempts >= SinkMaxAttempts || ack.GetPermanent() {
+		ss.unacked.take(b.seq)
+		err := kindError(s.kind, fmt.Sprintf("not written after %d attempts: %s", b.attempts, ack.GetError()))
+		if ack.GetPermanent() {
+			err = kindError(s.kind, "not written: "+ack.GetError())
+		}
+		b.finish(err)
+		return nil
+	}
+	s.h.log.log(LevelWarn, s.proc.name+" "+s.name, "could not write a batch; retrying",
+		"attempt", b.attempts, "error", ack.GetError())
+	if err := engine.Sleep(ss.ctx, ss.retry.NextBackOff()); err != nil {
+		return err
+	}
+	return ss.send(b)
+}
+
+// send sends one batch; when the stream is broken, it returns the error
+// that broke it.
+func (ss *sinkSession) send(b *batch) error {
+	err := ss.stream.Send(&proto.SinkRequest{Msg: &proto.SinkRequest_Batch{Batch: &proto.Batch{Seq: b.seq, Events: b.events}}})
+	if err != nil {
+		return recvError(ss.waitRecv(), err)
+	}
+	return nil
+}
+
+// close ends a session whose window is empty: CloseSend, then wait for the
+// plugin to end the stream.
+func (ss *sinkSession) close() error {
+	if err := ss.stream.CloseSend(); err != nil {
+		return err
+	}
+	if err := ss.waitRecv(); !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// waitRecv returns the error that ended the receiving side of the stream.
+// Acks may still arrive before it: successes are applied (their events are
+// done), failures leave their batch pending, to be sent again.
+func (ss *sinkSession) waitRecv() error {
+	for {
+		select {
+		case err := <-ss.recvErr:
+			return err
+		case ack := <-ss.acks:
+			if ack.GetError() == "" {
+				if b := ss.unacked.take(ack.GetSeq()); b != nil {
+					b.finish(nil)
+				}
+			}
+		case <-ss.ctx.Done():
+			return ss.ctx.Err()
+		}
+	}
+}
