@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rayvens/rayvens/internal/lines"
 	"github.com/rayvens/rayvens/plugins"
 	rstarlark "github.com/rayvens/rayvens/starlark"
 )
@@ -68,8 +69,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "rayvens",
 		Usage:     "run event pipelines written in Starlark",
-		Writer:    stdout,
-		ErrWriter: stderr,
+		Writer: stdout,
+		// One line writer for everything that reports on stderr (failure
+		// reports, plugin logs), so that their lines never interleave.
+		ErrWriter: lines.New(stderr),
 		// Errors are printed once, by run, with the right exit status.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {

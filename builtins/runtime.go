@@ -11,6 +11,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/internal/lines"
 )
 
 // Config is what a [Runtime] runs with, fixed when it is made.
@@ -49,7 +50,7 @@ type Runtime struct {
 	cfg   Config
 	conns connectors
 
-	stdout  lineWriter
+	stdout  *lines.Writer
 	lock    gil
 	threads sync.Pool // idle callback threads
 }
@@ -68,22 +69,7 @@ func NewRuntime(cfg Config) *Runtime {
 	if cfg.LookupEnv == nil {
 		cfg.LookupEnv = os.LookupEnv
 	}
-	return &Runtime{cfg: cfg, stdout: lineWriter{w: cfg.Stdout}}
-}
-
-// lineWriter writes each message as one whole line, so lines printed from
-// concurrent callbacks never interleave.
-type lineWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lineWriter) println(msg string) {
-	buf := make([]byte, 0, len(msg)+1)
-	buf = append(append(buf, msg...), '\n')
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, _ = l.w.Write(buf)
+	return &Runtime{cfg: cfg, stdout: lines.New(cfg.Stdout)}
 }
 
 // NewThread returns a thread for one goroutine of this run: print goes to the
@@ -91,7 +77,7 @@ func (l *lineWriter) println(msg string) {
 func (rt *Runtime) NewThread(name string) *starlark.Thread {
 	return &starlark.Thread{
 		Name:  name,
-		Print: func(_ *starlark.Thread, msg string) { rt.stdout.println(msg) },
+		Print: func(_ *starlark.Thread, msg string) { rt.stdout.Println(msg) },
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/internal/lines"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 	"github.com/rayvens/rayvens/plugins/sdk"
@@ -112,7 +113,7 @@ func NewHost(opts Options) (*Host, error) {
 	}
 	h := &Host{
 		opts:      opts,
-		log:       &logger{out: opts.Log, level: opts.LogLevel},
+		log:       &logger{out: lines.New(opts.Log), level: opts.LogLevel},
 		kinds:     map[string]served{},
 		described: map[string]*PluginInfo{},
 		procs:     map[string]*process{},

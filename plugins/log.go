@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
-	"sync"
 
+	"github.com/rayvens/rayvens/internal/lines"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 )
 
@@ -41,8 +40,7 @@ func (l Level) String() string { return levelNames[l] }
 // logger writes whole log lines, prefixed with where they come from, to
 // the host's log output.
 type logger struct {
-	mu    sync.Mutex
-	out   io.Writer
+	out   *lines.Writer
 	level Level
 }
 
@@ -68,10 +66,7 @@ func (l *logger) write(level Level, source, msg string, kv ...any) {
 	for i := 0; i+1 < len(kv); i += 2 {
 		fmt.Fprintf(&b, " %v=%v", kv[i], kv[i+1])
 	}
-	b.WriteByte('\n')
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, _ = io.WriteString(l.out, b.String())
+	l.out.Println(b.String())
 }
 
 // pluginLog is the stderr of one plugin process: JSON lines from the SDK

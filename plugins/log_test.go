@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rayvens/rayvens/internal/lines"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 )
 
@@ -28,7 +29,7 @@ func TestPluginLogLevels(t *testing.T) {
 	} {
 		t.Run(tt.level.String(), func(t *testing.T) {
 			var out strings.Builder
-			pl := &pluginLog{l: &logger{out: &out, level: tt.level}, plugin: "rayvens"}
+			pl := &pluginLog{l: &logger{out: lines.New(&out), level: tt.level}, plugin: "rayvens"}
 			// Lines as the SDK writes them, through its handler.
 			log := slog.New(wire.NewLogHandler(pl)).With(wire.LogKindKey, "log-sink", wire.LogInstanceKey, "out-log-sink")
 			log.Debug("a debug diagnostic")

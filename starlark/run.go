@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"sync"
 
 	"go.starlark.net/starlark"
 
@@ -80,24 +79,6 @@ func failureMessage(err error) string {
 		return e.Error()
 	}
 	return "rayvens: " + err.Error()
-}
-
-// syncWriter writes whole multi-line messages atomically.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) writeLine(msg string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, _ = io.WriteString(s.w, msg+"\n")
 }
 
 // CheckSteps is how far Check runs a script's top level: enough for any

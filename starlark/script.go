@@ -10,6 +10,7 @@ import (
 
 	"github.com/rayvens/rayvens/builtins"
 	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/internal/lines"
 )
 
 // Script is one script run, in three steps a Go program can come between:
@@ -21,7 +22,7 @@ type Script struct {
 	opts    Options
 	eng     *engine.Engine
 	rt      *builtins.Runtime
-	stderr  *syncWriter
+	stderr  *lines.Writer
 	extra   starlark.StringDict
 	defined map[string]*engine.Stream // wrapped for the script at Start
 
@@ -43,9 +44,9 @@ func New(opts Options) (*Script, error) {
 	if opts.Kill == nil {
 		opts.Kill = context.Background()
 	}
-	s := &Script{opts: opts, stderr: &syncWriter{w: opts.Stderr}, extra: starlark.StringDict{}, defined: map[string]*engine.Stream{}}
+	s := &Script{opts: opts, stderr: lines.New(opts.Stderr), extra: starlark.StringDict{}, defined: map[string]*engine.Stream{}}
 	s.eng = engine.New(engine.Options{OnError: func(err error) {
-		s.stderr.writeLine(failureMessage(err))
+		s.stderr.Println(failureMessage(err))
 	}})
 	for name, v := range opts.Predeclared {
 		s.extra[name] = v
