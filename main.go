@@ -67,8 +67,8 @@ func errorText(err error) string {
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
-		Name:      "rayvens",
-		Usage:     "run event pipelines written in Starlark",
+		Name:   "rayvens",
+		Usage:  "run event pipelines written in Starlark",
 		Writer: stdout,
 		// One line writer for everything that reports on stderr (failure
 		// reports, plugin logs), so that their lines never interleave.
