@@ -345,7 +345,7 @@ func streamDisconnectSource(thread *starlark.Thread, b *starlark.Builtin, args s
 	if s.rt.cfg.DryRun {
 		return starlark.None, nil
 	}
-	return starlark.None, s.rt.block(func(context.Context) error { return s.s.DisconnectSource(name) })
+	return starlark.None, s.rt.block(func(ctx context.Context) error { return s.s.DisconnectSource(ctx, name) })
 }
 
 func streamDisconnectSink(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -73,8 +73,9 @@ func (s *Stream) AddSource(name string, src Source) (string, error) {
 	return name, nil
 }
 
-// DisconnectSource stops the source named name and waits for it to return.
-func (s *Stream) DisconnectSource(name string) error {
+// DisconnectSource stops the source named name and waits for it to
+// return, or for ctx to end (the source is still told to stop).
+func (s *Stream) DisconnectSource(ctx context.Context, name string) error {
 	s.mu.Lock()
 	run := s.sources[name]
 	s.mu.Unlock()
@@ -82,8 +83,12 @@ func (s *Stream) DisconnectSource(name string) error {
 		return fmt.Errorf("stream %q has no source named %q", s.name, name)
 	}
 	run.cancel()
-	<-run.done
-	return nil
+	select {
+	case <-run.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stream %q: source %q did not stop: %w", s.name, name, ctx.Err())
+	}
 }
 
 // Sources returns the names of the connected sources.

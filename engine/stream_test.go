@@ -586,14 +586,14 @@ func TestDisconnectSource(t *testing.T) {
 	require.Equal(t, []string{name}, s.Sources())
 	require.Eventually(t, func() bool { return got.len() > 10 }, deadline, tick)
 
-	require.NoError(t, s.DisconnectSource(name))
+	require.NoError(t, s.DisconnectSource(t.Context(), name))
 	select {
 	case <-stopped:
 	default:
 		require.FailNow(t, "DisconnectSource returned while the source was running")
 	}
 	require.Empty(t, s.Sources())
-	require.Error(t, s.DisconnectSource(name))
+	require.Error(t, s.DisconnectSource(t.Context(), name))
 
 	wait(t, e)
 	require.Equal(t, ints(got.len()), got.events())
