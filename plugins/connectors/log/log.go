@@ -19,7 +19,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -83,7 +82,7 @@ func newLogSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 	level := strings.ToUpper(cfg.String("level"))
 	if l, ok := levels[level]; ok {
 		s.level = l
-		s.log = log.With(wire.LogOutputKey, true)
+		s.log = sdk.OutputLogger(log)
 	} else if level != "OFF" {
 		return nil, fmt.Errorf("log-sink: unknown level %q (want DEBUG, INFO, WARN, ERROR or OFF)", cfg.String("level"))
 	}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The architecture, as arrows that must not go the wrong way (STYLE.md).
+// Each rule names the packages it applies to (a path, or a path ending in
+// "/..." for those below it) and what they must not reach, directly or
+// through others.
+var architecture = []struct {
+	packages string
+	rule     string
+	// allowed reports whether package p may depend on dep (both import
+	// paths; std tells whether dep is in the standard library).
+	allowed func(dep string, std bool) bool
+	// direct: the rule is about direct imports only.
+	direct bool
+}{
+	{
+		packages: "engine/...",
+		rule:     "the engine imports the standard library only",
+		allowed:  func(dep string, std bool) bool { return std || under(dep, "engine") },
+	},
+	{
+		packages: "camel/...",
+		rule:     "the catalog imports no other project package and no gRPC or protobuf",
+		allowed: func(dep string, std bool) bool {
+			return std || under(dep, "camel") || (!project(dep) && !rpc(dep))
+		},
+	},
+	{
+		packages: "builtins",
+		rule:     "the script stack links no plugin host, go-plugin or gRPC",
+		allowed:  noPlugins,
+	},
+	{
+		packages: "starlark",
+		rule:     "the script stack links no plugin host, go-plugin or gRPC",
+		allowed:  noPlugins,
+	},
+	{
+		packages: "plugins/connectors/*",
+		rule:     "a connector imports only plugins/sdk and the catalog types of the project",
+		direct:   true,
+		allowed: func(dep string, std bool) bool {
+			return !project(dep) || dep == module+"/plugins/sdk" || dep == module+"/camel"
+		},
+	},
+	{
+		packages: "plugins/sdk/...",
+		rule:     "the SDK imports neither the engine nor the builtins",
+		allowed: func(dep string, std bool) bool {
+			return !under(dep, "engine") && !under(dep, "builtins") && !under(dep, "starlark")
+		},
+	},
+}
+
+const module = "github.com/rayvens/rayvens"
+
+func project(p string) bool { return p == module || strings.HasPrefix(p, module+"/") }
+
+// under reports whether p is the project package dir or below it.
+func under(p, dir string) bool {
+	return p == module+"/"+dir || strings.HasPrefix(p, module+"/"+dir+"/")
+}
+
+func rpc(p string) bool {
+	for _, prefix := range []string{"google.golang.org/grpc", "google.golang.org/protobuf", "github.com/golang/protobuf", "github.com/hashicorp/go-plugin", "github.com/hashicorp/yamux"} {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func noPlugins(dep string, std bool) bool { return !under(dep, "plugins") && !rpc(dep) }
+
+// goPackage is what `go list -json` says of a package.
+type goPackage struct {
+	ImportPath string
+	Name       string
+	Standard   bool
+	Imports    []string
+	Deps       []string
+}
+
+// TestArchitecture fails when an import goes the wrong way. It reads the
+// import graph of the module's non-test code with `go list`.
+func TestArchitecture(t *testing.T) {
+	pkgs := listPackages(t, "./...")
+	std := map[string]bool{}
+	for _, p := range listPackages(t, "std") {
+		std[p.ImportPath] = true
+	}
+	for _, rule := range architecture {
+		matched := 0
+		for _, p := range pkgs {
+			if !matches(p.ImportPath, rule.packages) || p.Name == "main" {
+				continue // commands (such as a generator) are not libraries
+			}
+			matched++
+			deps := p.Deps
+			if rule.direct {
+				deps = p.Imports
+			}
+			var bad []string
+			for _, d := range deps {
+				if !rule.allowed(d, std[d]) {
+					bad = append(bad, d)
+				}
+			}
+			sort.Strings(bad)
+			require.Empty(t, bad, "%s: %s, but it depends on these", p.ImportPath, rule.rule)
+		}
+		require.NotZero(t, matched, "no package matches %s", rule.packages)
+	}
+}
+
+// matches reports whether import path p is named by pattern: a path
+// relative to the module, ending in "/..." (it and below), "/*" (the
+// packages right below it) or nothing (it alone).
+func matches(p, pattern string) bool {
+	switch {
+	case strings.HasSuffix(pattern, "/..."):
+		return under(p, strings.TrimSuffix(pattern, "/..."))
+	case strings.HasSuffix(pattern, "/*"):
+		dir := module + "/" + strings.TrimSuffix(pattern, "/*") + "/"
+		rest, ok := strings.CutPrefix(p, dir)
+		return ok && rest != "" && !strings.Contains(rest, "/")
+	}
+	return p == module+"/"+pattern
+}
+
+func listPackages(t *testing.T, pattern string) []goPackage {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Name,Standard,Imports,Deps", pattern).Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		t.Fatalf("go list %s: %v\n%s", pattern, err, ee.Stderr)
+	}
+	require.NoError(t, err)
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var pkgs []goPackage
+	for {
+		var p goPackage
+		err := dec.Decode(&p)
+		if errors.Is(err, io.EOF) {
+			return pkgs
+		}
+		require.NoError(t, err)
+		pkgs = append(pkgs, p)
+	}
+}
+
+// TestArchitectureRulesCatch checks the rules against imports they must
+// refuse, so that a rule cannot silently allow everything.
+func TestArchitectureRulesCatch(t *testing.T) {
+	refused := map[string][]string{
+		"engine/...":           {module + "/camel", "go.starlark.net/starlark"},
+		"camel/...":            {module + "/plugins/proto", module + "/engine", "google.golang.org/protobuf/types/known/structpb"},
+		"builtins":             {module + "/plugins", "github.com/hashicorp/go-plugin", "google.golang.org/grpc"},
+		"starlark":             {module + "/plugins/sdk"},
+		"plugins/connectors/*": {module + "/engine", module + "/plugins", module + "/plugins/internal/wire"},
+		"plugins/sdk/...":      {module + "/engine", module + "/builtins"},
+	}
+	for _, rule := range architecture {
+		for _, dep := range refused[rule.packages] {
+			require.False(t, rule.allowed(dep, false), "%s must refuse %s", rule.packages, dep)
+		}
+	}
+}
