@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -96,30 +97,32 @@ type goPackage struct {
 // TestArchitecture fails when an import goes the wrong way. It reads the
 // import graph of the module's non-test code with `go list`.
 func TestArchitecture(t *testing.T) {
-	pkgs := listPackages(t, "./...")
-	std := map[string]bool{}
-	for _, p := range listPackages(t, "std") {
-		std[p.ImportPath] = true
+	all := map[string]goPackage{} // the module's packages and every dependency
+	for _, p := range listPackages(t, "-deps", "./...") {
+		all[p.ImportPath] = p
 	}
 	for _, rule := range architecture {
 		matched := 0
-		for _, p := range pkgs {
-			if !matches(p.ImportPath, rule.packages) || p.Name == "main" {
+		for _, p := range all {
+			if !project(p.ImportPath) || !matches(p.ImportPath, rule.packages) || p.Name == "main" {
 				continue // commands (such as a generator) are not libraries
 			}
 			matched++
-			deps := p.Deps
-			if rule.direct {
-				deps = p.Imports
-			}
-			var bad []string
-			for _, d := range deps {
-				if !rule.allowed(d, std[d]) {
-					bad = append(bad, d)
+			bad := func(d string) bool { return !rule.allowed(d, all[d].Standard) }
+			// Name the imports of p that break the rule, themselves or
+			// through what they import.
+			var wrong []string
+			for _, imp := range p.Imports {
+				switch {
+				case bad(imp):
+					wrong = append(wrong, imp)
+				case !rule.direct && slices.ContainsFunc(all[imp].Deps, bad):
+					first := all[imp].Deps[slices.IndexFunc(all[imp].Deps, bad)]
+					wrong = append(wrong, imp+" (which brings in "+first+")")
 				}
 			}
-			sort.Strings(bad)
-			require.Empty(t, bad, "%s: %s, but it depends on these", p.ImportPath, rule.rule)
+			sort.Strings(wrong)
+			require.Empty(t, wrong, "%s: %s, but it imports these", p.ImportPath, rule.rule)
 		}
 		require.NotZero(t, matched, "no package matches %s", rule.packages)
 	}
@@ -140,12 +143,12 @@ func matches(p, pattern string) bool {
 	return p == module+"/"+pattern
 }
 
-func listPackages(t *testing.T, pattern string) []goPackage {
+func listPackages(t *testing.T, args ...string) []goPackage {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-json=ImportPath,Name,Standard,Imports,Deps", pattern).Output()
+	out, err := exec.Command("go", append([]string{"list", "-json=ImportPath,Name,Standard,Imports,Deps"}, args...)...).Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		t.Fatalf("go list %s: %v\n%s", pattern, err, ee.Stderr)
+		t.Fatalf("go list %v: %v\n%s", args, err, ee.Stderr)
 	}
 	require.NoError(t, err)
 	dec := json.NewDecoder(strings.NewReader(string(out)))
