@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/rayvens/rayvens/engine"
 )
@@ -48,6 +49,14 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	// Every goroutine of a host, its instances and its processes ends with
+	// Host.Close.
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left behind:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -358,4 +367,58 @@ func TestPluginLogs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCloseEndsInstances checks that the host owns what it opened: Close,
+// with a source running and a sink holding unacknowledged events, stops
+// the source, fails those events and returns only once every instance
+// goroutine is gone; nothing can be opened afterwards.
+func TestCloseEndsInstances(t *testing.T) {
+	h, err := NewHost(Options{PluginDirs: []string{pluginDir}, Log: testLog{t}})
+	require.NoError(t, err)
+	ctx := t.Context()
+	src, err := h.OpenSource(ctx, "dice-source", "dice", map[string]any{"period": 1})
+	require.NoError(t, err)
+	var emitted, late atomic.Int64
+	var closed atomic.Bool
+	ran := make(chan error, 1)
+	go func() {
+		ran <- src.Run(ctx, func(context.Context, engine.Event) error {
+			emitted.Add(1)
+			if closed.Load() {
+				late.Add(1)
+			}
+			return nil
+		})
+	}()
+	require.Eventually(t, func() bool { return emitted.Load() > 0 }, time.Minute, time.Millisecond)
+
+	// A sink that never acknowledges: opening a FIFO nobody reads blocks
+	// the plugin's instance, so the event stays in flight.
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	sink, err := h.OpenSink(ctx, "jsonl-sink", "file", map[string]any{"path": fifo}, nil)
+	require.NoError(t, err)
+	acked := make(chan error, 1)
+	require.NoError(t, sink.Deliver(ctx, "late", func(err error) { acked <- err }))
+
+	require.NoError(t, h.Close())
+	closed.Store(true)
+	select {
+	case err := <-ran:
+		require.NoError(t, err, "a source stopped by its host ends normally")
+	case <-time.After(time.Minute):
+		t.Fatal("the source instance did not return")
+	}
+	require.Zero(t, late.Load(), "the source emitted after Close returned")
+	select {
+	case err := <-acked:
+		require.ErrorContains(t, err, "stopped before the plugin acknowledged the event")
+	default:
+		t.Fatal("Close returned before the sink's unacknowledged event was failed")
+	}
+	require.Error(t, sink.Deliver(ctx, "after", func(error) {}))
+	_, err = h.OpenSink(ctx, "jsonl-sink", "x", map[string]any{"path": "p"}, nil)
+	require.ErrorIs(t, err, ErrHostClosed)
+	require.ErrorIs(t, src.Run(ctx, func(context.Context, engine.Event) error { return nil }), ErrHostClosed)
 }

@@ -44,6 +44,11 @@ type Sink struct {
 	quit    chan struct{}
 	quitOne sync.Once
 	done    chan struct{}
+	// ended is set, under mu held for writing, once run has returned;
+	// Deliver queues under mu held for reading. So every event queued is
+	// either taken by run or failed by it on the way out: none is lost.
+	mu    sync.RWMutex
+	ended bool
 	ctx     context.Context
 	abort   context.CancelFunc
 	resent  atomic.Uint64
@@ -105,6 +110,11 @@ func (s *Sink) Deliver(ctx context.Context, ev engine.Event, done func(error)) e
 		return err
 	}
 	pe := &proto.Event{Body: ce.Body, ContentType: ce.ContentType, Headers: ce.Headers}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.ended {
+		return ErrSinkClosed
+	}
 	select {
 	case s.in <- delivery{ev: pe, done: done}:
 		return nil
@@ -133,7 +143,21 @@ func (s *Sink) Close(ctx context.Context) error {
 // new one when the plugin process is restarted; the batches not yet
 // acknowledged carry over from one session to the next.
 func (s *Sink) run() {
-	defer close(s.done)
+	endErr := ErrSinkClosed
+	defer func() {
+		close(s.done) // Deliver calls waiting to queue give up
+		s.mu.Lock()
+		s.ended = true
+		s.mu.Unlock()
+		for {
+			select {
+			case d := <-s.in:
+				d.done(endErr)
+			default:
+				return
+			}
+		}
+	}()
 	var unacked window
 	for {
 		conn, gen, err := s.proc.connect(s.ctx)
@@ -153,13 +177,14 @@ func (s *Sink) run() {
 		default:
 			err = statusError(s.kind, err)
 		}
+		endErr = err
 		s.failAll(unacked.batches, err)
 		return
 	}
 }
 
 // failAll fails the pending batches and every event delivered from now on
-// until Close.
+// until Close, or until the host closes (run fails what is left then).
 func (s *Sink) failAll(pending []*batch, err error) {
 	for _, b := range pending {
 		b.finish(err)
