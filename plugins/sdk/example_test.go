@@ -2,6 +2,7 @@ package sdk_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -62,4 +63,13 @@ func ExampleNewConfig() {
 	_ = src.Run(ctx, emit)
 	fmt.Println(got)
 	// Output: [1 2 3]
+}
+
+// A sink marks the write errors that sending the batch again cannot fix;
+// the host, and a test, tell them apart with IsPermanent.
+func ExamplePermanent() {
+	notFound := fmt.Errorf("http-sink: %w", sdk.Permanent(errors.New("POST /in answered 404 Not Found")))
+	refused := errors.New("http-sink: connection refused")
+	fmt.Println(sdk.IsPermanent(notFound), sdk.IsPermanent(refused))
+	// Output: true false
 }

@@ -36,6 +36,7 @@ package sdk
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/rayvens/rayvens/camel"
@@ -160,6 +161,11 @@ func Permanent(err error) error {
 	}
 	return &permanentError{err}
 }
+
+// IsPermanent reports whether err, or an error it wraps, was marked with
+// [Permanent]: whether the host will fail the batch at once rather than
+// send it again.
+func IsPermanent(err error) bool { return errors.As(err, new(*permanentError)) }
 
 type permanentError struct{ err error }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime/debug"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -13,6 +12,7 @@ import (
 	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
+	"github.com/rayvens/rayvens/plugins/sdk/internal/guard"
 )
 
 // server serves a Plugin's kinds over the connector protocol. Each Source or
@@ -119,7 +119,7 @@ func newInstance[T any](s *server, open *proto.Open, kind camel.Kind, newFn func
 		return inst, nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	log := s.log.With(wire.LogKindKey, kind.Name, wire.LogInstanceKey, open.GetInstance())
-	err = guard(log, "New", func() (err error) {
+	err = guard.Call(log, "New", func() (err error) {
 		inst, err = newFn(NewConfig(values), log)
 		return err
 	})
@@ -127,16 +127,4 @@ func newInstance[T any](s *server, open *proto.Open, kind camel.Kind, newFn func
 		return inst, nil, status.Error(codes.FailedPrecondition, err.Error())
 	}
 	return inst, log, nil
-}
-
-// guard calls f, turning a panic into an error (and a log line with the
-// stack) so that one broken instance does not end the plugin's others.
-func guard(log *slog.Logger, what string, f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			log.Error(what+" panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = fmt.Errorf("%s panicked: %v", what, r)
-		}
-	}()
-	return f()
 }

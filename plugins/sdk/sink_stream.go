@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/rayvens/rayvens/plugins/proto"
+	"github.com/rayvens/rayvens/plugins/sdk/internal/guard"
 )
 
 // Sink serves one sink instance: Open, then batches in, each written in
@@ -30,7 +31,7 @@ func (s *server) Sink(stream proto.Connector_SinkServer) error {
 	defer log.Debug("sink ended")
 	if c, ok := sink.(io.Closer); ok {
 		defer func() {
-			if err := guard(log, "Close", c.Close); err != nil {
+			if err := guard.Call(log, "Close", c.Close); err != nil {
 				log.Warn("closing the sink failed", "error", err)
 			}
 		}()
@@ -51,9 +52,9 @@ func (s *server) Sink(stream proto.Connector_SinkServer) error {
 		}
 		ack := &proto.Ack{Seq: batch.GetSeq()}
 		events := eventsFromProto(batch.GetEvents())
-		if err := guard(log, "Write", func() error { return sink.Write(ctx, events) }); err != nil {
+		if err := guard.Call(log, "Write", func() error { return sink.Write(ctx, events) }); err != nil {
 			ack.Error = err.Error()
-			ack.Permanent = errors.As(err, new(*permanentError))
+			ack.Permanent = IsPermanent(err)
 		}
 		if err := stream.Send(&proto.SinkResponse{Ack: ack}); err != nil {
 			return err

@@ -15,8 +15,8 @@ import (
 	protobuf "google.golang.org/protobuf/proto"
 
 	"github.com/rayvens/rayvens/plugins/internal/wire"
-
 	"github.com/rayvens/rayvens/plugins/proto"
+	"github.com/rayvens/rayvens/plugins/sdk/internal/guard"
 )
 
 // How a source instance batches its events.
@@ -129,7 +129,7 @@ func (s *sourceStream) serve(src Source) error {
 	var wg sync.WaitGroup
 	ran := make(chan error, 1)
 	wg.Go(func() {
-		err := guard(s.log, "Run", func() error { return src.Run(ctx, s.emit(ctx)) })
+		err := guard.Call(s.log, "Run", func() error { return src.Run(ctx, s.emit(ctx)) })
 		s.closeEmit()
 		ran <- err
 	})
