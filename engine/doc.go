@@ -10,10 +10,14 @@
 //     [Engine.Shutdown] stops sources, drains and stops the goroutines.
 //   - [Stream] has a bounded inbox and one dispatch goroutine. [Stream.Append]
 //     never drops an event: it blocks while the inbox is full (backpressure).
-//   - [Subscriber] is what a stream delivers to. There are four kinds:
-//     [Func] (runs on the stream's dispatch goroutine, in subscription order),
-//     [Actor.Method] (the actor's own goroutine and bounded mailbox, in order),
-//     [Pool] (N goroutines, no order) and [Forward] (appends to another stream).
+//   - [Subscriber] is what a stream delivers to: [Func] (runs on the
+//     stream's dispatch goroutine, in subscription order), [Actor.Method]
+//     (the actor's own goroutine and bounded mailbox, in order), [Pool] (N
+//     goroutines, no order), [Forward] (appends to another stream), [Async]
+//     (completes each event later, through a done callback) and [ToSink]
+//     (delivers to a [Sink], with acknowledgements).
+//   - [Sink] is where events leave with an acknowledgement, such as a
+//     connector sink: an event is in flight until its sink confirms it.
 //   - [Source] is a producer attached to a stream ([Stream.AddSource]); the
 //     engine counts connected sources when it decides whether a run is over.
 //
