@@ -74,7 +74,7 @@ func connectorConfig(what string, v starlark.Value) (kind, name string, params m
 		}
 		gv, err := goValue(kv[1])
 		if err != nil {
-			return "", "", nil, fmt.Errorf("%s: parameter %q %v", what, string(k), err)
+			return "", "", nil, fmt.Errorf("%s: parameter %q %w", what, string(k), err)
 		}
 		params[string(k)] = gv
 	}

@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -216,7 +217,7 @@ func (s *Stream) appendError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if err == engine.ErrClosed {
+	if errors.Is(err, engine.ErrClosed) {
 		return fmt.Errorf("cannot append to stream %q: the run is shutting down", s.s.Name())
 	}
 	return err

@@ -60,10 +60,10 @@ func (k Kind) Check() error {
 		}
 		if p.Default != nil {
 			if _, err := convert(p.Type, p.Default); err != nil {
-				return fmt.Errorf("%s: default of parameter %q %v", k.Name, p.Name, err)
+				return fmt.Errorf("%s: default of parameter %q %w", k.Name, p.Name, err)
 			}
 		} else if _, err := convert(p.Type, sampleOf(p.Type)); err != nil {
-			return fmt.Errorf("%s: parameter %q %v", k.Name, p.Name, err)
+			return fmt.Errorf("%s: parameter %q %w", k.Name, p.Name, err)
 		}
 	}
 	return nil

@@ -42,7 +42,7 @@ func validate(kind string, ps []Param, config map[string]any) (map[string]any, e
 		given[p.Name] = k
 		v, err := convert(p.Type, config[k])
 		if err != nil {
-			return nil, fmt.Errorf("%s: parameter %q %v", kind, k, err)
+			return nil, fmt.Errorf("%s: parameter %q %w", kind, k, err)
 		}
 		out[p.Name] = v
 	}
@@ -58,7 +58,7 @@ func validate(kind string, ps []Param, config map[string]any) (map[string]any, e
 		if p.Default != nil {
 			v, err := convert(p.Type, p.Default)
 			if err != nil {
-				return nil, fmt.Errorf("%s: default of parameter %q %v", kind, p.Name, err)
+				return nil, fmt.Errorf("%s: default of parameter %q %w", kind, p.Name, err)
 			}
 			out[p.Name] = v
 		}

@@ -225,7 +225,7 @@ func (h *Host) describeLocked(ctx context.Context, path string) *PluginInfo {
 	resp, err := conn.Describe(ctx, &proto.DescribeRequest{})
 	if err != nil {
 		proc.kill()
-		info.Err = fmt.Errorf("plugin %s could not describe its kinds: %v", path, err)
+		info.Err = fmt.Errorf("plugin %s could not describe its kinds: %w", path, err)
 		return info
 	}
 	if resp.GetPlugin() != "" {
