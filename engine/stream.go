@@ -26,6 +26,14 @@ type StreamConfig struct {
 	// MakeBatch turns the events of one batch into the event subscribers
 	// receive. Default: the []Event itself.
 	MakeBatch func([]Event) Event
+	// Accept, when set, sees every non-nil event given to Append and
+	// TryAppend (and so every event from a source, a Forward or a derived
+	// stream's subscriber) before the stream takes it: it returns the event
+	// to queue, nil to drop it, or an error that refuses it, which Append
+	// returns. Code that hands a stream to other code which needs one
+	// representation of events (a script host converting Go values, say)
+	// sets it. Default: every event is taken as it is.
+	Accept func(Event) (Event, error)
 }
 
 // Operator transforms each event appended to a stream (each batch, when the
@@ -55,6 +63,7 @@ type Stream struct {
 	quit   chan struct{}
 
 	routes atomic.Pointer[routes] // replaced as a whole under mu
+	accept atomic.Pointer[func(Event) (Event, error)]
 
 	pending      inflight
 	batched      atomic.Int64
@@ -109,6 +118,9 @@ func (e *Engine) NewStream(name string, cfg StreamConfig) (*Stream, error) {
 		sources: map[string]*sourceRun{},
 	}
 	s.routes.Store(&routes{})
+	if cfg.Accept != nil {
+		s.accept.Store(&cfg.Accept)
+	}
 	s.lastActivity.Store(time.Now().UnixNano())
 	if err := e.register(s); err != nil {
 		return nil, err
@@ -140,8 +152,14 @@ func (s *Stream) Stats() Stats {
 // blocks while the inbox is full, until there is room or ctx ends; it never
 // drops an accepted event. With no subscriber and no operator, appending is a
 // no-op (the event is counted, then forgotten), as a stream stores nothing.
+// An event the stream's Accept function refuses is not appended: Append
+// returns the refusal, naming the stream.
 func (s *Stream) Append(ctx context.Context, ev Event) error {
-	ok, err := s.TryAppend(ev)
+	ev, err := s.accepted(ev)
+	if err != nil {
+		return err
+	}
+	ok, err := s.tryAppend(ev)
 	if ok || err != nil {
 		return err
 	}
@@ -152,6 +170,37 @@ func (s *Stream) Append(ctx context.Context, ev Event) error {
 // when the inbox is full. Callers that hold a lock other goroutines need
 // (such as a script interpreter's) release it and then call Append.
 func (s *Stream) TryAppend(ev Event) (bool, error) {
+	ev, err := s.accepted(ev)
+	if err != nil {
+		return false, err
+	}
+	return s.tryAppend(ev)
+}
+
+// SetAccept replaces the stream's Accept function (see StreamConfig) for
+// the events appended from now on; nil takes every event as it is.
+func (s *Stream) SetAccept(accept func(Event) (Event, error)) {
+	if accept == nil {
+		s.accept.Store(nil)
+		return
+	}
+	s.accept.Store(&accept)
+}
+
+// accepted passes ev through the stream's Accept function, if any.
+func (s *Stream) accepted(ev Event) (Event, error) {
+	accept := s.accept.Load()
+	if ev == nil || accept == nil {
+		return ev, nil
+	}
+	out, err := (*accept)(ev)
+	if err != nil {
+		return nil, fmt.Errorf("stream %q: %w", s.name, err)
+	}
+	return out, nil
+}
+
+func (s *Stream) tryAppend(ev Event) (bool, error) {
 	if ev == nil {
 		return true, nil
 	}
@@ -160,13 +209,13 @@ func (s *Stream) TryAppend(ev Event) (bool, error) {
 	}
 	r := s.routes.Load()
 	if len(r.subs) == 0 && len(r.ops) == 0 {
-		s.accepted()
+		s.taken()
 		return true, nil
 	}
 	s.hold()
 	select {
 	case s.inbox <- item{ev, r}:
-		s.accepted()
+		s.taken()
 		return true, nil
 	default:
 		s.release()
@@ -178,7 +227,7 @@ func (s *Stream) send(ctx context.Context, ev Event, r *routes) error {
 	s.hold()
 	select {
 	case s.inbox <- item{ev, r}:
-		s.accepted()
+		s.taken()
 		return nil
 	case <-ctx.Done():
 		s.release()
@@ -189,7 +238,7 @@ func (s *Stream) send(ctx context.Context, ev Event, r *routes) error {
 	}
 }
 
-func (s *Stream) accepted() {
+func (s *Stream) taken() {
 	s.appended.Add(1)
 	s.lastActivity.Store(time.Now().UnixNano())
 }
