@@ -47,11 +47,11 @@ type Sink struct {
 	// ended is set, under mu held for writing, once run has returned;
 	// Deliver queues under mu held for reading. So every event queued is
 	// either taken by run or failed by it on the way out: none is lost.
-	mu    sync.RWMutex
-	ended bool
-	ctx     context.Context
-	abort   context.CancelFunc
-	resent  atomic.Uint64
+	mu     sync.RWMutex
+	ended  bool
+	ctx    context.Context
+	abort  context.CancelFunc
+	resent atomic.Uint64
 }
 
 type delivery struct {
