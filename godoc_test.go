@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,12 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestExportedNamesDocumented checks the rule of STYLE.md for the packages
-// Go programs use: every exported name has a doc comment that starts with
-// its name (methods of exported types included).
+// TestExportedNamesDocumented checks the rule of STYLE.md for every library
+// package of the module (commands, examples and test data aside): every
+// exported name has a doc comment that starts with its name (methods of
+// exported types included).
 func TestExportedNamesDocumented(t *testing.T) {
 	var missing []string
-	for _, dir := range []string{"engine", "starlark", "builtins", "plugins", "plugins/sdk", "plugins/params", "camel"} {
+	for _, dir := range libraryDirs(t) {
 		fset := token.NewFileSet()
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		require.NoError(t, err)
@@ -91,4 +93,35 @@ func exportedReceiver(recv *ast.FieldList) bool {
 	}
 	id, ok := t.(*ast.Ident)
 	return ok && ast.IsExported(id.Name)
+}
+
+// libraryDirs lists the directories of the module's library packages.
+func libraryDirs(t *testing.T) []string {
+	var dirs []string
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "examples") {
+			return filepath.SkipDir
+		}
+		files, _ := filepath.Glob(filepath.Join(path, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			pf, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.PackageClauseOnly)
+			if err != nil {
+				return err
+			}
+			if pf.Name.Name != "main" {
+				dirs = append(dirs, path)
+			}
+			break
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Contains(t, dirs, "engine")
+	return dirs
 }
