@@ -1,0 +1,28 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/plugins"
+	"github.com/rayvens/rayvens/plugins/connectors"
+)
+
+// TestCheckNeedsNoHost checks that `rayvens check` validates built-in
+// kinds from the catalog alone: without plugin directories no host is ever
+// made, whatever the config.
+func TestCheckNeedsNoHost(t *testing.T) {
+	c := &checkConnectors{catalog: connectors.Catalog(), newHost: func() (*plugins.Host, error) {
+		t.Fatal("check made a plugin host")
+		return nil, nil
+	}}
+	defer c.close()
+	ctx := t.Context()
+	require.NoError(t, c.Check(ctx, "timer-source", camel.Source, map[string]any{"message": "m"}))
+	require.EqualError(t, c.Check(ctx, "timer-source", camel.Source, map[string]any{}), `timer-source: missing required parameter "message"`)
+	require.EqualError(t, c.Check(ctx, "timer-source", camel.Sink, map[string]any{"message": "m"}), "timer-source is a source, not a sink")
+	require.EqualError(t, c.Check(ctx, "timer-sorce", camel.Source, nil), `unknown connector kind "timer-sorce" (did you mean "timer-source"?)`)
+	require.Nil(t, c.host)
+}
