@@ -32,6 +32,9 @@
 //   - Logs go through the *slog.Logger given to New; the host shows them
 //     prefixed with the plugin and instance names. Nothing may be written to
 //     stdout: it carries the go-plugin handshake.
+//
+// Package [github.com/rayvens/rayvens/plugins/sdk/sdktest] runs a kind in
+// process for its tests, validating configs exactly as the host does.
 package sdk
 
 import (
