@@ -49,7 +49,7 @@ func checkCommand() *cli.Command {
 			defer conns.close()
 			failed := 0
 			for _, f := range files {
-				err := rstarlark.Check(f, nil, rstarlark.Options{Stderr: c.App.ErrWriter, Connectors: conns})
+				err := rstarlark.Check(c.Context, f, nil, rstarlark.Options{Stderr: c.App.ErrWriter, Connectors: conns})
 				if err != nil {
 					failed++
 					fmt.Fprintln(c.App.ErrWriter, errorText(err))

@@ -57,7 +57,8 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 	if name == "" {
 		return nil, fmt.Errorf("%s: name must not be empty", b.Name())
 	}
-	cfg := engine.StreamConfig{MakeBatch: makeBatch}
+	// Go code appending to the stream gets its events converted at Append.
+	cfg := engine.StreamConfig{MakeBatch: makeBatch, Accept: AcceptEvent}
 	var err error
 	if cfg.Capacity, err = optionalInt("capacity", capacity, 1); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package starlark_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,7 +11,7 @@ import (
 
 func TestCheck(t *testing.T) {
 	// A top level that produces forever is checked up to its step budget.
-	require.NoError(t, rstarlark.Check("loop.star", `
+	require.NoError(t, rstarlark.Check(context.Background(), "loop.star", `
 s = Stream("s")
 s >> print
 i = 0
@@ -21,14 +22,17 @@ while True:
 `, rstarlark.Options{}))
 
 	// Callbacks never run in a check: nothing is appended.
-	require.NoError(t, rstarlark.Check("cb.star", `
+	require.NoError(t, rstarlark.Check(context.Background(), "cb.star", `
 s = Stream("s")
 s >> (lambda e: 1 // 0)
 s << 1
 s.disconnect_all(after=3600)
 `, rstarlark.Options{}))
 
-	err := rstarlark.Check("bad.star", "s = Stream('s')\ns >> 42\n", rstarlark.Options{})
+	// Only the step budget is forgiven, not an error that says the same.
+	require.Error(t, rstarlark.Check(context.Background(), "words.star", `fail("too many steps")`, rstarlark.Options{}))
+
+	err := rstarlark.Check(context.Background(), "bad.star", "s = Stream('s')\ns >> 42\n", rstarlark.Options{})
 	var e *rstarlark.Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, "bad.star:2:3", e.Pos.String())

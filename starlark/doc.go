@@ -8,4 +8,16 @@
 // [ErrorList] for problems in the script itself, and a [*FailuresError] when
 // the script ran but some subscribers failed (each failure was already
 // reported on Options.Stderr as it happened).
+//
+// A Go program that shares streams with a script uses a [Script] instead:
+// New, then Define (streams and values for the script), Start (the top
+// level), Wait (the pipeline, until it drains). Every event on a stream the
+// script can see is a frozen starlark.Value, Go values being converted when
+// they are appended; [GoValue] turns an event back into plain Go. Steps
+// called out of order fail with [ErrStarted], [ErrNotStarted] or
+// [ErrFinished].
+//
+// Cancelling the context of Run or Start stops the run gracefully, within
+// Options.DrainTimeout ([DefaultDrainTimeout] by default): past it the run
+// is killed and the error is [ErrDrainTimeout].
 package starlark

@@ -10,6 +10,26 @@ import (
 	"go.starlark.net/syntax"
 )
 
+// The errors of a Script's lifecycle, checked with errors.Is.
+var (
+	// ErrStarted is the error of Start, and of Define, once Start has been
+	// called.
+	ErrStarted = errors.New("the script has already started")
+	// ErrNotStarted is the error of Wait before Start.
+	ErrNotStarted = errors.New("the script has not started")
+	// ErrFinished is the error of Wait once the run is over: Wait has
+	// returned already, or Start failed (and shut the run down).
+	ErrFinished = errors.New("the run is over")
+	// ErrMaxSteps is what an [*Error] is when the top level ran past
+	// Options.MaxSteps.
+	ErrMaxSteps = errors.New("the top level ran past its step budget")
+	// ErrDrainTimeout is what the error of Wait is when the run, once
+	// stopped, did not drain within Options.DrainTimeout and was killed;
+	// the error is also an *engine.UndeliveredError counting the events
+	// abandoned.
+	ErrDrainTimeout = errors.New("the run was stopped and did not drain")
+)
+
 // Error is a problem in a script at a position: a syntax or resolve error,
 // or a runtime error with the Starlark backtrace that led to it.
 type Error struct {
@@ -18,7 +38,13 @@ type Error struct {
 	// Backtrace is the call stack, outermost first, when the error happened
 	// inside a function call; empty for errors at the top level.
 	Backtrace []starlark.CallFrame
+
+	kind error // a sentinel this error is an instance of, or nil
 }
+
+// Unwrap returns the sentinel the error is an instance of (ErrMaxSteps), or
+// nil.
+func (e *Error) Unwrap() error { return e.kind }
 
 func (e *Error) Error() string {
 	var b strings.Builder

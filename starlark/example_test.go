@@ -8,7 +8,6 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/rayvens/rayvens/builtins"
 	"github.com/rayvens/rayvens/engine"
 	rstarlark "github.com/rayvens/rayvens/starlark"
 )
@@ -51,7 +50,7 @@ orders >> total >> Stream("totals")
 	}
 	totals := make(chan any, 2)
 	_, _ = script.Stream("totals").Subscribe("go", engine.Func("go", func(_ context.Context, ev engine.Event) (engine.Event, error) {
-		totals <- builtins.FromStarlark(ev.(starlark.Value))
+		totals <- rstarlark.GoValue(ev) // plain Go: map[string]any
 		return nil, nil
 	}))
 	_ = orders.Append(ctx, map[string]any{"id": "a", "qty": 2, "price": 1.5})

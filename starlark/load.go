@@ -2,7 +2,9 @@ package starlark
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +46,7 @@ func (l *loader) load(thread *starlark.Thread, name string) (starlark.StringDict
 	}
 	src, err := os.ReadFile(path)
 	if err != nil {
-		if os.IsNotExist(err) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no such file %s", path)
 		}
 		return nil, err

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strings"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -29,6 +29,14 @@ type Options struct {
 	// events still in flight are abandoned (and counted in the error).
 	// Default: never.
 	Kill context.Context
+	// DrainTimeout bounds the graceful stop: once Start's context has ended
+	// (or a connector failed for good), the run has this long to deliver
+	// what it accepted; then it is killed as by Kill, and Wait returns an
+	// error that is ErrDrainTimeout and an *engine.UndeliveredError counting
+	// the events abandoned. Zero means DefaultDrainTimeout (10 s), or no
+	// bound when Kill is given (the caller forces the stop itself, as the
+	// rayvens command does on a second signal). Negative means no bound.
+	DrainTimeout time.Duration
 	// Connectors serves source_config, sink_config, add_source and
 	// add_sink; nil means scripts cannot use connectors. The rayvens
 	// command passes its plugin host (plugins.ScriptConnectors); the caller
@@ -54,10 +62,11 @@ type Options struct {
 // or []byte), or nil to read filename. It is New, Start and Wait in one.
 //
 // Cancelling ctx stops the run gracefully: the top level is interrupted,
-// sources stop, and events already accepted still reach their subscribers;
-// a graceful stop is not an error. Run returns an *Error or ErrorList for a
-// problem in the script, a *FailuresError if subscribers failed, nil
-// otherwise.
+// sources stop, and events already accepted still reach their subscribers,
+// within Options.DrainTimeout; a graceful stop is not an error. Run returns
+// an *Error or ErrorList for a problem in the script, a *FailuresError if
+// subscribers failed, an ErrDrainTimeout error if the graceful stop took
+// too long, nil otherwise.
 func Run(ctx context.Context, filename string, src any, opts Options) error {
 	s, err := New(opts)
 	if err != nil {
@@ -91,8 +100,8 @@ const CheckSteps = 10_000_000
 // starts, appended events go nowhere, and sleep returns at once. A top level
 // still running after CheckSteps steps (a producer loop) is not an error:
 // what ran until then was checked. It returns nil, an *Error or an
-// ErrorList.
-func Check(filename string, src any, opts Options) error {
+// ErrorList, or ctx's error if ctx ended before the check was complete.
+func Check(ctx context.Context, filename string, src any, opts Options) error {
 	opts.dryRun = true
 	opts.MaxSteps = CheckSteps
 	if opts.Stdout == nil {
@@ -100,14 +109,13 @@ func Check(filename string, src any, opts Options) error {
 	}
 	s, err := New(opts)
 	if err == nil {
-		err = s.Start(context.Background(), filename, src)
+		err = s.Start(ctx, filename, src)
 	}
 	if err == nil {
 		err = s.Wait()
 	}
-	var e *Error
-	if errors.As(err, &e) && strings.Contains(e.Msg, "too many steps") {
-		return nil
+	if err == nil || errors.Is(err, ErrMaxSteps) {
+		return ctx.Err()
 	}
 	return err
 }

@@ -2,6 +2,7 @@ package starlark
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -14,10 +15,17 @@ import (
 )
 
 // Script is one script run, in three steps a Go program can come between:
-// New prepares it (the program may then create streams on its engine and
-// Define them for the script), Start runs the top level (the program may then
-// subscribe Go code to the streams the script made, found with Stream, and
-// append to them), and Wait runs the pipeline until it drains.
+// New prepares it (the program may then create streams on its engine,
+// subscribe Go code to them and Define them for the script), Start runs the
+// top level (the program may then subscribe Go code to the streams the
+// script made, found with Stream, and append to them), and Wait runs the
+// pipeline until it drains.
+//
+// Every event on a stream the script can see (one it made, or one given
+// with Define) is a frozen starlark.Value, whoever appended it: Go values
+// are converted when they are appended (builtins.AcceptEvent), and a value
+// that cannot be converted is refused there, with an error naming its Go
+// type. Go subscribers turn events into plain Go with GoValue.
 type Script struct {
 	opts    Options
 	eng     *engine.Engine
@@ -26,11 +34,17 @@ type Script struct {
 	extra   starlark.StringDict
 	defined map[string]*engine.Stream // wrapped for the script at Start
 
-	ctx      context.Context
-	stop     context.CancelFunc
-	fatal    atomic.Pointer[error]
-	watching chan struct{} // closed when watch returns
-	state    int           // 0 new, 1 started, 2 done
+	ctx          context.Context
+	stop         context.CancelFunc
+	kill         context.Context // ends when the run is killed
+	killRun      context.CancelFunc
+	fatal        atomic.Pointer[error]
+	watching     chan struct{} // closed when watch returns
+	finished     chan struct{} // closed when the engine is shut down
+	bounding     chan struct{} // closed when bound returns
+	timedOut     atomic.Bool   // bound killed the run
+	pastMaxSteps atomic.Bool   // the top level ran past Options.MaxSteps
+	state        int           // 0 new, 1 started, 2 done
 }
 
 // New prepares a script run; nothing runs yet.
@@ -40,9 +54,6 @@ func New(opts Options) (*Script, error) {
 	}
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
-	}
-	if opts.Kill == nil {
-		opts.Kill = context.Background()
 	}
 	s := &Script{opts: opts, stderr: lines.New(opts.Stderr), extra: starlark.StringDict{}, defined: map[string]*engine.Stream{}}
 	s.eng = engine.New(engine.Options{OnError: func(err error) {
@@ -60,12 +71,19 @@ func (s *Script) Engine() *engine.Engine { return s.eng }
 // Define makes a Go value visible to the script under name, before Start:
 // an *engine.Stream (the script sees a Stream it can append to and
 // subscribe to), or any starlark.Value (a builtin, a module, a constant).
+//
+// A stream given to the script converts the events appended to it from now
+// on to frozen Starlark values (Define sets its Accept function to
+// builtins.AcceptEvent), so Go code subscribed to it sees the same values
+// as the script. Defining a stream is also how Go code sees the events the
+// script's top level appends: subscribe to the stream before Start.
 func (s *Script) Define(name string, v any) error {
 	if s.state != 0 {
-		return fmt.Errorf("define %q: the script has started", name)
+		return fmt.Errorf("define %q: %w", name, ErrStarted)
 	}
 	switch v := v.(type) {
 	case *engine.Stream:
+		v.SetAccept(builtins.AcceptEvent)
 		s.defined[name] = v
 	case starlark.Value:
 		s.extra[name] = v
@@ -76,24 +94,34 @@ func (s *Script) Define(name string, v any) error {
 }
 
 // Stream returns the stream named name (made by the script or the Go
-// program), or nil.
+// program), or nil. A stream the script makes exists once Start has
+// returned, and Go code subscribed to it then sees the events appended from
+// then on only: what the top level appended to it before has gone to the
+// subscribers it had. To see those events too, create the stream in Go,
+// subscribe to it and Define it before Start.
 func (s *Script) Stream(name string) *engine.Stream { return s.eng.Stream(name) }
 
 // Start runs the script's top level. Cancelling ctx later stops the run
 // gracefully (see Run). If the script fails, Start shuts the run down (what
 // was accepted is still delivered) and returns the error; Wait must not be
-// called then.
+// called then. Start a second time is ErrStarted.
 func (s *Script) Start(ctx context.Context, filename string, src any) error {
 	if s.state != 0 {
-		return fmt.Errorf("the script has already started")
+		return ErrStarted
 	}
 	s.state = 1
 	s.ctx, s.stop = context.WithCancel(ctx)
+	s.kill, s.killRun = context.WithCancel(orBackground(s.opts.Kill))
+	s.finished = make(chan struct{})
+	if d := s.opts.drainTimeout(); d > 0 {
+		s.bounding = make(chan struct{})
+		go s.bound(d)
+	}
 	s.rt = builtins.NewRuntime(builtins.Config{
 		Engine:           s.eng,
 		Stdout:           s.opts.Stdout,
 		Stop:             s.ctx,
-		Kill:             s.opts.Kill,
+		Kill:             s.kill,
 		Argv:             s.opts.Argv,
 		LookupEnv:        s.opts.LookupEnv,
 		Connectors:       s.opts.Connectors,
@@ -116,6 +144,10 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 	thread.Load = ld.load
 	if s.opts.MaxSteps > 0 {
 		thread.SetMaxExecutionSteps(s.opts.MaxSteps)
+		thread.OnMaxSteps = func(t *starlark.Thread) {
+			s.pastMaxSteps.Store(true)
+			t.Cancel("too many steps")
+		}
 	}
 	stopTop := context.AfterFunc(s.ctx, func() { thread.Cancel("the run was stopped") })
 	s.rt.Acquire()
@@ -130,18 +162,28 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 		if f := s.fatal.Load(); f != nil {
 			return *f
 		}
-		return scriptError(err, "")
+		err = scriptError(err, "")
+		if e := (*Error)(nil); s.pastMaxSteps.Load() && errors.As(err, &e) {
+			e.kind = ErrMaxSteps
+		}
+		return err
 	}
 	return nil
 }
 
 // Wait runs the pipeline until it has drained (no source connected, no event
-// in flight) or Start's context ends, then shuts everything down. It
-// returns a *FailuresError if subscribers failed, the error of a plugin that
-// failed for good, or nil.
+// in flight) or Start's context ends, then shuts everything down: after
+// Start's context ended, within Options.DrainTimeout. It returns a
+// *FailuresError if subscribers failed, the error of a plugin that failed
+// for good, an error that is ErrDrainTimeout and an *engine.UndeliveredError
+// if the drain took too long, or nil. Wait before Start is ErrNotStarted,
+// and after the run is over ErrFinished.
 func (s *Script) Wait() error {
-	if s.state != 1 {
-		return fmt.Errorf("the script is not running")
+	switch s.state {
+	case 0:
+		return ErrNotStarted
+	case 2:
+		return ErrFinished
 	}
 	if !s.opts.dryRun {
 		_ = s.eng.Wait(s.ctx)
@@ -174,13 +216,26 @@ func (s *Script) watch(f builtins.Failing) {
 // themselves belong to the caller.
 func (s *Script) finish() error {
 	s.state = 2
-	err := s.eng.Shutdown(s.opts.Kill)
-	if cerr := s.rt.CloseConnectors(s.opts.Kill); cerr != nil && err == nil {
+	err := s.eng.Shutdown(s.kill)
+	if cerr := s.rt.CloseConnectors(s.kill); cerr != nil && err == nil {
 		err = cerr
 	}
+	close(s.finished)
 	s.stop()
 	if s.watching != nil {
 		<-s.watching
 	}
-	return err
+	if s.bounding != nil {
+		<-s.bounding
+	}
+	s.killRun()
+	return s.drainError(err)
+}
+
+// orBackground returns ctx, or a context that never ends when ctx is nil.
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }
