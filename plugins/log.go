@@ -11,31 +11,38 @@ import (
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 )
 
-// Level is a log level for plugin and host messages.
+// Level is a log level for plugin and host messages. The zero value is
+// LevelWarn, the default of Options.LogLevel.
 type Level int
 
 // Log levels, from the most verbose.
 const (
-	LevelDebug Level = iota
+	LevelDebug Level = iota - 2
 	LevelInfo
-	LevelWarn
+	LevelWarn // zero
 	LevelError
 	LevelOff
 )
 
 // ParseLevel parses "debug", "info", "warn", "error" or "off".
 func ParseLevel(s string) (Level, error) {
-	for l, name := range levelNames {
+	for i, name := range levelNames {
 		if strings.EqualFold(s, name) {
-			return Level(l), nil
+			return LevelDebug + Level(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown log level %q (want debug, info, warn, error or off)", s)
+	return LevelWarn, fmt.Errorf("unknown log level %q (want debug, info, warn, error or off)", s)
 }
 
+// levelNames are the names of the levels from LevelDebug on.
 var levelNames = []string{"debug", "info", "warn", "error", "off"}
 
-func (l Level) String() string { return levelNames[l] }
+func (l Level) String() string {
+	if i := int(l - LevelDebug); i >= 0 && i < len(levelNames) {
+		return levelNames[i]
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
 
 // logger writes whole log lines, prefixed with where they come from, to
 // the host's log output.
