@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -19,8 +18,8 @@ import (
 
 // servePluginName is the hidden subcommand with which rayvens serves its
 // built-in connectors as a plugin process of its own (one binary is the
-// whole install).
-const servePluginName = "serve-connectors"
+// whole install): the argument connectors.Command starts it with.
+const servePluginName = connectors.ServeArg
 
 func pluginFlags() []cli.Flag {
 	return []cli.Flag{
@@ -36,14 +35,10 @@ func newHost(c *cli.Context) (*plugins.Host, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("cannot find the rayvens executable to serve built-in connectors: %w", err)
-	}
 	return plugins.NewHost(plugins.Options{
 		PluginDirs:     c.StringSlice("plugin-dir"),
 		Builtin:        connectors.Plugin(versionString()),
-		BuiltinCommand: []string{self, servePluginName},
+		BuiltinCommand: connectors.Command(),
 		Log:            c.App.ErrWriter,
 		LogLevel:       level,
 	})
