@@ -1,6 +1,7 @@
 // Command embed is a complete Go program that embeds a Rayvens script: it
-// creates a stream the script subscribes to, feeds it sensor readings from
-// Go, and consumes in Go the alerts the script derives from them.
+// feeds the script sensor readings from Go, consumes in Go the alerts the
+// script derives from them, and lets the script send those alerts to a
+// built-in connector, which the program serves itself.
 //
 //	go run ./examples/embed
 package main
@@ -10,11 +11,11 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"os/signal"
 
-	"go.starlark.net/starlark"
-
-	"github.com/rayvens/rayvens/builtins"
 	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/plugins"
+	"github.com/rayvens/rayvens/plugins/connectors"
 	rayvens "github.com/rayvens/rayvens/starlark"
 )
 
@@ -22,6 +23,9 @@ import (
 var pipeline string
 
 func main() {
+	// Started by the plugin host for the built-in connectors, this program
+	// serves them and exits here; otherwise this returns at once.
+	connectors.ServeIfPlugin()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -29,34 +33,57 @@ func main() {
 }
 
 func run() error {
-	ctx := context.Background()
-	script, err := rayvens.New(rayvens.Options{})
+	// Ctrl-C stops the run gracefully: what was accepted is still
+	// delivered, within rayvens.DefaultDrainTimeout.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	// The connectors scripts may use: the built-in ones, served by this
+	// very program (see main).
+	host, err := plugins.NewHost(plugins.Options{
+		Builtin:        connectors.Plugin("embed"),
+		BuiltinCommand: connectors.Command(),
+	})
 	if err != nil {
 		return err
 	}
-	// A stream of the Go program, visible to the script as `readings`.
+	defer host.Close()
+
+	script, err := rayvens.New(rayvens.Options{Connectors: plugins.ScriptConnectors{Host: host}})
+	if err != nil {
+		return err
+	}
+	// A stream the Go program feeds, visible to the script as `readings`.
 	readings, err := script.Engine().NewStream("readings", engine.StreamConfig{})
 	if err != nil {
 		return err
 	}
-	if err := script.Define("readings", readings); err != nil {
+	// A stream the script feeds, visible to it as `alerts`. Go subscribes
+	// to it before Start, so it would see even what the script's top level
+	// appends.
+	alerts, err := script.Engine().NewStream("alerts", engine.StreamConfig{})
+	if err != nil {
 		return err
 	}
-	if err := script.Start(ctx, "pipeline.star", pipeline); err != nil {
-		return err
-	}
-
-	// Consume the script's alerts in Go.
-	_, err = script.Stream("alerts").Subscribe("printer", engine.Func("printer",
+	_, err = alerts.Subscribe("printer", engine.Func("printer",
 		func(_ context.Context, ev engine.Event) (engine.Event, error) {
-			fmt.Println("ALERT:", builtins.FromStarlark(ev.(starlark.Value)))
+			fmt.Println("ALERT:", rayvens.GoValue(ev)) // events are Starlark values; GoValue makes them Go
 			return nil, nil
 		}))
 	if err != nil {
 		return err
 	}
+	for name, s := range map[string]*engine.Stream{"readings": readings, "alerts": alerts} {
+		if err := script.Define(name, s); err != nil {
+			return err
+		}
+	}
+	if err := script.Start(ctx, "pipeline.star", pipeline); err != nil {
+		return err
+	}
 
-	// Feed readings from Go; Append blocks if the script falls behind.
+	// Feed readings from Go; Append blocks if the script falls behind, and
+	// refuses at once a Go value a script cannot see.
 	for _, r := range []struct {
 		sensor  string
 		celsius float64
