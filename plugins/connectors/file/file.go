@@ -23,7 +23,7 @@ var SourceKind = sdk.SourceKind{
 	Description: "Reads the files that appear in a directory (as Rayvens' file-source does). A file is moved or deleted only after its event has been accepted by the stream.",
 	Events:      `a JSON object {"filename": ..., "body": ...} per file, as a string`,
 	Params:      sourceParams,
-	New:         newSource("file-source", false),
+	New:         opener("file-source", false),
 }
 
 // RawSourceKind declares file-source-raw: each file's content is the event,
@@ -33,7 +33,7 @@ var RawSourceKind = sdk.SourceKind{
 	Description: "Like file-source, but each event is the raw content of the file.",
 	Events:      "the content of each file, as a string (its name relative to path is the CamelFileName header)",
 	Params:      sourceParams,
-	New:         newSource("file-source-raw", true),
+	New:         opener("file-source-raw", true),
 }
 
 // SinkKind declares file-sink.

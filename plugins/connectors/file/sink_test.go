@@ -1,8 +1,6 @@
 package file
 
 import (
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,18 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rayvens/rayvens/plugins/sdk"
+	"github.com/rayvens/rayvens/plugins/sdk/sdktest"
 )
-
-// newFileSink validates config as the host does and makes an instance.
-func newFileSink(t *testing.T, config map[string]any) sdk.Sink {
-	t.Helper()
-	values, err := SinkKind.Kind().Validate(config)
-	require.NoError(t, err)
-	s, err := SinkKind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.(io.Closer).Close()) })
-	return s
-}
 
 // files returns the content of every file under dir by relative name.
 func files(t *testing.T, dir string) map[string]string {
@@ -49,21 +37,21 @@ func named(name, body string) sdk.Event {
 
 func TestSinkWritesNamedFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out", "deeper")
-	s := newFileSink(t, map[string]any{"path": dir})
+	s := sdktest.NewSink(t, SinkKind, map[string]any{"path": dir})
 	require.DirExists(t, dir, "created by New")
-	require.NoError(t, s.Write(t.Context(), []sdk.Event{named("a.txt", "A"), named("sub/b.txt", "B"), named("a.txt", "A2")}))
+	require.NoError(t, sdktest.Write(t, s, named("a.txt", "A"), named("sub/b.txt", "B"), named("a.txt", "A2")))
 	require.Equal(t, map[string]string{"a.txt": "A2", "sub/b.txt": "B"}, files(t, dir), "no temporary file is left")
 }
 
 func TestSinkFileNameAndGeneratedNames(t *testing.T) {
 	dir := t.TempDir()
-	s := newFileSink(t, map[string]any{"path": dir, "file_name": "latest.json"})
-	require.NoError(t, s.Write(t.Context(), []sdk.Event{{Body: []byte("1")}, {Body: []byte("2")}, named("x", "X")}))
+	s := sdktest.NewSink(t, SinkKind, map[string]any{"path": dir, "file_name": "latest.json"})
+	require.NoError(t, sdktest.Write(t, s, sdk.Event{Body: []byte("1")}, sdk.Event{Body: []byte("2")}, named("x", "X")))
 	require.Equal(t, map[string]string{"latest.json": "2", "x": "X"}, files(t, dir), "the header wins over fileName")
 
 	dir = t.TempDir()
-	s = newFileSink(t, map[string]any{"path": dir})
-	require.NoError(t, s.Write(t.Context(), []sdk.Event{{Body: []byte("1")}, {Body: []byte("2")}}))
+	s = sdktest.NewSink(t, SinkKind, map[string]any{"path": dir})
+	require.NoError(t, sdktest.Write(t, s, sdk.Event{Body: []byte("1")}, sdk.Event{Body: []byte("2")}))
 	got := files(t, dir)
 	require.Len(t, got, 2, "one unique name per event")
 	var names []string
@@ -78,29 +66,31 @@ func TestSinkFileNameAndGeneratedNames(t *testing.T) {
 func TestSinkRefusesNamesOutsideItsDirectory(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "out")
-	s := newFileSink(t, map[string]any{"path": dir})
+	s := sdktest.NewSink(t, SinkKind, map[string]any{"path": dir})
 	for _, name := range []string{"../escape", "/etc/passwd", "a/../../escape", "."} {
-		err := s.Write(t.Context(), []sdk.Event{named("fine", "ok"), named(name, "bad")})
+		err := sdktest.Write(t, s, named("fine", "ok"), named(name, "bad"))
 		require.ErrorContains(t, err, "is not a name inside the directory", name)
+		require.True(t, sdk.IsPermanent(err), "sending it again cannot help")
 	}
 	require.Empty(t, files(t, dir), "a batch with a bad name writes nothing")
 
 	// Nor through a symbolic link.
 	require.NoError(t, os.Symlink(parent, filepath.Join(dir, "link")))
-	require.Error(t, s.Write(t.Context(), []sdk.Event{named("link/escape", "bad")}))
+	require.Error(t, sdktest.Write(t, s, named("link/escape", "bad")))
 	require.NoFileExists(t, filepath.Join(parent, "escape"))
 
-	_, err := SinkKind.New(sdk.NewConfig(map[string]any{"path": dir, "fileName": "../x"}), slog.New(slog.DiscardHandler))
+	_, err := sdktest.OpenSink(SinkKind, map[string]any{"path": dir, "fileName": "../x"})
 	require.EqualError(t, err, `file-sink: fileName: the file name "../x" is not a name inside the directory (absolute paths and .. are refused)`)
 }
 
 // A write that fails is an error for the batch, and leaves no temporary file.
 func TestSinkWriteFails(t *testing.T) {
 	dir := t.TempDir()
-	s := newFileSink(t, map[string]any{"path": dir})
+	s := sdktest.NewSink(t, SinkKind, map[string]any{"path": dir})
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "taken", "by-a-directory"), 0o755))
-	err := s.Write(t.Context(), []sdk.Event{named("taken", "x")})
+	err := sdktest.Write(t, s, named("taken", "x"))
 	require.ErrorContains(t, err, `file-sink: cannot write "taken"`)
+	require.False(t, sdk.IsPermanent(err))
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "only the directory that was there")

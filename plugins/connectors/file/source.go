@@ -60,7 +60,9 @@ type found struct {
 	snap snapshot
 }
 
-func newSource(kind string, raw bool) func(sdk.Config, *slog.Logger) (sdk.Source, error) {
+// opener returns the New function of file-source, or of file-source-raw
+// when raw is set.
+func opener(kind string, raw bool) func(sdk.Config, *slog.Logger) (sdk.Source, error) {
 	return func(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
 		dir, err := filepath.Abs(cfg.String("path"))
 		if err != nil {

@@ -1,17 +1,16 @@
 package filewatch
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rayvens/rayvens/plugins/sdk"
+	"github.com/rayvens/rayvens/plugins/sdk/sdktest"
 )
 
 // change is the JSON body of an event.
@@ -20,67 +19,42 @@ type change struct {
 	EventType string `json:"event_type"`
 }
 
-// watching validates config as the host does, starts the watch and
-// forwards its events to the returned channel until the test ends.
-func watching(t *testing.T, config map[string]any) <-chan change {
-	t.Helper()
-	values, err := Kind.Kind().Validate(config)
-	require.NoError(t, err)
-	src, err := Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	w := src.(*watch)
-	watcher, err := w.start()
-	require.NoError(t, err)
+// changes reads, in order, the changes a running watch reports.
+type changes struct {
+	run  *sdktest.Running
+	c    *sdktest.Collector
+	read int // how many of c's events next has returned
+}
 
-	out := make(chan change, 100)
-	emit := func(ctx context.Context, ev sdk.Event) error { // on the watch's goroutine: no require
-		var c change
-		if err := json.Unmarshal(ev.Body, &c); err != nil || ev.ContentType != "application/json" {
-			t.Errorf("not a JSON event: %s %q", ev.ContentType, ev.Body)
-		}
-		select {
-		case out <- c:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		defer watcher.Close()
-		done <- w.forward(ctx, watcher, emit)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Error("the watch did not stop")
-		}
-	})
-	return out
+// watching runs a watch of config until the test ends, once it is
+// watching: changes from then on are reported.
+func watching(t *testing.T, config map[string]any) *changes {
+	t.Helper()
+	var logs sdktest.Log
+	src := sdktest.NewSource(t, Kind, config, sdktest.LogTo(&logs))
+	ch := &changes{c: new(sdktest.Collector)}
+	ch.run = sdktest.Run(t, src, ch.c.Emit)
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "msg=watching") }, sdktest.Timeout, time.Millisecond)
+	return ch
 }
 
 // next returns the next change, failing the test after a deadline.
-func next(t *testing.T, changes <-chan change) change {
+func (ch *changes) next(t *testing.T) change {
 	t.Helper()
-	select {
-	case c := <-changes:
-		return c
-	case <-time.After(10 * time.Second):
-		t.Fatal("no change reported")
-		return change{}
-	}
+	ev := ch.c.Wait(t, ch.read+1)[ch.read]
+	ch.read++
+	require.Equal(t, "application/json", ev.ContentType)
+	var c change
+	require.NoError(t, json.Unmarshal(ev.Body, &c), "%q", ev.Body)
+	return c
 }
 
 // nextDifferent skips repeats of last (one write can be reported as
 // several modifications) and returns the next other change.
-func nextDifferent(t *testing.T, changes <-chan change, last change) change {
+func (ch *changes) nextDifferent(t *testing.T, last change) change {
 	t.Helper()
 	for {
-		if c := next(t, changes); c != last {
+		if c := ch.next(t); c != last {
 			return c
 		}
 	}
@@ -93,18 +67,18 @@ func TestWatchFolder(t *testing.T) {
 
 	f, err := os.Create(path)
 	require.NoError(t, err)
-	require.Equal(t, change{path, "CREATE"}, next(t, changes))
+	require.Equal(t, change{path, "CREATE"}, changes.next(t))
 	_, err = f.WriteString("hello")
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	modified := next(t, changes)
+	modified := changes.next(t)
 	require.Equal(t, change{path, "MODIFY"}, modified)
 	require.NoError(t, os.Chmod(path, 0o600)) // not reported
 	require.NoError(t, os.Rename(path, filepath.Join(dir, "b.txt")))
-	require.Equal(t, change{path, "DELETE"}, nextDifferent(t, changes, modified), "renamed away")
-	require.Equal(t, change{filepath.Join(dir, "b.txt"), "CREATE"}, next(t, changes), "renamed in")
+	require.Equal(t, change{path, "DELETE"}, changes.nextDifferent(t, modified), "renamed away")
+	require.Equal(t, change{filepath.Join(dir, "b.txt"), "CREATE"}, changes.next(t), "renamed in")
 	require.NoError(t, os.Remove(filepath.Join(dir, "b.txt")))
-	require.Equal(t, change{filepath.Join(dir, "b.txt"), "DELETE"}, next(t, changes))
+	require.Equal(t, change{filepath.Join(dir, "b.txt"), "DELETE"}, changes.next(t))
 }
 
 // A watched file may not exist yet, and only its own changes are reported.
@@ -114,10 +88,10 @@ func TestWatchFile(t *testing.T) {
 	changes := watching(t, map[string]any{"file_path": path, "events": "create, delete"})
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "other.txt"), []byte("x"), 0o644))
 	require.NoError(t, os.WriteFile(path, []byte("x"), 0o644))
-	require.Equal(t, change{path, "CREATE"}, next(t, changes), "not other.txt, and no MODIFY")
+	require.Equal(t, change{path, "CREATE"}, changes.next(t), "not other.txt, and no MODIFY")
 	require.NoError(t, os.WriteFile(path, []byte("more"), 0o644))
 	require.NoError(t, os.Remove(path))
-	require.Equal(t, change{path, "DELETE"}, next(t, changes))
+	require.Equal(t, change{path, "DELETE"}, changes.next(t))
 }
 
 func TestWatchOnlyTheEventsAskedFor(t *testing.T) {
@@ -126,17 +100,12 @@ func TestWatchOnlyTheEventsAskedFor(t *testing.T) {
 	path := filepath.Join(dir, "a")
 	require.NoError(t, os.WriteFile(path, []byte("x"), 0o644))
 	require.NoError(t, os.Remove(path))
-	require.Equal(t, change{path, "DELETE"}, next(t, changes), "no CREATE nor MODIFY before it")
+	require.Equal(t, change{path, "DELETE"}, changes.next(t), "no CREATE nor MODIFY before it")
 }
 
 func TestWatchRunStopsWithItsContext(t *testing.T) {
-	values, err := Kind.Kind().Validate(map[string]any{"filePath": t.TempDir()})
-	require.NoError(t, err)
-	src, err := Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	require.NoError(t, src.Run(ctx, func(context.Context, sdk.Event) error { return nil }))
+	changes := watching(t, map[string]any{"filePath": t.TempDir()})
+	require.NoError(t, changes.run.Stop())
 }
 
 func TestWatchParameters(t *testing.T) {
@@ -150,12 +119,10 @@ func TestWatchParameters(t *testing.T) {
 		{map[string]any{"filePath": dir, "events": " , "}, "file-watch-source: events must name at least one of CREATE, MODIFY, DELETE"},
 		{map[string]any{"filePath": missing}, `file-watch-source: "` + missing + `" does not exist, nor does its folder`},
 	} {
-		values, err := Kind.Kind().Validate(tc.config)
-		require.NoError(t, err)
-		_, err = Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
+		_, err := sdktest.OpenSource(Kind, tc.config)
 		require.EqualError(t, err, tc.err)
 	}
-	values, err := Kind.Kind().Validate(map[string]any{"path": dir})
+	values, err := sdktest.Validate(Kind, map[string]any{"path": dir})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"filePath": dir, "events": "CREATE,MODIFY,DELETE"}, values)
 }

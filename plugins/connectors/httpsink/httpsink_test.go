@@ -1,10 +1,8 @@
 package httpsink
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rayvens/rayvens/plugins/sdk"
+	"github.com/rayvens/rayvens/plugins/sdk/sdktest"
 )
 
 // answer is what the recording server answers one request.
@@ -78,20 +77,12 @@ func startRecorder(t *testing.T, answers ...answer) (*recorder, *httptest.Server
 	return rec, srv
 }
 
-// newTestSink validates config as the host does and makes an instance
-// that logs to logs and waits at most a few milliseconds between attempts
-// (a Retry-After header still makes it wait as long as asked).
-func newTestSink(t *testing.T, config map[string]any, logs *bytes.Buffer) *sink {
+// newTestSink makes an instance of config, as the host does, that waits at
+// most a few milliseconds between attempts (a Retry-After header still
+// makes it wait as long as asked).
+func newTestSink(t *testing.T, config map[string]any, opts ...sdktest.Option) *sink {
 	t.Helper()
-	values, err := Kind.Kind().Validate(config)
-	require.NoError(t, err)
-	log := slog.New(slog.DiscardHandler)
-	if logs != nil {
-		log = slog.New(slog.NewTextHandler(logs, nil))
-	}
-	snk, err := Kind.New(sdk.NewConfig(values), log)
-	require.NoError(t, err)
-	s := snk.(*sink)
+	s := sdktest.NewSink(t, Kind, config, opts...).(*sink)
 	s.firstWait, s.maxWait = time.Millisecond, 5*time.Millisecond
 	return s
 }
@@ -100,13 +91,13 @@ func text(body string) sdk.Event { return sdk.Event{Body: []byte(body), ContentT
 
 func TestSendsEachEventInOrder(t *testing.T) {
 	rec, srv := startRecorder(t)
-	s := newTestSink(t, map[string]any{"url": srv.URL + "/in", "method": "put"}, nil)
+	s := newTestSink(t, map[string]any{"url": srv.URL + "/in", "method": "put"})
 	batch := []sdk.Event{
 		text("one"),
 		{Body: []byte(`{"n":2}`), ContentType: "application/json", Headers: map[string]string{"CamelFileName": "two.json"}},
 		{Body: []byte("three"), ContentType: "text/plain", Headers: map[string]string{"Content-Type": "text/csv"}},
 	}
-	require.NoError(t, s.Write(t.Context(), batch))
+	require.NoError(t, sdktest.Write(t, s, batch...))
 
 	got := rec.received()
 	require.Equal(t, []string{"one", `{"n":2}`, "three"}, rec.bodies())
@@ -122,9 +113,9 @@ func TestSendsEachEventInOrder(t *testing.T) {
 
 func TestContentTypeParameterWins(t *testing.T) {
 	rec, srv := startRecorder(t)
-	s := newTestSink(t, map[string]any{"url": srv.URL, "content_type": "application/x-ndjson"}, nil)
-	require.NoError(t, s.Write(t.Context(), []sdk.Event{{Body: []byte("{}"), ContentType: "application/json",
-		Headers: map[string]string{"Content-Type": "text/csv"}}}))
+	s := newTestSink(t, map[string]any{"url": srv.URL, "content_type": "application/x-ndjson"})
+	require.NoError(t, sdktest.Write(t, s, sdk.Event{Body: []byte("{}"), ContentType: "application/json",
+		Headers: map[string]string{"Content-Type": "text/csv"}}))
 	req := rec.received()[0]
 	require.Equal(t, "POST", req.method, "POST is the default method")
 	require.Equal(t, "application/x-ndjson", req.header.Get("Content-Type"))
@@ -132,9 +123,9 @@ func TestContentTypeParameterWins(t *testing.T) {
 
 func TestRetriesServerErrors(t *testing.T) {
 	rec, srv := startRecorder(t, answer{status: 500}, answer{status: 502})
-	var logs bytes.Buffer
-	s := newTestSink(t, map[string]any{"url": srv.URL + "/in?token=SECRET"}, &logs)
-	require.NoError(t, s.Write(t.Context(), []sdk.Event{text("persist")}))
+	var logs sdktest.Log
+	s := newTestSink(t, map[string]any{"url": srv.URL + "/in?token=SECRET"}, sdktest.LogTo(&logs))
+	require.NoError(t, sdktest.Write(t, s, text("persist")))
 	require.Equal(t, []string{"persist", "persist", "persist"}, rec.bodies())
 	require.Contains(t, logs.String(), `level=WARN msg="request failed; retrying" error="POST `+srv.URL+`/in answered 500 Internal Server Error"`)
 	require.NotContains(t, logs.String(), "SECRET")
@@ -142,8 +133,8 @@ func TestRetriesServerErrors(t *testing.T) {
 
 func TestHonoursRetryAfter(t *testing.T) {
 	rec, srv := startRecorder(t, answer{status: 429, retryAfter: "1"})
-	s := newTestSink(t, map[string]any{"url": srv.URL}, nil)
-	require.NoError(t, s.Write(t.Context(), []sdk.Event{text("later")}))
+	s := newTestSink(t, map[string]any{"url": srv.URL})
+	require.NoError(t, sdktest.Write(t, s, text("later")))
 	got := rec.received()
 	require.Len(t, got, 2)
 	require.GreaterOrEqual(t, got[1].at.Sub(got[0].at), time.Second, "the second request waited as Retry-After asked")
@@ -151,9 +142,10 @@ func TestHonoursRetryAfter(t *testing.T) {
 
 func TestClientErrorIsPermanent(t *testing.T) {
 	rec, srv := startRecorder(t, answer{status: 404})
-	s := newTestSink(t, map[string]any{"url": srv.URL + "/missing?apikey=SECRET"}, nil)
-	err := s.Write(t.Context(), []sdk.Event{text("lost")})
+	s := newTestSink(t, map[string]any{"url": srv.URL + "/missing?apikey=SECRET"})
+	err := sdktest.Write(t, s, text("lost"))
 	require.EqualError(t, err, "POST "+srv.URL+"/missing answered 404 Not Found")
+	require.True(t, sdk.IsPermanent(err), "the host does not send the batch again")
 	require.Len(t, rec.received(), 1, "a 404 is not retried")
 }
 
@@ -162,25 +154,27 @@ func TestClientErrorIsPermanent(t *testing.T) {
 // are sent a second time.
 func TestPartialBatch(t *testing.T) {
 	rec, srv := startRecorder(t, answer{status: 200}, answer{status: 400})
-	s := newTestSink(t, map[string]any{"url": srv.URL}, nil)
+	s := newTestSink(t, map[string]any{"url": srv.URL})
 	batch := []sdk.Event{text("a"), text("b"), text("c")}
-	err := s.Write(t.Context(), batch)
+	err := sdktest.Write(t, s, batch...)
 	require.EqualError(t, err, "POST "+srv.URL+" answered 400 Bad Request (the 1 events before it in the batch were sent, and will be sent again with it)")
+	require.True(t, sdk.IsPermanent(err))
 	require.Equal(t, []string{"a", "b"}, rec.bodies(), "nothing after the failed event is sent")
 
-	require.NoError(t, s.Write(t.Context(), batch), "the host sends the batch again")
+	require.NoError(t, sdktest.Write(t, s, batch...), "the host sends the batch again")
 	require.Equal(t, []string{"a", "b", "a", "b", "c"}, rec.bodies())
 }
 
 func TestUnreachableServerGivesUp(t *testing.T) {
 	_, srv := startRecorder(t)
 	srv.Close()
-	var logs bytes.Buffer
-	s := newTestSink(t, map[string]any{"url": strings.Replace(srv.URL, "http://", "http://user:PASSWORD@", 1) + "/in?apikey=SECRET"}, &logs)
-	err := s.Write(t.Context(), []sdk.Event{text("x")})
+	var logs sdktest.Log
+	s := newTestSink(t, map[string]any{"url": strings.Replace(srv.URL, "http://", "http://user:PASSWORD@", 1) + "/in?apikey=SECRET"}, sdktest.LogTo(&logs))
+	err := sdktest.Write(t, s, text("x"))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "POST "+srv.URL+"/in: ")
 	require.Contains(t, err.Error(), "connection refused")
+	require.False(t, sdk.IsPermanent(err), "the host may try again later")
 	require.Equal(t, maxAttempts-1, strings.Count(logs.String(), "retrying"), "%d attempts", maxAttempts)
 	for _, secret := range []string{"SECRET", "PASSWORD"} {
 		require.NotContains(t, err.Error(), secret)
@@ -190,10 +184,10 @@ func TestUnreachableServerGivesUp(t *testing.T) {
 
 func TestInvalidHeadersAreSkipped(t *testing.T) {
 	rec, srv := startRecorder(t)
-	var logs bytes.Buffer
-	s := newTestSink(t, map[string]any{"url": srv.URL}, &logs)
+	var logs sdktest.Log
+	s := newTestSink(t, map[string]any{"url": srv.URL}, sdktest.LogTo(&logs))
 	ev := sdk.Event{Body: []byte("x"), Headers: map[string]string{"file name": "a b", "X-Ok": "yes", "X-Bad-Value": "a\nb"}}
-	require.NoError(t, s.Write(t.Context(), []sdk.Event{ev, ev}))
+	require.NoError(t, sdktest.Write(t, s, ev, ev))
 	require.Equal(t, "yes", rec.received()[0].header.Get("X-Ok"))
 	require.Empty(t, rec.received()[0].header.Get("X-Bad-Value"))
 	require.Equal(t, 1, strings.Count(logs.String(), `header="file name"`), "each bad header is reported once")
@@ -201,17 +195,18 @@ func TestInvalidHeadersAreSkipped(t *testing.T) {
 
 func TestLongRetryAfterGivesUp(t *testing.T) {
 	rec, srv := startRecorder(t, answer{status: 503, retryAfter: "3600"})
-	s := newTestSink(t, map[string]any{"url": srv.URL}, nil)
+	s := newTestSink(t, map[string]any{"url": srv.URL})
 	// An hour is beyond the retry budget: the sink gives up at once and
 	// leaves the next try to the host, instead of blocking for an hour.
-	err := s.Write(t.Context(), []sdk.Event{text("x")})
+	err := sdktest.Write(t, s, text("x"))
 	require.EqualError(t, err, "POST "+srv.URL+" answered 503 Service Unavailable: retry after 1h0m0s")
+	require.False(t, sdk.IsPermanent(err), "the host tries again")
 	require.Len(t, rec.received(), 1)
 }
 
 func TestStopsWhenCancelled(t *testing.T) {
 	rec, srv := startRecorder(t, answer{status: 429, retryAfter: "5"})
-	s := newTestSink(t, map[string]any{"url": srv.URL}, nil)
+	s := newTestSink(t, map[string]any{"url": srv.URL})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
@@ -228,7 +223,7 @@ func TestStopsWhenCancelled(t *testing.T) {
 }
 
 func TestParameters(t *testing.T) {
-	values, err := Kind.Kind().Validate(map[string]any{"url": "http://example.com/in"})
+	values, err := sdktest.Validate(Kind, map[string]any{"url": "http://example.com/in"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"url": "http://example.com/in", "method": "POST"}, values)
 
@@ -236,10 +231,10 @@ func TestParameters(t *testing.T) {
 		config map[string]any
 		err    string
 	}{
-		{map[string]any{"url": "mailto:x@example.com", "method": "POST"}, "http-sink: url must be an http:// or https:// URL"},
+		{map[string]any{"url": "mailto:x@example.com"}, "http-sink: url must be an http:// or https:// URL"},
 		{map[string]any{"url": "http://example.com", "method": "FETCH"}, `http-sink: method "FETCH" is not one of GET, POST, PUT, DELETE, HEAD, OPTIONS, TRACE, PATCH`},
 	} {
-		_, err := Kind.New(sdk.NewConfig(bad.config), slog.New(slog.DiscardHandler))
+		_, err := sdktest.OpenSink(Kind, bad.config)
 		require.EqualError(t, err, bad.err)
 	}
 }

@@ -32,7 +32,7 @@ var Kind = sdk.SourceKind{
 		{Name: "period", Type: sdk.Integer, Default: 1000, Description: "The interval between fetches in milliseconds (Rayvens' default: 1000; the Kamelet's is 10000)."},
 		{Name: "contentType", Type: sdk.String, Default: "application/json", Aliases: []string{"content_type"}, Description: "The content type accepted for the resource (the Accept header)."},
 	},
-	New: newSource,
+	New: newHTTPSource,
 }
 
 // maxBody is the largest response body emitted; a larger one is a failed
@@ -58,7 +58,7 @@ type source struct {
 	lastFailure string // the reason the last fetch failed, "" after a success
 }
 
-func newSource(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
+func newHTTPSource(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
 	u, err := url.Parse(cfg.String("url"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// The URL itself is not shown: it may carry an API key.

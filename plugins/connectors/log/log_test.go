@@ -1,50 +1,36 @@
 package log
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/sdk"
+	"github.com/rayvens/rayvens/plugins/sdk/sdktest"
 )
 
-// line is one log line as the host receives it from the SDK's logger.
+// line is one line the sink logged: its level, its message, and whether it
+// is marked as output.
 type line struct {
-	Level   string `json:"@level"`
-	Message string `json:"@message"`
-	Output  bool   `json:"@output"`
+	Level   slog.Level
+	Message string
+	Output  bool
 }
 
-// logged validates config as the host does, writes batch to a new sink
-// that logs through the SDK's log handler, and returns the lines.
+// logged writes batch to a new sink of config and returns the lines it
+// logged.
 func logged(t *testing.T, config map[string]any, batch ...sdk.Event) []line {
 	t.Helper()
-	var out bytes.Buffer
-	sink, err := newSink(config, &out)
-	require.NoError(t, err)
-	require.NoError(t, sink.Write(t.Context(), batch))
+	var logs sdktest.Log
+	sink := sdktest.NewSink(t, Kind, config, sdktest.LogTo(&logs))
+	require.NoError(t, sdktest.Write(t, sink, batch...))
 	var lines []line
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		var l line
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &l), sc.Text())
-		lines = append(lines, l)
+	for _, r := range logs.Records() {
+		lines = append(lines, line{Level: r.Level, Message: r.Message, Output: r.Output()})
 	}
 	return lines
-}
-
-func newSink(config map[string]any, out *bytes.Buffer) (sdk.Sink, error) {
-	values, err := Kind.Kind().Validate(config)
-	if err != nil {
-		return nil, err
-	}
-	return Kind.New(sdk.NewConfig(values), slog.New(wire.NewLogHandler(out)))
 }
 
 func text(s string) sdk.Event { return sdk.Event{Body: []byte(s), ContentType: "text/plain"} }
@@ -52,8 +38,8 @@ func text(s string) sdk.Event { return sdk.Event{Body: []byte(s), ContentType: "
 func TestDefaultFormat(t *testing.T) {
 	lines := logged(t, nil, text("hello"), sdk.Event{Body: []byte(`{"a":1}`), ContentType: "application/json"})
 	require.Equal(t, []line{
-		{Level: "info", Output: true, Message: "log-sink: Exchange[ExchangePattern: InOnly, BodyType: text/plain, Body: hello]"},
-		{Level: "info", Output: true, Message: `log-sink: Exchange[ExchangePattern: InOnly, BodyType: application/json, Body: {"a":1}]`},
+		{Level: slog.LevelInfo, Output: true, Message: "log-sink: Exchange[ExchangePattern: InOnly, BodyType: text/plain, Body: hello]"},
+		{Level: slog.LevelInfo, Output: true, Message: `log-sink: Exchange[ExchangePattern: InOnly, BodyType: application/json, Body: {"a":1}]`},
 	}, lines)
 }
 
@@ -65,17 +51,17 @@ func TestOptions(t *testing.T) {
 		want   line
 	}{
 		{"headers, level and logger name", map[string]any{"showHeaders": true, "level": "warn", "loggerName": "audit"},
-			line{Level: "warn", Message: "audit: Exchange[ExchangePattern: InOnly, Headers: {CamelFileName=a.txt, b=2}, BodyType: text/plain, Body: hello]"}},
+			line{Level: slog.LevelWarn, Message: "audit: Exchange[ExchangePattern: InOnly, Headers: {CamelFileName=a.txt, b=2}, BodyType: text/plain, Body: hello]"}},
 		{"multiline and marker", map[string]any{"multiline": true, "marker": "IN", "level": "ERROR"},
-			line{Level: "error", Message: "log-sink [IN]: Exchange[\n  ExchangePattern: InOnly\n  BodyType: text/plain\n  Body: hello\n]"}},
+			line{Level: slog.LevelError, Message: "log-sink [IN]: Exchange[\n  ExchangePattern: InOnly\n  BodyType: text/plain\n  Body: hello\n]"}},
 		{"body only", map[string]any{"show_exchange_pattern": false, "showBodyType": false, "level": "TRACE"},
-			line{Level: "debug", Message: "log-sink: Exchange[Body: hello]"}},
+			line{Level: slog.LevelDebug, Message: "log-sink: Exchange[Body: hello]"}},
 		{"properties", map[string]any{"showProperties": true, "showBody": false},
-			line{Level: "info", Message: "log-sink: Exchange[ExchangePattern: InOnly, Properties: {loggerName=log-sink}, BodyType: text/plain]"}},
+			line{Level: slog.LevelInfo, Message: "log-sink: Exchange[ExchangePattern: InOnly, Properties: {loggerName=log-sink}, BodyType: text/plain]"}},
 		{"all properties", map[string]any{"showAllProperties": true, "showProperties": true, "showBody": false, "showBodyType": false},
-			line{Level: "info", Message: "log-sink: Exchange[ExchangePattern: InOnly, AllProperties: {kind=log-sink, loggerName=log-sink}]"}},
+			line{Level: slog.LevelInfo, Message: "log-sink: Exchange[ExchangePattern: InOnly, AllProperties: {kind=log-sink, loggerName=log-sink}]"}},
 		{"streams have no effect", map[string]any{"showStreams": true, "showCachedStreams": false},
-			line{Level: "info", Message: "log-sink: Exchange[ExchangePattern: InOnly, BodyType: text/plain, Body: hello]"}},
+			line{Level: slog.LevelInfo, Message: "log-sink: Exchange[ExchangePattern: InOnly, BodyType: text/plain, Body: hello]"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.want.Output = true
@@ -122,10 +108,10 @@ func TestBodies(t *testing.T) {
 func TestLevels(t *testing.T) {
 	require.Empty(t, logged(t, map[string]any{"level": "off"}, text("hello")), "OFF logs nothing")
 
-	_, err := newSink(map[string]any{"level": "verbose"}, new(bytes.Buffer))
+	_, err := sdktest.OpenSink(Kind, map[string]any{"level": "verbose"})
 	require.EqualError(t, err, `log-sink: unknown level "verbose" (want DEBUG, INFO, WARN, ERROR or OFF)`)
 
-	values, err := Kind.Kind().Validate(nil)
+	values, err := sdktest.Validate(Kind, nil)
 	require.NoError(t, err)
 	require.Equal(t, "INFO", values["level"])
 	require.Equal(t, "log-sink", values["loggerName"])

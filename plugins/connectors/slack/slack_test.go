@@ -1,11 +1,9 @@
 package slack
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rayvens/rayvens/plugins/sdk"
+	"github.com/rayvens/rayvens/plugins/sdk/sdktest"
 )
 
 // secretPath is where the test receiver listens, as Slack's webhooks do:
@@ -97,20 +96,12 @@ func startReceiver(t *testing.T, answers ...answer) (*receiver, string) {
 	return r, srv.URL + secretPath
 }
 
-// newTestSink validates config as the host does and makes an instance
-// that logs to logs and waits at most a few milliseconds between attempts
-// (a Retry-After still makes it wait as long as asked).
-func newTestSink(t *testing.T, config map[string]any, logs *bytes.Buffer) *sink {
+// newTestSink makes an instance of config, as the host does, that waits at
+// most a few milliseconds between attempts (a Retry-After header still
+// makes it wait as long as asked).
+func newTestSink(t *testing.T, config map[string]any, opts ...sdktest.Option) *sink {
 	t.Helper()
-	values, err := Kind.Kind().Validate(config)
-	require.NoError(t, err)
-	log := slog.New(slog.DiscardHandler)
-	if logs != nil {
-		log = slog.New(slog.NewTextHandler(logs, nil))
-	}
-	snk, err := Kind.New(sdk.NewConfig(values), log)
-	require.NoError(t, err)
-	s := snk.(*sink)
+	s := sdktest.NewSink(t, Kind, config, opts...).(*sink)
 	s.firstWait, s.maxWait = time.Millisecond, 5*time.Millisecond
 	return s
 }
@@ -135,9 +126,9 @@ func requireNoSecret(t *testing.T, webhook string, texts ...string) {
 func TestPostsMessagesInOrder(t *testing.T) {
 	// Slack answers 200; a receiver that answers another 2xx took the message too.
 	r, webhook := startReceiver(t, answer{status: 200}, answer{status: 202}, answer{status: 204})
-	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, nil)
-	require.NoError(t, s.Write(t.Context(), events("AAPL is up", "AAPL is unchanged")))
-	require.NoError(t, s.Write(t.Context(), events(`{"price": 99}`)))
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook})
+	require.NoError(t, sdktest.Write(t, s, events("AAPL is up", "AAPL is unchanged")...))
+	require.NoError(t, sdktest.Write(t, s, events(`{"price": 99}`)...))
 	got := r.received()
 	require.Len(t, got, 3)
 	for _, p := range got {
@@ -148,9 +139,9 @@ func TestPostsMessagesInOrder(t *testing.T) {
 
 func TestRetriesServerErrorsAndRateLimits(t *testing.T) {
 	r, webhook := startReceiver(t, answer{status: 500}, answer{status: 429, retryAfter: "1"})
-	var logs bytes.Buffer
-	s := newTestSink(t, map[string]any{"channel": "#test", "webhook_url": webhook}, &logs)
-	require.NoError(t, s.Write(t.Context(), events("AAPL is down")))
+	var logs sdktest.Log
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhook_url": webhook}, sdktest.LogTo(&logs))
+	require.NoError(t, sdktest.Write(t, s, events("AAPL is down")...))
 
 	got := r.received()
 	require.Len(t, got, 3)
@@ -164,10 +155,11 @@ func TestRetriesServerErrorsAndRateLimits(t *testing.T) {
 func TestClientErrorIsPermanent(t *testing.T) {
 	for _, a := range []answer{{status: 404}, {status: 403}, {status: 501}} {
 		r, webhook := startReceiver(t, a)
-		var logs bytes.Buffer
-		s := newTestSink(t, map[string]any{"channel": "#gone", "webhookUrl": webhook}, &logs)
-		err := s.Write(t.Context(), events("hello"))
+		var logs sdktest.Log
+		s := newTestSink(t, map[string]any{"channel": "#gone", "webhookUrl": webhook}, sdktest.LogTo(&logs))
+		err := sdktest.Write(t, s, events("hello")...)
 		require.EqualError(t, err, fmt.Sprintf("slack webhook answered %d %s", a.status, http.StatusText(a.status)))
+		require.True(t, sdk.IsPermanent(err), "the host does not send the batch again")
 		require.Len(t, r.received(), 1, "a %d is not retried", a.status)
 		requireNoSecret(t, webhook, logs.String(), err.Error())
 	}
@@ -179,10 +171,11 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 		answers[i] = answer{status: 503}
 	}
 	r, webhook := startReceiver(t, answers...)
-	var logs bytes.Buffer
-	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, &logs)
-	err := s.Write(t.Context(), events("a", "b"))
+	var logs sdktest.Log
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, sdktest.LogTo(&logs))
+	err := sdktest.Write(t, s, events("a", "b")...)
 	require.EqualError(t, err, "slack webhook answered 503 Service Unavailable")
+	require.False(t, sdk.IsPermanent(err), "the host may try again later")
 	require.Len(t, r.received(), maxAttempts, "the first message was tried %d times; the second never", maxAttempts)
 	requireNoSecret(t, webhook, logs.String(), err.Error())
 }
@@ -192,11 +185,11 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 // it are posted a second time.
 func TestPartialBatch(t *testing.T) {
 	r, webhook := startReceiver(t, answer{status: 200}, answer{status: 400})
-	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, nil)
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook})
 	batch := events("one", "two", "three")
-	err := s.Write(t.Context(), batch)
+	err := sdktest.Write(t, s, batch...)
 	require.EqualError(t, err, "slack webhook answered 400 Bad Request (the 1 messages before it in the batch were posted, and will be posted again with it)")
-	require.NoError(t, s.Write(t.Context(), batch), "the host sends the batch again")
+	require.NoError(t, sdktest.Write(t, s, batch...), "the host sends the batch again")
 	require.Equal(t, []string{"one", "one", "two", "three"}, r.delivered())
 }
 
@@ -204,9 +197,9 @@ func TestWebhookURLIsNeverShown(t *testing.T) {
 	srv := httptest.NewServer(&receiver{})
 	webhook := srv.URL + secretPath
 	srv.Close() // nothing listens there any more: the HTTP client's errors name the URL
-	var logs bytes.Buffer
-	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, &logs)
-	err := s.Write(t.Context(), events("lost"))
+	var logs sdktest.Log
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, sdktest.LogTo(&logs))
+	err := sdktest.Write(t, s, events("lost")...)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "slack webhook: ")
 	require.Contains(t, err.Error(), "connection refused")
@@ -219,12 +212,12 @@ func TestWebhookURLIsNeverShown(t *testing.T) {
 }
 
 func TestParameters(t *testing.T) {
-	_, err := Kind.Kind().Validate(map[string]any{"channel": "#test"})
+	_, err := sdktest.Validate(Kind, map[string]any{"channel": "#test"})
 	require.EqualError(t, err, `slack-sink: missing required parameter "webhookUrl"`)
-	values, err := Kind.Kind().Validate(map[string]any{"channel": "#test", "webhook_url": "https://hooks.slack.com/services/X"})
+	values, err := sdktest.Validate(Kind, map[string]any{"channel": "#test", "webhook_url": "https://hooks.slack.com/services/X"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"channel": "#test", "webhookUrl": "https://hooks.slack.com/services/X"}, values)
 
-	_, err = Kind.New(sdk.NewConfig(map[string]any{"channel": "#test", "webhookUrl": "hooks.slack.com/services/SECRET"}), slog.New(slog.DiscardHandler))
+	_, err = sdktest.OpenSink(Kind, map[string]any{"channel": "#test", "webhookUrl": "hooks.slack.com/services/SECRET"})
 	require.EqualError(t, err, "slack-sink: webhookUrl must be an http:// or https:// URL")
 }

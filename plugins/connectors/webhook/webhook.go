@@ -24,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
@@ -260,21 +261,30 @@ func (w *webhook) unavailable(rw http.ResponseWriter, r *http.Request, stopped c
 
 // event makes the event of a request: its body, its content type, and its
 // headers but those below, plus CamelHttpMethod, CamelHttpPath and
-// CamelHttpQuery as Camel's platform-http sets them.
+// CamelHttpQuery as Camel's platform-http sets them. Headers are text on
+// the wire to the host: a value that is not UTF-8 (HTTP allows Latin-1
+// bytes) would break the instance's stream, so it is left out.
 func (w *webhook) event(r *http.Request, body []byte) sdk.Event {
 	ev := sdk.Event{Body: body, ContentType: r.Header.Get("Content-Type"), Headers: map[string]string{}}
-	if ev.ContentType == "" {
+	if ev.ContentType == "" || !utf8.ValidString(ev.ContentType) {
 		ev.ContentType = "application/octet-stream" // what RFC 9110 lets a recipient assume
+	}
+	set := func(name, value string) {
+		if !utf8.ValidString(value) {
+			w.log.Debug("header left out: its value is not UTF-8", "header", name)
+			return
+		}
+		ev.Headers[name] = value
 	}
 	for name, values := range r.Header {
 		if !dropped(name) {
-			ev.Headers[name] = strings.Join(values, ", ")
+			set(name, strings.Join(values, ", "))
 		}
 	}
 	ev.Headers["CamelHttpMethod"] = r.Method
-	ev.Headers["CamelHttpPath"] = r.URL.Path
+	set("CamelHttpPath", r.URL.Path)
 	if r.URL.RawQuery != "" {
-		ev.Headers["CamelHttpQuery"] = r.URL.RawQuery
+		set("CamelHttpQuery", r.URL.RawQuery)
 	}
 	return ev
 }

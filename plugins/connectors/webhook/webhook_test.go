@@ -1,16 +1,12 @@
 package webhook
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,112 +14,41 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rayvens/rayvens/plugins/sdk"
+	"github.com/rayvens/rayvens/plugins/sdk/sdktest"
 )
 
 // wait bounds every wait of these tests; none is reached when they pass.
-const wait = 10 * time.Second
+const wait = sdktest.Timeout
 
-// stream stands in for the host's stream: emit hands an event over while
-// the stream has room and blocks while it is full, like the SDK's emit; the
-// test takes events with take and accepts or refuses them with their Ack.
-type stream struct{ events chan sdk.Event }
-
-// newStream makes a stream with room for capacity events; 0 is a stream
-// that is full until the test takes an event.
-func newStream(capacity int) *stream { return &stream{events: make(chan sdk.Event, capacity)} }
-
-func (s *stream) emit(ctx context.Context, ev sdk.Event) error {
-	select {
-	case s.events <- ev:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *stream) take(t *testing.T) sdk.Event {
-	t.Helper()
-	select {
-	case ev := <-s.events:
-		return ev
-	case <-time.After(wait):
-		t.Fatal("no event reached the stream")
-		return sdk.Event{}
-	}
-}
-
-// acceptAll accepts every event handed over, until the test ends.
-func (s *stream) acceptAll(t *testing.T) {
-	ctx := t.Context()
-	go func() {
-		for {
-			select {
-			case ev := <-s.events:
-				ev.Ack(nil)
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-}
-
-// logBuffer keeps what an instance logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// running is a webhook-source instance serving on a free port.
+// running is a webhook-source instance serving on a free port, emitting
+// into a Collector that stands in for the host's stream.
 type running struct {
 	*webhook
-	log  *logBuffer
-	stop func() error // stops Run and returns what it returned
+	stream *sdktest.Collector
+	log    *sdktest.Log
+	run    *sdktest.Running
 }
 
-// start validates config as the host does (port 0 unless given: a free
-// one), creates an instance with New and runs it with s's emit until the
-// test ends or stop is called. adjust, when given, changes the instance
-// before it runs (shorter waits).
-func start(t *testing.T, config map[string]any, s *stream, adjust func(*webhook)) *running {
+// start makes an instance of config as the host does (port 0 unless given:
+// a free one) and runs it into stream until the test ends. adjust, when
+// given, changes the instance before it runs (shorter waits).
+func start(t *testing.T, config map[string]any, stream *sdktest.Collector, adjust func(*webhook)) *running {
 	t.Helper()
 	if _, ok := config["port"]; !ok {
 		config["port"] = 0
 	}
-	values, err := Kind.Kind().Validate(config)
-	require.NoError(t, err)
-	var logs logBuffer
-	src, err := Kind.New(sdk.NewConfig(values), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	require.NoError(t, err)
-	w := src.(*webhook)
+	var logs sdktest.Log
+	w := sdktest.NewSource(t, Kind, config, sdktest.LogTo(&logs)).(*webhook)
 	if adjust != nil {
 		adjust(w)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx, s.emit) }()
-	stop := sync.OnceValue(func() error {
-		cancel()
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(wait):
-			return errors.New("Run did not return after its context ended")
-		}
-	})
-	t.Cleanup(func() { require.NoError(t, stop()) })
-	return &running{webhook: w, log: &logs, stop: stop}
+	return &running{webhook: w, stream: stream, log: &logs, run: sdktest.Run(t, w, stream.Emit)}
+}
+
+// take returns the n-th event (from 1) handed to the stream, once it is.
+func (r *running) take(t *testing.T, n int) sdk.Event {
+	t.Helper()
+	return r.stream.Wait(t, n)[n-1]
 }
 
 // post sends body to url with header and returns the answer.
@@ -181,13 +106,12 @@ func await(t *testing.T, c <-chan answer) answer {
 }
 
 func TestAnswersOnlyOnceTheStreamAccepted(t *testing.T) {
-	s := newStream(1)
-	w := start(t, map[string]any{}, s, nil)
+	w := start(t, map[string]any{}, &sdktest.Collector{Hold: true}, nil)
 	require.Eventually(t, func() bool { return strings.Contains(w.log.String(), "listening on "+w.url()) }, wait, time.Millisecond)
 	require.Regexp(t, `^http://127\.0\.0\.1:[1-9][0-9]*/webhook$`, w.url())
 
 	answered := postAsync(t, w.url()+"?source=test", `{"hello":"world"}`, nil)
-	ev := s.take(t) // handed to the stream, not accepted yet
+	ev := w.take(t, 1) // handed to the stream, not accepted yet
 	require.Never(t, func() bool { return len(answered) > 0 }, 100*time.Millisecond, 5*time.Millisecond,
 		"no answer before the stream has accepted the event")
 	ev.Ack(nil)
@@ -202,8 +126,7 @@ func TestAnswersOnlyOnceTheStreamAccepted(t *testing.T) {
 }
 
 func TestEventHeaders(t *testing.T) {
-	s := newStream(1)
-	w := start(t, map[string]any{"authorizationToken": "s3cret"}, s, nil)
+	w := start(t, map[string]any{"authorizationToken": "s3cret"}, &sdktest.Collector{Hold: true}, nil)
 	answered := postAsync(t, w.url(), "hello", http.Header{
 		"Authorization":   {"Bearer s3cret"},
 		"Content-Type":    {"text/plain; charset=utf-8"},
@@ -213,7 +136,7 @@ func TestEventHeaders(t *testing.T) {
 		"Cookie":          {"session=1"},
 		"camel-something": {"x"},
 	})
-	ev := s.take(t)
+	ev := w.take(t, 1)
 	ev.Ack(nil)
 	require.Equal(t, http.StatusAccepted, await(t, answered).resp.StatusCode)
 
@@ -234,55 +157,72 @@ func TestEventHeaders(t *testing.T) {
 	require.NotContains(t, w.log.String(), "s3cre", "no token is ever logged")
 }
 
+// HTTP allows header values that are not UTF-8; the wire to the host
+// carries text only, so they are left out rather than break the stream.
+func TestHeadersThatAreNotUTF8(t *testing.T) {
+	w := start(t, map[string]any{}, new(sdktest.Collector), nil)
+	resp, _ := post(t, w.url()+"?q=caf%E9", "x", http.Header{"X-Name": {"caf\xe9"}, "X-Ok": {"café"}, "Content-Type": {"text/plain; name=caf\xe9"}})
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	ev := w.take(t, 1)
+	require.NotContains(t, ev.Headers, "X-Name")
+	require.Equal(t, "café", ev.Headers["X-Ok"])
+	require.Equal(t, "application/octet-stream", ev.ContentType)
+	require.Equal(t, "q=caf%E9", ev.Headers["CamelHttpQuery"], "the raw query is ASCII")
+	require.Contains(t, w.log.String(), `msg="header left out: its value is not UTF-8" header=X-Name`)
+}
+
 func TestFullStreamAnswers503(t *testing.T) {
-	s := newStream(0) // full until the test takes an event
-	w := start(t, map[string]any{}, s, func(w *webhook) { w.queueWait = 50 * time.Millisecond })
+	var s sdktest.Collector
+	s.Block() // a full stream
+	w := start(t, map[string]any{}, &s, func(w *webhook) { w.queueWait = 50 * time.Millisecond })
 
 	resp, body := post(t, w.url(), "one", nil)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, body)
 	require.Equal(t, "1", resp.Header.Get("Retry-After"))
 	require.Contains(t, body, "the stream is full")
 
+	require.Zero(t, s.Len(), "the stream never took it")
+
 	// Once the stream has room again, the retry goes through.
-	s.acceptAll(t)
+	s.Unblock()
 	resp, _ = post(t, w.url(), "one", nil)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	require.Equal(t, "one", string(s.Events()[0].Body))
 }
 
 func TestTooManyPendingAnswers503(t *testing.T) {
-	s := newStream(10) // room in the stream, but it accepts nothing yet
-	w := start(t, map[string]any{}, s, func(w *webhook) {
+	w := start(t, map[string]any{}, &sdktest.Collector{Hold: true}, func(w *webhook) {
 		w.pending = make(chan struct{}, 1)
 		w.queueWait = 50 * time.Millisecond
 	})
 	first := postAsync(t, w.url(), "first", nil)
-	ev := s.take(t)
+	ev := w.take(t, 1)
 
 	resp, body := post(t, w.url(), "second", nil)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, body)
 	require.Equal(t, "1", resp.Header.Get("Retry-After"))
+	require.Equal(t, 1, w.stream.Len(), "the second was not handed to the stream")
 
 	ev.Ack(nil)
 	require.Equal(t, http.StatusAccepted, await(t, first).resp.StatusCode)
-	s.acceptAll(t)
-	resp, _ = post(t, w.url(), "second", nil)
-	require.Equal(t, http.StatusAccepted, resp.StatusCode, "the slot is free once the first event is accepted")
+	second := postAsync(t, w.url(), "second", nil)
+	w.take(t, 2).Ack(nil)
+	require.Equal(t, http.StatusAccepted, await(t, second).resp.StatusCode, "the slot is free once the first event is accepted")
 }
 
 func TestNotAcceptedAnswers503(t *testing.T) {
-	s := newStream(1)
-	w := start(t, map[string]any{}, s, func(w *webhook) { w.ackWait = 50 * time.Millisecond })
+	w := start(t, map[string]any{}, &sdktest.Collector{Hold: true}, func(w *webhook) { w.ackWait = 50 * time.Millisecond })
 
 	// The stream refuses the event.
 	answered := postAsync(t, w.url(), "refused", nil)
-	s.take(t).Ack(errors.New("the instance closed"))
+	w.take(t, 1).Ack(errors.New("the instance closed"))
 	a := await(t, answered)
 	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode)
 	require.Equal(t, "1", a.resp.Header.Get("Retry-After"))
 
 	// The stream never says: the answer comes after ackWait.
 	answered = postAsync(t, w.url(), "unanswered", nil)
-	ev := s.take(t)
+	ev := w.take(t, 2)
 	a = await(t, answered)
 	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode)
 	require.Contains(t, a.body, "did not accept the event in time")
@@ -291,9 +231,7 @@ func TestNotAcceptedAnswers503(t *testing.T) {
 }
 
 func TestRefusedRequests(t *testing.T) {
-	s := newStream(1)
-	s.acceptAll(t)
-	w := start(t, map[string]any{"subpath": "/hooks/in", "maxBodySize": 10, "authorization_token": "tok"}, s, nil)
+	w := start(t, map[string]any{"subpath": "/hooks/in", "maxBodySize": 10, "authorization_token": "tok"}, new(sdktest.Collector), nil)
 	require.True(t, strings.HasSuffix(w.url(), "/hooks/in"), w.url())
 	base := strings.TrimSuffix(w.url(), "/hooks/in")
 	auth := http.Header{"Authorization": {"Bearer tok"}}
@@ -323,6 +261,7 @@ func TestRefusedRequests(t *testing.T) {
 
 	resp, _ = post(t, w.url(), "0123456789", http.Header{"Authorization": {"bearer  tok"}})
 	require.Equal(t, http.StatusAccepted, resp.StatusCode, "a body of maxBodySize bytes, scheme in any case")
+	require.Equal(t, 1, w.stream.Len(), "refused requests make no event")
 }
 
 func TestPortInUse(t *testing.T) {
@@ -331,9 +270,7 @@ func TestPortInUse(t *testing.T) {
 	defer taken.Close()
 	port := taken.Addr().(*net.TCPAddr).Port
 
-	values, err := Kind.Kind().Validate(map[string]any{"port": port})
-	require.NoError(t, err)
-	_, err = Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
+	_, err = sdktest.OpenSource(Kind, map[string]any{"port": port})
 	require.EqualError(t, err, fmt.Sprintf("webhook-source: cannot listen on 127.0.0.1:%d: address already in use", port))
 	require.ErrorIs(t, err, syscall.EADDRINUSE)
 }
@@ -346,22 +283,19 @@ func TestParameters(t *testing.T) {
 		{map[string]any{"port": 70000}, "webhook-source: port 70000 is not between 0 and 65535"},
 		{map[string]any{"maxBodySize": 0}, "webhook-source: maxBodySize must be positive"},
 	} {
-		values, err := Kind.Kind().Validate(tt.config)
-		require.NoError(t, err)
-		_, err = Kind.New(sdk.NewConfig(values), slog.New(slog.DiscardHandler))
+		_, err := sdktest.OpenSource(Kind, tt.config)
 		require.EqualError(t, err, tt.err)
 	}
-	values, err := Kind.Kind().Validate(map[string]any{})
+	values, err := sdktest.Validate(Kind, map[string]any{})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"subpath": "webhook", "host": "127.0.0.1", "port": int64(8000), "maxBodySize": int64(1 << 20)}, values)
 }
 
 func TestStopAnswersWaitingRequests(t *testing.T) {
-	s := newStream(1)
-	w := start(t, map[string]any{}, s, nil)
+	w := start(t, map[string]any{}, &sdktest.Collector{Hold: true}, nil)
 	answered := postAsync(t, w.url(), "in flight", nil)
-	s.take(t) // never accepted: the source stops first
-	require.NoError(t, w.stop(), "Run ends cleanly")
+	w.take(t, 1) // never accepted: the source stops first
+	require.NoError(t, w.run.Stop(), "Run ends cleanly")
 	a := await(t, answered)
 	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode)
 	require.Contains(t, a.body, "stopping")
