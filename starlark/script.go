@@ -103,8 +103,8 @@ func (s *Script) Stream(name string) *engine.Stream { return s.eng.Stream(name) 
 
 // Start runs the script's top level. Cancelling ctx later stops the run
 // gracefully (see Run). If the script fails, Start shuts the run down (what
-// was accepted is still delivered) and returns the error; Wait must not be
-// called then. Start a second time is ErrStarted.
+// was accepted is still delivered) and returns the error; Wait then returns
+// ErrFinished. Start a second time is ErrStarted.
 func (s *Script) Start(ctx context.Context, filename string, src any) error {
 	if s.state != 0 {
 		return ErrStarted
