@@ -23,11 +23,14 @@ import (
 // other keys) is an error naming its Go type.
 func ToStarlark(v any) (starlark.Value, error) {
 	sv, err := toStarlark(v, "")
-	var u *unsupported
-	if errors.As(err, &u) {
-		return nil, u.explain(v)
+	if err != nil { // only then: errors.As would allocate on the hot path
+		var u *unsupported
+		if errors.As(err, &u) {
+			return nil, u.explain(v)
+		}
+		return nil, err
 	}
-	return sv, err
+	return sv, nil
 }
 
 // supported is what the errors of ToStarlark suggest.
@@ -150,6 +153,10 @@ func element(rv reflect.Value, path string) (starlark.Value, error) {
 // every event on those streams is a frozen starlark.Value whoever appended
 // it; an event ToStarlark cannot convert is refused at Append.
 func AcceptEvent(ev engine.Event) (engine.Event, error) {
+	if v, ok := ev.(starlark.Value); ok && v != starlark.None { // what scripts append
+		v.Freeze()
+		return v, nil
+	}
 	v, err := ToStarlark(ev)
 	if err != nil {
 		return nil, err
