@@ -5,7 +5,11 @@
 // a README whose parameter table is generated from the declaration, and an
 // example.star. Adding a connector is a new folder and one line in Plugin;
 // `go generate ./plugins/connectors` then updates its README and
-// docs/connectors.md.
+// docs/connectors.md. Tests keep each folder whole: TestConnectorFolders
+// (its kinds are in Plugin, it has a README with their tables and an
+// example), TestReadmes and TestConnectorsDoc (nothing generated is
+// stale), and the root's connectors_examples_e2e_test.go (each example
+// passes `rayvens check`).
 package connectors
 
 import (

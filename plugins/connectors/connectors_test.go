@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,71 +19,7 @@ func TestPlugin(t *testing.T) {
 	p := Plugin("v1.2.3")
 	require.Equal(t, "rayvens", p.Name)
 	require.Equal(t, "v1.2.3", p.Version)
-	require.Contains(t, kinds(p), "timer-source")
-}
-
-// TestReadmesListParameters checks that the parameter table in each
-// connector's README is the one its declaration makes. When it fails, paste
-// the table from the failure into the README.
-func TestReadmesListParameters(t *testing.T) {
-	readmes, err := filepath.Glob("*/README.md")
-	require.NoError(t, err)
-	var all strings.Builder
-	for _, name := range readmes {
-		b, err := os.ReadFile(name)
-		require.NoError(t, err)
-		all.Write(b)
-	}
-	for name, ps := range kinds(Plugin("")) {
-		if table := paramTable(name, ps); !strings.Contains(all.String(), table) {
-			t.Errorf("the README of %s should list its parameters as:\n\n%s", name, table)
-		}
-	}
-}
-
-// kinds returns the parameters of every kind of p by name.
-func kinds(p sdk.Plugin) map[string][]sdk.Param {
-	out := map[string][]sdk.Param{}
-	for _, k := range p.Sources {
-		out[k.Name] = k.Params
-	}
-	for _, k := range p.Sinks {
-		out[k.Name] = k.Params
-	}
-	return out
-}
-
-// paramTable renders a kind's parameters as a Markdown table, headed by a
-// comment naming the kind.
-func paramTable(kind string, ps []sdk.Param) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "<!-- the parameters of %s, checked by connectors_test.go -->\n", kind)
-	b.WriteString("| parameter | type | required | default | description |\n")
-	b.WriteString("|---|---|---|---|---|\n")
-	for _, p := range ps {
-		name := "`" + p.Name + "`"
-		for _, a := range p.Aliases {
-			name += " or `" + a + "`"
-		}
-		typ := string(p.Type)
-		if p.Secret {
-			typ += ", secret"
-		}
-		required := "no"
-		if p.Required {
-			required = "yes"
-		}
-		def := ""
-		switch d := p.Default.(type) {
-		case nil:
-		case string:
-			def = fmt.Sprintf("`%q`", d)
-		default:
-			def = fmt.Sprintf("`%v`", d)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", name, typ, required, def, p.Description)
-	}
-	return b.String()
+	require.True(t, slices.ContainsFunc(p.Sources, func(k sdk.SourceKind) bool { return k.Name == "timer-source" }))
 }
 
 // TestCatalog checks that the catalog is assembled from the declarations:
@@ -95,4 +34,51 @@ func TestCatalog(t *testing.T) {
 		"http-sink sink", "http-source source", "log-sink sink", "slack-sink sink", "timer-source source",
 		"webhook-source source",
 	}, names)
+}
+
+// notConnectors are the folders here that are not connectors.
+var notConnectors = []string{"gendocs", "testdata"}
+
+// TestConnectorFolders checks that each folder here is one connector: its
+// kinds are in Plugin, and it holds a README with their generated
+// parameter tables and an example.star (which the root's
+// connectors_examples_e2e_test.go runs through rayvens check).
+func TestConnectorFolders(t *testing.T) {
+	folders := connectorFolders()
+	entries, err := os.ReadDir(".")
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.IsDir() && !slices.Contains(notConnectors, e.Name()) {
+			require.Contains(t, folders, e.Name(), "plugins/connectors/%s/ declares no kind of Plugin: add its kinds to Plugin in connectors.go", e.Name())
+		}
+	}
+	for folder, kinds := range folders {
+		readme, err := os.ReadFile(filepath.Join(folder, "README.md"))
+		require.NoError(t, err, "each connector folder has a README.md")
+		for _, kind := range kinds {
+			require.Contains(t, string(readme), fmt.Sprintf(paramsStart, kind)+"\n",
+				"plugins/connectors/%s/README.md has no generated parameter table of %s: add the lines\n\n%s\n%s\n\nand run go generate ./plugins/connectors",
+				folder, kind, fmt.Sprintf(paramsStart, kind), paramsEnd)
+		}
+		require.FileExists(t, filepath.Join(folder, "example.star"), "each connector folder has an example script")
+	}
+}
+
+// connectorFolders returns the folders the kinds of Plugin are declared
+// in, with their kinds: the package of each kind's New function.
+func connectorFolders() map[string][]string {
+	folders := map[string][]string{}
+	add := func(kind string, newFn any) {
+		name := runtime.FuncForPC(reflect.ValueOf(newFn).Pointer()).Name() // e.g. "github.com/rayvens/rayvens/plugins/connectors/file.opener.func1"
+		folder, _, _ := strings.Cut(strings.TrimPrefix(name, "github.com/rayvens/rayvens/plugins/connectors/"), ".")
+		folders[folder] = append(folders[folder], kind)
+	}
+	p := Plugin("")
+	for _, k := range p.Sources {
+		add(k.Name, k.New)
+	}
+	for _, k := range p.Sinks {
+		add(k.Name, k.New)
+	}
+	return folders
 }

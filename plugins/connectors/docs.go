@@ -2,12 +2,13 @@ package connectors
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/rayvens/rayvens/camel"
 )
 
-//go:generate go run ./gendocs ../../docs/connectors.md
+//go:generate go run ./gendocs ../../docs/connectors.md .
 
 // Markdown renders the catalog of built-in kinds: the text of
 // docs/connectors.md.
@@ -45,4 +46,35 @@ is sent as text, bytes as bytes, dicts and lists as JSON, and an
 		b.WriteString(camel.KindMarkdown(k))
 	}
 	return b.String()
+}
+
+// A connector README holds the parameter table of each of its kinds between
+// these markers; Readme rewrites what is between them.
+const (
+	paramsStart = `<!-- parameters of %s: generated from its declaration by "go generate ./plugins/connectors"; do not edit -->`
+	paramsEnd   = `<!-- end of generated parameters -->`
+)
+
+// paramsBlock matches a generated table, with the kind its marker names.
+var paramsBlock = regexp.MustCompile(`(?s)<!-- parameters of (\S+?): generated [^>]*-->\n.*?` + regexp.QuoteMeta(paramsEnd))
+
+// Readme returns the text of a connector's README with the parameter table
+// of each kind its markers name rewritten from the kind's declaration, with
+// camel.ParamsMarkdown. A marker naming a kind that is not built in is an
+// error.
+func Readme(text string) (string, error) {
+	var unknown []string
+	out := paramsBlock.ReplaceAllStringFunc(text, func(block string) string {
+		name := paramsBlock.FindStringSubmatch(block)[1]
+		k, ok := Catalog().Lookup(name)
+		if !ok {
+			unknown = append(unknown, name)
+			return block
+		}
+		return fmt.Sprintf(paramsStart, name) + "\n" + camel.ParamsMarkdown(k.Params) + "\n" + paramsEnd
+	})
+	if len(unknown) > 0 {
+		return "", fmt.Errorf("parameter tables of kinds that are not built in: %s", strings.Join(unknown, ", "))
+	}
+	return out, nil
 }
