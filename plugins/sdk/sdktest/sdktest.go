@@ -112,11 +112,7 @@ func OpenSink(kind sdk.SinkKind, config map[string]any, opts ...Option) (sdk.Sin
 // test if that fails. What the source logs is shown if the test fails.
 func NewSource(t testing.TB, kind sdk.SourceKind, config map[string]any, opts ...Option) sdk.Source {
 	t.Helper()
-	o := newTestOptions(t, kind.Name, opts)
-	src, err := open(kind.Kind(), kind.New, config, o)
-	if err != nil {
-		t.Fatalf("sdktest: cannot open a %s: %v", kind.Name, err)
-	}
+	src, _ := mustOpen(t, kind.Kind(), kind.New, config, opts)
 	return src
 }
 
@@ -126,11 +122,7 @@ func NewSource(t testing.TB, kind sdk.SourceKind, config map[string]any, opts ..
 // shown if the test fails.
 func NewSink(t testing.TB, kind sdk.SinkKind, config map[string]any, opts ...Option) sdk.Sink {
 	t.Helper()
-	o := newTestOptions(t, kind.Name, opts)
-	sink, err := open(kind.Kind(), kind.New, config, o)
-	if err != nil {
-		t.Fatalf("sdktest: cannot open a %s: %v", kind.Name, err)
-	}
+	sink, o := mustOpen(t, kind.Kind(), kind.New, config, opts)
 	if c, ok := sink.(io.Closer); ok {
 		t.Cleanup(func() {
 			if err := guard.Call(o.log.logger(), "Close", c.Close); err != nil {
@@ -139,6 +131,18 @@ func NewSink(t testing.TB, kind sdk.SinkKind, config map[string]any, opts ...Opt
 		})
 	}
 	return sink
+}
+
+// mustOpen opens an instance for test t, which fails if that fails, and
+// returns it with its options.
+func mustOpen[T any](t testing.TB, k camel.Kind, newFn func(sdk.Config, *slog.Logger) (T, error), config map[string]any, opts []Option) (T, options) {
+	t.Helper()
+	o := newTestOptions(t, k.Name, opts)
+	inst, err := open(k, newFn, config, o)
+	if err != nil {
+		t.Fatalf("sdktest: cannot open a %s: %v", k.Name, err)
+	}
+	return inst, o
 }
 
 // open checks the declaration as sdk.Serve does, validates config and
