@@ -25,6 +25,9 @@ var architecture = []struct {
 	allowed func(dep string, std bool) bool
 	// direct: the rule is about direct imports only.
 	direct bool
+	// testsAllowed, when set, is the rule for the imports of the
+	// packages' tests.
+	testsAllowed func(dep string) bool
 }{
 	{
 		packages: "engine/...",
@@ -54,6 +57,9 @@ var architecture = []struct {
 		direct:   true,
 		allowed: func(dep string, std bool) bool {
 			return !project(dep) || dep == module+"/plugins/sdk" || dep == module+"/camel"
+		},
+		testsAllowed: func(dep string) bool {
+			return !project(dep) || dep == module+"/plugins/sdk" || dep == module+"/plugins/sdk/sdktest" || dep == module+"/camel"
 		},
 	},
 	{
@@ -92,6 +98,8 @@ type goPackage struct {
 	Standard   bool
 	Imports    []string
 	Deps       []string
+	// TestImports and XTestImports are the imports of its tests.
+	TestImports, XTestImports []string
 }
 
 // TestArchitecture fails when an import goes the wrong way. It reads the
@@ -123,6 +131,15 @@ func TestArchitecture(t *testing.T) {
 			}
 			sort.Strings(wrong)
 			require.Empty(t, wrong, "%s: %s, but it imports these", p.ImportPath, rule.rule)
+			if rule.testsAllowed != nil {
+				var wrongInTests []string
+				for _, imp := range append(p.TestImports, p.XTestImports...) {
+					if imp != p.ImportPath && !rule.testsAllowed(imp) {
+						wrongInTests = append(wrongInTests, imp)
+					}
+				}
+				require.Empty(t, wrongInTests, "%s: the tests of %s, but they import these", p.ImportPath, rule.rule)
+			}
 		}
 		require.NotZero(t, matched, "no package matches %s", rule.packages)
 	}
@@ -145,7 +162,7 @@ func matches(p, pattern string) bool {
 
 func listPackages(t *testing.T, args ...string) []goPackage {
 	t.Helper()
-	out, err := exec.Command("go", append([]string{"list", "-json=ImportPath,Name,Standard,Imports,Deps"}, args...)...).Output()
+	out, err := exec.Command("go", append([]string{"list", "-json=ImportPath,Name,Standard,Imports,Deps,TestImports,XTestImports"}, args...)...).Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		t.Fatalf("go list %v: %v\n%s", args, err, ee.Stderr)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,47 +9,41 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rayvens/rayvens/plugins/sdk"
+	"github.com/rayvens/rayvens/plugins/sdk/sdktest"
 )
 
-// A connector is tested by calling its New and Run or Write directly, with
-// a config made by sdk.NewConfig (values as the host passes them: strings,
-// int64, float64, bool).
-var discard = slog.New(slog.DiscardHandler)
+// A connector is tested in process with plugins/sdk/sdktest: configs are
+// validated as the host validates them, and events cross the wire's
+// encoding, as they do when rayvens runs the plugin.
 
 func TestDiceRollsCountTimes(t *testing.T) {
-	src, err := newDice(sdk.NewConfig(map[string]any{"period": int64(0), "sides": int64(6), "count": int64(100)}), discard)
-	require.NoError(t, err)
-	var rolls []int
-	emit := func(_ context.Context, ev sdk.Event) error {
+	src := sdktest.NewSource(t, diceSource, map[string]any{"period": 0, "count": 100})
+	var rolls sdktest.Collector
+	require.NoError(t, sdktest.Run(t, src, rolls.Emit).Wait(), "the source ends after count rolls")
+	require.Equal(t, 100, rolls.Len())
+	for _, ev := range rolls.Events() {
 		n, err := strconv.Atoi(string(ev.Body))
 		require.NoError(t, err)
 		require.Equal(t, "text/plain", ev.ContentType)
-		rolls = append(rolls, n)
-		return nil
-	}
-	require.NoError(t, src.Run(t.Context(), emit))
-	require.Len(t, rolls, 100)
-	for _, n := range rolls {
 		require.True(t, 1 <= n && n <= 6, n)
 	}
 }
 
 func TestDiceRefusesNoSides(t *testing.T) {
-	_, err := newDice(sdk.NewConfig(map[string]any{"period": int64(0), "sides": int64(0)}), discard)
+	_, err := sdktest.OpenSource(diceSource, map[string]any{"sides": 0})
 	require.EqualError(t, err, "dice-source: a die has at least one side")
+	_, err = sdktest.Validate(diceSource, map[string]any{"sides": "six"})
+	require.EqualError(t, err, `dice-source: parameter "sides" must be an integer, got string`)
 }
 
 func TestJSONLAppendsLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rolls.jsonl")
-	sink, err := newJSONL(sdk.NewConfig(map[string]any{"path": path}), discard)
-	require.NoError(t, err)
-	ctx := t.Context()
-	require.NoError(t, sink.Write(ctx, []sdk.Event{
-		{Body: []byte("4"), ContentType: "text/plain"},
-		{Body: []byte(`{"a":1}`), ContentType: "application/json", Headers: map[string]string{"CamelFileName": "a.json"}},
-	}))
-	require.NoError(t, sink.Write(ctx, []sdk.Event{{Body: []byte("6")}}))
-	require.NoError(t, sink.(*jsonl).Close())
+	sink := sdktest.NewSink(t, jsonlSink, map[string]any{"path": path})
+	require.NoError(t, sdktest.Write(t, sink,
+		sdk.Event{Body: []byte("4"), ContentType: "text/plain"},
+		sdk.Event{Body: []byte(`{"a":1}`), ContentType: "application/json", Headers: map[string]string{"CamelFileName": "a.json"}},
+	))
+	require.NoError(t, sdktest.Write(t, sink, sdk.Event{Body: []byte("6")}))
 
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
