@@ -41,6 +41,11 @@ func checkCommand() *cli.Command {
 			if _, err := plugins.ParseLevel(c.String("log-level")); err != nil {
 				return usageError{err}
 			}
+			for _, d := range c.StringSlice("plugin-dir") {
+				if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+					return fmt.Errorf("plugin directory %s does not exist", d)
+				}
+			}
 			conns := &checkConnectors{
 				catalog:  connectors.Catalog(),
 				external: len(c.StringSlice("plugin-dir")) > 0 || os.Getenv(plugins.EnvPluginPath) != "",

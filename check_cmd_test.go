@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,4 +26,12 @@ func TestCheckNeedsNoHost(t *testing.T) {
 	require.EqualError(t, c.Check(ctx, "timer-source", camel.Sink, map[string]any{"message": "m"}), "timer-source is a source, not a sink")
 	require.EqualError(t, c.Check(ctx, "timer-sorce", camel.Source, nil), `unknown connector kind "timer-sorce" (did you mean "timer-source"?)`)
 	require.Nil(t, c.host)
+}
+
+// TestCheckRefusesMissingPluginDir: a plugin directory that is not there
+// is said at once, not only when a script uses a kind it would serve.
+func TestCheckRefusesMissingPluginDir(t *testing.T) {
+	_, stderr, code := rayvens(t, "check", "--plugin-dir", filepath.Join(t.TempDir(), "nope"), "examples/stream.star")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "does not exist")
 }
