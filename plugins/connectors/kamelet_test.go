@@ -73,7 +73,7 @@ func TestKinds(t *testing.T) {
 // rayvensOnly are parameters Rayvens adds to a Kamelet's.
 var rayvensOnly = map[string][]string{
 	"webhook-source": {"host", "port", "maxBodySize", "authorizationToken"},
-	"http-sink":      {"contentType"},
+	"http-sink":      {"contentType", "authorizationToken", "headers"},
 }
 
 func nilIfEmpty(s []string) []string {

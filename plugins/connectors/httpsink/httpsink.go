@@ -8,11 +8,17 @@
 // and the first that fails stops the batch: Write then returns an error,
 // and the host sends the whole batch again, so the events before it are
 // sent twice (at-least-once delivery, see README.md).
+//
+// Credentials belong in the authorizationToken and headers parameters,
+// not in the URL: every log line and error shows the URL as
+// scheme://host[:port] only, since its path and query may carry a token
+// too.
 package httpsink
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +46,8 @@ var Kind = sdk.SinkKind{
 		{Name: "url", Type: sdk.String, Required: true, Description: "The URL to which you want to send data."},
 		{Name: "method", Type: sdk.String, Default: "POST", Description: "The HTTP method to use."},
 		{Name: "contentType", Type: sdk.String, Aliases: []string{"content_type"}, Description: "The Content-Type of the requests (default: the event's own content type)."},
+		{Name: "authorizationToken", Type: sdk.String, Secret: true, Aliases: []string{"authorization_token"}, Description: "When set, each request carries the header `Authorization: Bearer <token>`."},
+		{Name: "headers", Type: sdk.String, Secret: true, Description: `Headers to send with each request, as a JSON object of names to string values, such as '{"X-Api-Key": "k1", "X-Team": "ops"}'; they replace event headers of the same name.`},
 	},
 	New: newSink,
 }
@@ -62,9 +70,10 @@ const (
 // its fields need no lock.
 type sink struct {
 	url         string
-	where       string // url without query and userinfo, for logs and errors
+	where       string // scheme://host[:port] of url, for logs and errors
 	method      string
-	contentType string // "" means the event's own
+	contentType string      // "" means the event's own
+	headers     http.Header // the headers parameter, and Authorization
 	client      *http.Client
 	log         *slog.Logger
 	// firstWait and maxWait are the constants of the same names, shorter
@@ -85,11 +94,18 @@ func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 	if !slices.Contains(methods, method) {
 		return nil, fmt.Errorf("http-sink: method %q is not one of %s", cfg.String("method"), strings.Join(methods, ", "))
 	}
+	headers, err := fixedHeaders(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &sink{
-		url:         u.String(),
-		where:       (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String(),
+		url: u.String(),
+		// Only scheme and host: a path or query may hold a token as well
+		// as userinfo does.
+		where:       (&url.URL{Scheme: u.Scheme, Host: u.Host}).String(),
 		method:      method,
 		contentType: cfg.String("contentType"),
+		headers:     headers,
 		client:      &http.Client{Timeout: requestTimeout},
 		log:         log,
 		firstWait:   firstWait,
@@ -170,9 +186,43 @@ func (s *sink) attempt(ctx context.Context, ev sdk.Event) error {
 	return backoff.Permanent(failed)
 }
 
-// setHeaders copies the event's headers to req (those HTTP can carry) and
-// sets its Content-Type: the contentType parameter, else the event's
-// Content-Type header, else the event's content type.
+// fixedHeaders reads the headers and authorizationToken parameters: the
+// headers every request carries. Its errors name the parameter and the
+// header, never a value: both parameters are secret.
+func fixedHeaders(cfg sdk.Config) (http.Header, error) {
+	h := http.Header{}
+	if cfg.Has("headers") {
+		var values map[string]string
+		if err := json.Unmarshal([]byte(cfg.String("headers")), &values); err != nil || values == nil {
+			return nil, errors.New(`http-sink: headers must be a JSON object of header names to string values, such as '{"X-Api-Key": "k1"}'`)
+		}
+		for name, value := range values {
+			if !httpguts.ValidHeaderFieldName(name) {
+				return nil, fmt.Errorf("http-sink: headers: %q is not a valid HTTP header name", name)
+			}
+			if !httpguts.ValidHeaderFieldValue(value) {
+				return nil, fmt.Errorf("http-sink: headers: the value of %q is not a valid HTTP header value", name)
+			}
+			if _, twice := h[http.CanonicalHeaderKey(name)]; twice {
+				return nil, fmt.Errorf("http-sink: headers: %q is given twice", http.CanonicalHeaderKey(name))
+			}
+			h.Set(name, value)
+		}
+	}
+	if cfg.Has("authorizationToken") {
+		token := cfg.String("authorizationToken")
+		if token == "" || !httpguts.ValidHeaderFieldValue(token) {
+			return nil, errors.New("http-sink: authorizationToken must be a non-empty token that an HTTP header can carry (no line breaks)")
+		}
+		h.Set("Authorization", "Bearer "+token)
+	}
+	return h, nil
+}
+
+// setHeaders copies the event's headers to req (those HTTP can carry),
+// then the headers and authorizationToken parameters over them, and sets
+// its Content-Type: the contentType parameter, else a Content-Type header
+// from the event or the headers parameter, else the event's content type.
 func (s *sink) setHeaders(req *http.Request, ev sdk.Event) {
 	for name, value := range ev.Headers {
 		if !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
@@ -183,6 +233,9 @@ func (s *sink) setHeaders(req *http.Request, ev sdk.Event) {
 			continue
 		}
 		req.Header.Set(name, value)
+	}
+	for name := range s.headers {
+		req.Header.Set(name, s.headers.Get(name))
 	}
 	switch {
 	case s.contentType != "":

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -127,7 +128,7 @@ func TestRetriesServerErrors(t *testing.T) {
 	s := newTestSink(t, map[string]any{"url": srv.URL + "/in?token=SECRET"}, sdktest.LogTo(&logs))
 	require.NoError(t, sdktest.Write(t, s, text("persist")))
 	require.Equal(t, []string{"persist", "persist", "persist"}, rec.bodies())
-	require.Contains(t, logs.String(), `level=WARN msg="request failed; retrying" error="POST `+srv.URL+`/in answered 500 Internal Server Error"`)
+	require.Contains(t, logs.String(), `level=WARN msg="request failed; retrying" error="POST `+srv.URL+` answered 500 Internal Server Error"`)
 	require.NotContains(t, logs.String(), "SECRET")
 }
 
@@ -144,7 +145,7 @@ func TestClientErrorIsPermanent(t *testing.T) {
 	rec, srv := startRecorder(t, answer{status: 404})
 	s := newTestSink(t, map[string]any{"url": srv.URL + "/missing?apikey=SECRET"})
 	err := sdktest.Write(t, s, text("lost"))
-	require.EqualError(t, err, "POST "+srv.URL+"/missing answered 404 Not Found")
+	require.EqualError(t, err, "POST "+srv.URL+" answered 404 Not Found")
 	require.True(t, sdk.IsPermanent(err), "the host does not send the batch again")
 	require.Len(t, rec.received(), 1, "a 404 is not retried")
 }
@@ -172,13 +173,69 @@ func TestUnreachableServerGivesUp(t *testing.T) {
 	s := newTestSink(t, map[string]any{"url": strings.Replace(srv.URL, "http://", "http://user:PASSWORD@", 1) + "/in?apikey=SECRET"}, sdktest.LogTo(&logs))
 	err := sdktest.Write(t, s, text("x"))
 	require.Error(t, err)
-	require.Contains(t, err.Error(), "POST "+srv.URL+"/in: ")
+	require.Contains(t, err.Error(), "POST "+srv.URL+": ")
 	require.Contains(t, err.Error(), "connection refused")
 	require.False(t, sdk.IsPermanent(err), "the host may try again later")
 	require.Equal(t, maxAttempts-1, strings.Count(logs.String(), "retrying"), "%d attempts", maxAttempts)
 	for _, secret := range []string{"SECRET", "PASSWORD"} {
 		require.NotContains(t, err.Error(), secret)
 		require.NotContains(t, logs.String(), secret)
+	}
+}
+
+func TestTokenAndHeadersAreSent(t *testing.T) {
+	rec, srv := startRecorder(t)
+	s := newTestSink(t, map[string]any{
+		"url":                srv.URL + "/in",
+		"authorizationToken": "TOKEN-1",
+		"headers":            `{"X-A": "1", "x-b": "2, and more"}`,
+	})
+	ev := sdk.Event{Body: []byte("x"), Headers: map[string]string{"X-A": "from the event", "Authorization": "Basic xyz", "X-C": "3"}}
+	require.NoError(t, sdktest.Write(t, s, ev, text("y")))
+	got := rec.received()
+	require.Len(t, got, 2)
+	for _, req := range got {
+		require.Equal(t, []string{"Bearer TOKEN-1"}, req.header.Values("Authorization"), "the token replaces an event's Authorization header")
+		require.Equal(t, []string{"1"}, req.header.Values("X-A"), "the headers parameter replaces an event header of the same name")
+		require.Equal(t, "2, and more", req.header.Get("X-B"))
+	}
+	require.Equal(t, "3", got[0].header.Get("X-C"), "other event headers are still sent")
+}
+
+// TestURLStaysOutOfErrors: whatever fails, errors and logs show the URL as
+// scheme://host:port, without the path, query, userinfo, token or header
+// values that may carry credentials.
+func TestURLStaysOutOfErrors(t *testing.T) {
+	secrets := []string{"/hooks", "PATHSECRET", "QUERYSECRET", "PASSWORD", "TOKENSECRET", "HEADERSECRET"}
+	for _, tc := range []struct {
+		name    string
+		answers []answer
+		closed  bool // the server is closed: connection refused
+		want    string
+	}{
+		{name: "500", answers: slices.Repeat([]answer{{status: 500}}, maxAttempts), want: " answered 500 Internal Server Error"},
+		{name: "4xx", answers: []answer{{status: 403}}, want: " answered 403 Forbidden"},
+		{name: "connection refused", closed: true, want: ": "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, srv := startRecorder(t, tc.answers...)
+			if tc.closed {
+				srv.Close()
+			}
+			var logs sdktest.Log
+			s := newTestSink(t, map[string]any{
+				"url":                strings.Replace(srv.URL, "http://", "http://user:PASSWORD@", 1) + "/hooks/PATHSECRET?apikey=QUERYSECRET",
+				"authorizationToken": "TOKENSECRET",
+				"headers":            `{"X-Api-Key": "HEADERSECRET"}`,
+			}, sdktest.LogTo(&logs))
+			err := sdktest.Write(t, s, text("x"))
+			require.Error(t, err)
+			require.True(t, strings.HasPrefix(err.Error(), "POST "+srv.URL+tc.want), "error %q", err)
+			for _, secret := range secrets {
+				require.NotContains(t, err.Error(), secret)
+				require.NotContains(t, logs.String(), secret)
+			}
+		})
 	}
 }
 
@@ -233,6 +290,14 @@ func TestParameters(t *testing.T) {
 	}{
 		{map[string]any{"url": "mailto:x@example.com"}, "http-sink: url must be an http:// or https:// URL"},
 		{map[string]any{"url": "http://example.com", "method": "FETCH"}, `http-sink: method "FETCH" is not one of GET, POST, PUT, DELETE, HEAD, OPTIONS, TRACE, PATCH`},
+		{map[string]any{"url": "http://example.com", "headers": "X-A: SECRET"}, `http-sink: headers must be a JSON object of header names to string values, such as '{"X-Api-Key": "k1"}'`},
+		{map[string]any{"url": "http://example.com", "headers": `{"X-A": 1}`}, `http-sink: headers must be a JSON object of header names to string values, such as '{"X-Api-Key": "k1"}'`},
+		{map[string]any{"url": "http://example.com", "headers": "null"}, `http-sink: headers must be a JSON object of header names to string values, such as '{"X-Api-Key": "k1"}'`},
+		{map[string]any{"url": "http://example.com", "headers": `{"X A": "SECRET"}`}, `http-sink: headers: "X A" is not a valid HTTP header name`},
+		{map[string]any{"url": "http://example.com", "headers": `{"X-A": "SECRET\nX-B: 2"}`}, `http-sink: headers: the value of "X-A" is not a valid HTTP header value`},
+		{map[string]any{"url": "http://example.com", "headers": `{"X-A": "SECRET", "x-a": "SECRET"}`}, `http-sink: headers: "X-A" is given twice`},
+		{map[string]any{"url": "http://example.com", "authorizationToken": "SECRET\r\nX-B: 2"}, "http-sink: authorizationToken must be a non-empty token that an HTTP header can carry (no line breaks)"},
+		{map[string]any{"url": "http://example.com", "authorization_token": ""}, "http-sink: authorizationToken must be a non-empty token that an HTTP header can carry (no line breaks)"},
 	} {
 		_, err := sdktest.OpenSink(Kind, bad.config)
 		require.EqualError(t, err, bad.err)
