@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rayvens/rayvens/plugins/sdk"
@@ -27,7 +30,7 @@ type sink struct {
 // events in the same nanosecond still get two files.
 var generated atomic.Uint64
 
-func newSink(cfg sdk.Config, _ *slog.Logger) (sdk.Sink, error) {
+func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 	dir := cfg.String("path")
 	fileName := cfg.String("fileName")
 	if fileName != "" {
@@ -42,7 +45,61 @@ func newSink(cfg sdk.Config, _ *slog.Logger) (sdk.Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("file-sink: cannot open the directory %q: %w", dir, err)
 	}
+	removeLeftovers(root, log)
 	return &sink{root: root, fileName: fileName}, nil
+}
+
+// A temporary file is named for the file it becomes, the process that
+// writes it and a random number: .<name>.rayvens-tmp-<pid>-<random>. The
+// pid tells a leftover of a process that was killed (which nothing else
+// will remove) from the file another live instance is writing.
+var leftover = regexp.MustCompile(`^\..+\.rayvens-tmp-([0-9]+)-[0-9a-z]+$`)
+
+// tempName returns a new temporary name for the file name.
+func tempName(name string) string {
+	return filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+".rayvens-tmp-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(rand.Uint64(), 36))
+}
+
+// removeLeftovers removes, anywhere under root, the temporary files of
+// processes that are gone: a sink killed between creating one and renaming
+// it leaves it behind, with an event's data in it. Files of live processes
+// and any other file are left alone. It cannot fail the sink: what it
+// cannot list or remove is logged.
+func removeLeftovers(root *os.Root, log *slog.Logger) {
+	_ = fs.WalkDir(root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			log.Warn("cannot look for temporary files left by an earlier run", "dir", name, "error", err.Error())
+			return nil
+		}
+		m := leftover.FindStringSubmatch(d.Name())
+		if d.IsDir() || m == nil {
+			return nil
+		}
+		if pid, err := strconv.Atoi(m[1]); err != nil || running(pid) {
+			return nil
+		}
+		if err := root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("cannot remove a temporary file left by an earlier run", "file", name, "error", err.Error())
+			return nil
+		}
+		log.Info("removed a temporary file left by an earlier run that stopped while writing", "file", name)
+		return nil
+	})
+}
+
+// running reports whether a process pid may exist: only a definite "no
+// such process" is false, so a file is never removed on a doubt.
+func running(pid int) bool {
+	if pid <= 0 {
+		return true
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false // Windows looks the process up here
+	}
+	defer p.Release()
+	err = p.Signal(syscall.Signal(0))
+	return !errors.Is(err, os.ErrProcessDone) && !errors.Is(err, syscall.ESRCH)
 }
 
 // checkName refuses a file name that is not a path inside the directory.
@@ -95,13 +152,12 @@ func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 // file in the same directory (which file-source skips), synced, then
 // renamed into place.
 func (s *sink) write(name string, body []byte) (err error) {
-	dir := filepath.Dir(name)
-	if dir != "." {
+	if dir := filepath.Dir(name); dir != "." {
 		if err := s.root.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
 	}
-	tmp := filepath.Join(dir, "."+filepath.Base(name)+".tmp-"+strconv.FormatUint(rand.Uint64(), 36))
+	tmp := tempName(name)
 	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err

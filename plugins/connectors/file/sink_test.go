@@ -2,8 +2,10 @@ package file
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -94,4 +96,48 @@ func TestSinkWriteFails(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "only the directory that was there")
+}
+
+// TestSinkRemovesLeftovers: the temporary files of a sink whose process was
+// killed mid-write are removed when a sink starts on the directory; files
+// of a live process, and every other file, stay.
+func TestSinkRemovesLeftovers(t *testing.T) {
+	gone := exec.Command(os.Args[0], "-test.run=^$")
+	require.NoError(t, gone.Run())
+	dead, live := strconv.Itoa(gone.Process.Pid), strconv.Itoa(os.Getpid())
+
+	dir := t.TempDir()
+	write := func(name string) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("event data"), 0o644))
+	}
+	stale := []string{".a.txt.rayvens-tmp-" + dead + "-3w5e11264sgsf", "sub/.b.json.rayvens-tmp-" + dead + "-k1"}
+	kept := []string{
+		".a.txt.rayvens-tmp-" + live + "-3w5e11264sgsf", // being written by a live instance
+		".hidden", ".a.txt.tmp-3w5e11264sgsf", "a.txt.rayvens-tmp-" + dead + "-k1", ".rayvens-tmp-" + dead + "-k1",
+		"a.txt", "sub/b.json",
+	}
+	for _, name := range append(stale, kept...) {
+		write(name)
+	}
+	var logs sdktest.Log
+	sdktest.NewSink(t, SinkKind, map[string]any{"path": dir}, sdktest.LogTo(&logs))
+	for _, name := range stale {
+		require.NoFileExists(t, filepath.Join(dir, name))
+		require.Contains(t, logs.String(), "removed a temporary file left by an earlier run")
+	}
+	for _, name := range kept {
+		require.FileExists(t, filepath.Join(dir, name))
+	}
+}
+
+// The names the sink writes are the names it removes when they are left.
+func TestSinkTempNamesAreLeftoverNames(t *testing.T) {
+	for _, name := range []string{"a.txt", "sub/b.json", "rayvens-1-2"} {
+		tmp := tempName(name)
+		require.Equal(t, filepath.Dir(name), filepath.Dir(tmp), "in the directory of the file")
+		m := leftover.FindStringSubmatch(filepath.Base(tmp))
+		require.NotNil(t, m, tmp)
+		require.Equal(t, strconv.Itoa(os.Getpid()), m[1])
+	}
 }
