@@ -1,15 +1,21 @@
 package plugins
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -301,12 +307,18 @@ func (h *Host) Check(ctx context.Context, kind string, dir camel.Direction, conf
 	return err
 }
 
-// runDirectory returns the host's private 0700 directory, made on first use.
+// runDirectory returns the host's private 0700 directory, made on first
+// use. Its name records its owner (see runDirName); before making it, the
+// host removes the run directories of owners that are gone.
 func (h *Host) runDirectory() (string, *os.File, error) {
 	h.dirMu.Lock()
 	defer h.dirMu.Unlock()
 	if h.runDir == "" {
-		dir, err := os.MkdirTemp(socketBase(), "rayvens-run-")
+		base := socketBase()
+		h.removeStaleRunDirs(base)
+		pid := os.Getpid()
+		start, _ := processStart(pid)
+		dir, err := os.MkdirTemp(base, fmt.Sprintf("rayvens-run-%d-%d-", pid, start))
 		if err != nil {
 			return "", nil, err
 		}
@@ -326,12 +338,105 @@ func (h *Host) runDirectory() (string, *os.File, error) {
 // as with the long per-user TMPDIR of macOS; then /tmp.
 func socketBase() string {
 	const maxSocketPath = 104
-	// rayvens-run-NNNNNNNNNN/plugin-NNNNNNNNNN/pluginNNNNNNNNNN
-	const suffix = 1 + 22 + 1 + 17 + 1 + 16
+	// rayvens-run-PPPPPPP-SSSSSSSSSSS-NNNNNNNNNN/plugin-NNNNNNNNNN/pluginNNNNNNNNNN
+	const suffix = 1 + 42 + 1 + 17 + 1 + 16
 	if base := os.TempDir(); len(base)+suffix <= maxSocketPath {
 		return base
 	}
 	return "/tmp"
+}
+
+// runDirName matches a run directory's name: rayvens-run-<pid>-<start>-<n>,
+// with the pid of the host that made it and that process's start time (0
+// where the system does not tell it), so that a later host can tell that
+// the owner is gone even once its pid is reused.
+//
+// The owner is in the name, not in a file inside: a plugin whose host dies
+// removes the run directory when it is empty (see the SDK's lifeline), and
+// a file would keep it. A host and its plugins killed together (SIGKILL to
+// the process group, the OOM killer) remove nothing; the next host does.
+var runDirName = regexp.MustCompile(`^rayvens-run-([0-9]+)-([0-9]+)-[0-9]+$`)
+
+// removeStaleRunDirs removes the run directories in base that belong to
+// this user and whose owner process is gone. It never fails a run: what it
+// cannot read or remove stays.
+func (h *Host) removeStaleRunDirs(base string) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		m := runDirName.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() { // IsDir is false for a symbolic link
+			continue
+		}
+		pid, err1 := strconv.Atoi(m[1])
+		start, err2 := strconv.ParseUint(m[2], 10, 64)
+		if err1 != nil || err2 != nil || !ownerGone(pid, start) {
+			continue
+		}
+		dir := filepath.Join(base, e.Name())
+		if fi, err := os.Lstat(dir); err != nil || !ownedByMe(fi) {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			h.log.log(LevelDebug, "host", "cannot remove a stale run directory", "dir", dir, "error", err.Error())
+			continue
+		}
+		h.log.log(LevelDebug, "host", "removed the run directory of a run that was killed", "dir", dir)
+	}
+}
+
+// ownerGone reports whether no process pid started at start (0: at any
+// time) exists. On a doubt the owner is taken to be alive.
+func ownerGone(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return true // Windows looks the process up here
+	}
+	defer p.Release()
+	if err := p.Signal(syscall.Signal(0)); errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	now, ok := processStart(pid)
+	return start != 0 && ok && now != start // the pid was reused
+}
+
+// processStart returns when process pid started, in clock ticks since boot
+// (field 22 of /proc/PID/stat); false where there is no /proc.
+func processStart(pid int) (uint64, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// pid (comm) state ppid ...: comm may hold spaces and parentheses, and
+	// field 22 is the 20th after it.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 {
+		return 0, false
+	}
+	start, err := strconv.ParseUint(fields[19], 10, 64)
+	return start, err == nil
+}
+
+// ownedByMe reports whether fi belongs to the current user. The owner is
+// read by name from fi.Sys() because syscall.Stat_t exists only on Unix and
+// this file builds everywhere; where there is no owner, nothing is ours to
+// remove.
+func ownedByMe(fi os.FileInfo) bool {
+	sys := reflect.ValueOf(fi.Sys())
+	if sys.Kind() != reflect.Pointer || sys.IsNil() || sys.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	uid := sys.Elem().FieldByName("Uid")
+	return uid.IsValid() && uid.CanUint() && os.Getuid() >= 0 && uid.Uint() == uint64(os.Getuid())
 }
 
 func (h *Host) closed() bool { return h.isClosed.Load() }
