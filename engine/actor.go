@@ -24,6 +24,7 @@ type actorMsg struct {
 	from *Stream
 	sn   *subscription
 	ev   Event
+	rec  *record
 }
 
 // NewActor starts an actor. init runs first, on the actor's goroutine, and
@@ -59,14 +60,15 @@ func (a *Actor) run(init func(ctx context.Context) (any, error)) {
 			a.e.report(initErr)
 		}
 	}
+	defer a.abandon()
 	for !stopped(a.quit) {
 		select {
 		case m := <-a.mailbox:
 			if initErr != nil {
-				m.from.finish(m.sn, m.ev, nil, initErr)
+				m.from.finish(m.sn, m.ev, nil, initErr, m.rec)
 			} else {
 				res, err := safeCall(func() (Event, error) { return m.h(a.e.ctx, state, m.ev) })
-				m.from.finish(m.sn, m.ev, res, err)
+				m.from.finish(m.sn, m.ev, res, err, m.rec)
 			}
 			m.from.release()
 		case <-a.quit:
@@ -87,13 +89,13 @@ type actorMethod struct {
 	h    ActorHandler
 }
 
-func (m actorMethod) deliver(from *Stream, sn *subscription, ev Event) {
+func (m actorMethod) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
 	from.hold()
 	select {
-	case m.a.mailbox <- actorMsg{h: m.h, from: from, sn: sn, ev: ev}:
+	case m.a.mailbox <- actorMsg{h: m.h, from: from, sn: sn, ev: ev, rec: rec}:
 	case <-from.e.ctx.Done():
 		from.release()
-		from.fail("subscriber", sn.name, ev, ErrClosed)
+		rec.finish(from.fail("subscriber", sn.name, ev, ErrClosed))
 	}
 }
 
@@ -104,4 +106,16 @@ func (m actorMethod) defaultName() string {
 		return m.a.name
 	}
 	return m.a.name + "." + m.name
+}
+
+// abandon fails the records of the messages a stopped actor leaves.
+func (a *Actor) abandon() {
+	for {
+		select {
+		case m := <-a.mailbox:
+			m.rec.finish(ErrClosed)
+		default:
+			return
+		}
+	}
 }

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -63,4 +64,31 @@ func BenchmarkChain(b *testing.B) {
 	d := subscribe(b, s, "", engine.Func("identity", identity))
 	subscribe(b, d, "", engine.Func("noop", noop))
 	benchAppend(b, e, s)
+}
+
+// BenchmarkAppendTracked is BenchmarkAppendToFunc with every event
+// tracked end to end (WithAck): the cost of a delivery record.
+func BenchmarkAppendTracked(b *testing.B) {
+	e, _ := newEngine(b)
+	s := newStream(b, e, "bench", engine.StreamConfig{})
+	subscribe(b, s, "", engine.Func("noop", noop))
+	var acked atomic.Int64
+	done := func(err error) {
+		if err == nil {
+			acked.Add(1)
+		}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := s.Append(ctx, engine.WithAck(i, done)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	require.NoError(b, e.Wait(ctx))
+	b.StopTimer()
+	require.Equal(b, int64(b.N), acked.Load())
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	shutdown(b, e)
 }

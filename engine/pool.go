@@ -17,6 +17,7 @@ type poolMsg struct {
 	from *Stream
 	sn   *subscription
 	ev   Event
+	rec  *record
 }
 
 // NewPool starts a pool of parallelism goroutines running h.
@@ -42,11 +43,12 @@ func (e *Engine) NewPool(name string, h Handler, parallelism int) (*Pool, error)
 func (p *Pool) Name() string { return p.name }
 
 func (p *Pool) work() {
+	defer p.abandon()
 	for !stopped(p.quit) {
 		select {
 		case m := <-p.queue:
 			res, err := safeCall(func() (Event, error) { return p.h(p.e.ctx, m.ev) })
-			m.from.finish(m.sn, m.ev, res, err)
+			m.from.finish(m.sn, m.ev, res, err, m.rec)
 			m.from.release()
 		case <-p.quit:
 			return
@@ -54,15 +56,27 @@ func (p *Pool) work() {
 	}
 }
 
-func (p *Pool) deliver(from *Stream, sn *subscription, ev Event) {
+func (p *Pool) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
 	from.hold()
 	select {
-	case p.queue <- poolMsg{from: from, sn: sn, ev: ev}:
+	case p.queue <- poolMsg{from: from, sn: sn, ev: ev, rec: rec}:
 	case <-from.e.ctx.Done():
 		from.release()
-		from.fail("subscriber", sn.name, ev, ErrClosed)
+		rec.finish(from.fail("subscriber", sn.name, ev, ErrClosed))
 	}
 }
 
 func (p *Pool) target() *Stream     { return nil }
 func (p *Pool) defaultName() string { return p.name }
+
+// abandon fails the records of the messages a stopped pool leaves.
+func (p *Pool) abandon() {
+	for {
+		select {
+		case m := <-p.queue:
+			m.rec.finish(ErrClosed)
+		default:
+			return
+		}
+	}
+}

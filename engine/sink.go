@@ -24,13 +24,13 @@ type sinkSub struct {
 	sink Sink
 }
 
-func (s sinkSub) deliver(from *Stream, sn *subscription, ev Event) {
+func (s sinkSub) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
 	ctx := from.e.ctx
 	asyncSub{s.name, func(ev Event, done func(error)) {
 		if err := s.sink.Deliver(ctx, ev, done); err != nil {
 			done(err)
 		}
-	}}.deliver(from, sn, ev)
+	}}.deliver(from, sn, ev, rec)
 }
 
 func (s sinkSub) target() *Stream { return nil }

@@ -89,8 +89,9 @@ type subscription struct {
 }
 
 type item struct {
-	ev Event
-	r  *routes
+	ev  Event
+	r   *routes
+	rec *record // nil unless appended with an acknowledgement
 }
 
 // NewStream creates a stream and starts its dispatch goroutine. An empty name
@@ -153,28 +154,57 @@ func (s *Stream) Stats() Stats {
 // drops an accepted event. With no subscriber and no operator, appending is a
 // no-op (the event is counted, then forgotten), as a stream stores nothing.
 // An event the stream's Accept function refuses is not appended: Append
-// returns the refusal, naming the stream.
+// returns the refusal, naming the stream. An event made by [WithAck] is
+// tracked end to end.
 func (s *Stream) Append(ctx context.Context, ev Event) error {
-	ev, err := s.accepted(ev)
-	if err != nil {
+	if a, ok := ev.(acked); ok {
+		err := s.appendRec(ctx, a.ev, newRecord(a.done))
+		if err != nil {
+			a.done(err)
+		}
 		return err
 	}
-	ok, err := s.tryAppend(ev)
-	if ok || err != nil {
-		return err
-	}
-	return s.send(ctx, ev, s.routes.Load())
+	return s.appendRec(ctx, ev, nil)
 }
 
 // TryAppend is Append without blocking: it reports false, and does nothing,
 // when the inbox is full. Callers that hold a lock other goroutines need
 // (such as a script interpreter's) release it and then call Append.
 func (s *Stream) TryAppend(ev Event) (bool, error) {
-	ev, err := s.accepted(ev)
+	a, tracked := ev.(acked)
+	if !tracked {
+		ev, err := s.accepted(ev)
+		if err != nil {
+			return false, err
+		}
+		return s.tryAppend(ev, nil)
+	}
+	ev, err := s.accepted(a.ev)
 	if err != nil {
+		a.done(err)
 		return false, err
 	}
-	return s.tryAppend(ev)
+	// When the inbox is full (false, nil), nothing is taken: the caller
+	// appends the same event again, acknowledgement and all.
+	ok, err := s.tryAppend(ev, newRecord(a.done))
+	if err != nil {
+		a.done(err)
+	}
+	return ok, err
+}
+
+// appendRec appends ev carrying one part of rec (see record). On success
+// the part is the stream's; on error it is still the caller's.
+func (s *Stream) appendRec(ctx context.Context, ev Event, rec *record) error {
+	ev, err := s.accepted(ev)
+	if err != nil {
+		return err
+	}
+	ok, err := s.tryAppend(ev, rec)
+	if ok || err != nil {
+		return err
+	}
+	return s.send(ctx, ev, rec, s.routes.Load())
 }
 
 // SetAccept replaces the stream's Accept function (see StreamConfig) for
@@ -200,8 +230,9 @@ func (s *Stream) accepted(ev Event) (Event, error) {
 	return out, nil
 }
 
-func (s *Stream) tryAppend(ev Event) (bool, error) {
+func (s *Stream) tryAppend(ev Event, rec *record) (bool, error) {
 	if ev == nil {
+		rec.finish(nil)
 		return true, nil
 	}
 	if s.e.ctx.Err() != nil {
@@ -210,11 +241,12 @@ func (s *Stream) tryAppend(ev Event) (bool, error) {
 	r := s.routes.Load()
 	if len(r.subs) == 0 && len(r.ops) == 0 {
 		s.taken()
+		rec.finish(nil)
 		return true, nil
 	}
 	s.hold()
 	select {
-	case s.inbox <- item{ev, r}:
+	case s.inbox <- item{ev, r, rec}:
 		s.taken()
 		return true, nil
 	default:
@@ -223,10 +255,10 @@ func (s *Stream) tryAppend(ev Event) (bool, error) {
 	}
 }
 
-func (s *Stream) send(ctx context.Context, ev Event, r *routes) error {
+func (s *Stream) send(ctx context.Context, ev Event, rec *record, r *routes) error {
 	s.hold()
 	select {
-	case s.inbox <- item{ev, r}:
+	case s.inbox <- item{ev, r, rec}:
 		s.taken()
 		return nil
 	case <-ctx.Done():
@@ -363,12 +395,14 @@ func (s *Stream) Unsubscribe(name string) error {
 func (s *Stream) dispatch() {
 	var (
 		batch   []Event
+		recs    []*record // the records of batch's events
 		routes  *routes
 		timer   = time.NewTimer(time.Hour)
 		pending bool // timer armed for the current batch
 	)
 	timer.Stop()
 	defer timer.Stop()
+	defer func() { s.abandon(recs) }()
 
 	deliverBatch := func() {
 		if len(batch) == 0 {
@@ -376,7 +410,8 @@ func (s *Stream) dispatch() {
 		}
 		n := int64(len(batch))
 		ev := s.cfg.MakeBatch(batch)
-		batch = nil
+		rec := batchRecord(recs)
+		batch, recs = nil, nil
 		if pending {
 			timer.Stop()
 			pending = false
@@ -384,9 +419,10 @@ func (s *Stream) dispatch() {
 		s.hold()
 		s.batched.Add(-n)
 		s.e.batched.Add(-n)
-		if ev, ok := s.operate(routes, ev); ok {
-			s.fanout(routes, ev)
+		if ev, ok := s.operate(routes, ev, rec); ok {
+			s.fanout(routes, ev, rec)
 		}
+		rec.finish(nil)
 		s.release()
 	}
 
@@ -397,9 +433,10 @@ func (s *Stream) dispatch() {
 		select {
 		case it := <-s.inbox:
 			if s.cfg.BatchSize == 0 {
-				if ev, ok := s.operate(it.r, it.ev); ok {
-					s.fanout(it.r, ev)
+				if ev, ok := s.operate(it.r, it.ev, it.rec); ok {
+					s.fanout(it.r, ev, it.rec)
 				}
+				it.rec.finish(nil)
 				s.release()
 				continue
 			}
@@ -407,6 +444,7 @@ func (s *Stream) dispatch() {
 			// from "pending" to "batched"; count it in the second before
 			// leaving the first so the engine never looks idle.
 			batch = append(batch, it.ev)
+			recs = append(recs, it.rec)
 			routes = it.r
 			s.batched.Add(1)
 			s.e.batched.Add(1)
@@ -429,13 +467,15 @@ func (s *Stream) dispatch() {
 	}
 }
 
-// operate applies the operators of r to ev; false means ev was dropped.
-func (s *Stream) operate(r *routes, ev Event) (Event, bool) {
+// operate applies the operators of r to ev; false means ev was dropped
+// (by an operator that returned nil, or failed: then rec has the failure).
+func (s *Stream) operate(r *routes, ev Event, rec *record) (Event, bool) {
 	for _, op := range r.ops {
 		out, err := safeCall(func() (Event, error) { return op.op(s.e.ctx, ev) })
 		if err != nil {
 			s.dropped.Add(1)
-			s.fail("operator", op.name, ev, err)
+			rec.add()
+			rec.finish(s.fail("operator", op.name, ev, err))
 			return nil, false
 		}
 		if out == nil {
@@ -447,31 +487,55 @@ func (s *Stream) operate(r *routes, ev Event) (Event, bool) {
 	return ev, true
 }
 
-func (s *Stream) fanout(r *routes, ev Event) {
+// fanout hands ev to every subscriber of r, each call one part of rec.
+func (s *Stream) fanout(r *routes, ev Event, rec *record) {
 	s.delivered.Add(1)
 	for _, sn := range r.subs {
-		sn.sub.deliver(s, sn, ev)
+		rec.add()
+		sn.sub.deliver(s, sn, ev, rec)
 	}
 }
 
-// finish handles the outcome of one subscriber call: a failure is reported,
-// a non-nil result goes to the derived stream.
-func (s *Stream) finish(sn *subscription, ev, res Event, err error) {
+// finish handles the outcome of one subscriber call, and ends its part of
+// rec: a failure is reported, a non-nil result goes to the derived stream
+// (a part of rec of its own).
+func (s *Stream) finish(sn *subscription, ev, res Event, err error, rec *record) {
 	if err != nil {
-		s.fail("subscriber", sn.name, ev, err)
+		rec.finish(s.fail("subscriber", sn.name, ev, err))
 		return
 	}
-	if res == nil || sn.derived == nil {
-		return
+	if res != nil && sn.derived != nil {
+		rec.add()
+		if err := sn.derived.appendRec(s.e.ctx, res, rec); err != nil {
+			rec.finish(s.fail("subscriber", sn.name, ev, fmt.Errorf("result not delivered to %q: %w", sn.derived.name, err)))
+		}
 	}
-	if err := sn.derived.Append(s.e.ctx, res); err != nil {
-		s.fail("subscriber", sn.name, ev, fmt.Errorf("result not delivered to %q: %w", sn.derived.name, err))
+	rec.finish(nil)
+}
+
+// abandon fails the records of events a stopped stream will not deliver:
+// recs (a partial batch) and whatever is left in the inbox.
+func (s *Stream) abandon(recs []*record) {
+	for _, r := range recs {
+		r.finish(ErrClosed)
+	}
+	for {
+		select {
+		case it := <-s.inbox:
+			it.rec.finish(ErrClosed)
+		default:
+			return
+		}
 	}
 }
 
-func (s *Stream) fail(kind, name string, ev Event, err error) {
+// fail reports a failure and returns it, for the delivery record of the
+// event.
+func (s *Stream) fail(kind, name string, ev Event, err error) error {
 	s.errors.Add(1)
-	s.e.report(&StreamError{Stream: s.name, Kind: kind, Name: name, Event: ev, Err: err})
+	se := &StreamError{Stream: s.name, Kind: kind, Name: name, Event: ev, Err: err}
+	s.e.report(se)
+	return se
 }
 
 // flush delivers the partial batch, if any, and returns when it is handed to

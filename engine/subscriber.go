@@ -15,7 +15,9 @@ type Handler func(ctx context.Context, ev Event) (Event, error)
 type Subscriber interface {
 	// deliver hands ev to the subscriber; it runs on the dispatch goroutine
 	// of from and may block (backpressure).
-	deliver(from *Stream, sn *subscription, ev Event)
+	// rec is the event's delivery record: the call is one part of it,
+	// which the subscriber ends when it is done with the event.
+	deliver(from *Stream, sn *subscription, ev Event, rec *record)
 	// target is the stream a Forward appends to, nil for other kinds.
 	target() *Stream
 	defaultName() string
@@ -31,9 +33,9 @@ type funcSub struct {
 	h    Handler
 }
 
-func (f funcSub) deliver(from *Stream, sn *subscription, ev Event) {
+func (f funcSub) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
 	res, err := safeCall(func() (Event, error) { return f.h(from.e.ctx, ev) })
-	from.finish(sn, ev, res, err)
+	from.finish(sn, ev, res, err, rec)
 }
 
 func (f funcSub) target() *Stream { return nil }
@@ -50,9 +52,10 @@ func Forward(s *Stream) Subscriber { return forward{s} }
 
 type forward struct{ to *Stream }
 
-func (f forward) deliver(from *Stream, sn *subscription, ev Event) {
-	if err := f.to.Append(from.e.ctx, ev); err != nil {
-		from.fail("subscriber", sn.name, ev, err)
+func (f forward) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
+	// The call's part of rec becomes the event's part in the target.
+	if err := f.to.appendRec(from.e.ctx, ev, rec); err != nil {
+		rec.finish(from.fail("subscriber", sn.name, ev, err))
 	}
 }
 
@@ -76,25 +79,24 @@ type asyncSub struct {
 	h    AsyncHandler
 }
 
-func (a asyncSub) deliver(from *Stream, sn *subscription, ev Event) {
+func (a asyncSub) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
 	from.hold()
 	var once sync.Once
-	_, err := safeCall(func() (Event, error) {
-		a.h(ev, func(err error) {
-			once.Do(func() {
-				if err != nil {
-					from.fail("subscriber", sn.name, ev, err)
-				}
-				from.release()
-			})
+	complete := func(err error) {
+		once.Do(func() {
+			if err != nil {
+				err = from.fail("subscriber", sn.name, ev, err)
+			}
+			rec.finish(err)
+			from.release()
 		})
+	}
+	_, err := safeCall(func() (Event, error) {
+		a.h(ev, complete)
 		return nil, nil
 	})
 	if err != nil { // the handler panicked before taking the event
-		once.Do(func() {
-			from.fail("subscriber", sn.name, ev, err)
-			from.release()
-		})
+		complete(err)
 	}
 }
 
