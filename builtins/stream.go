@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -16,6 +17,11 @@ import (
 type Stream struct {
 	rt *Runtime
 	s  *engine.Stream
+	// disconnected is set once disconnect_all has disconnected the stream
+	// (at once in a check, which does not wait). From then on append
+	// refuses events: its sinks are closed, and an event would vanish in
+	// them without a word.
+	disconnected atomic.Bool
 }
 
 var (
@@ -204,6 +210,9 @@ func (s *Stream) append(ev starlark.Value) error {
 		return nil
 	}
 	ev.Freeze()
+	if s.disconnected.Load() {
+		return fmt.Errorf("cannot append to stream %q: disconnect_all has disconnected it (append every event before calling disconnect_all)", s.s.Name())
+	}
 	if s.rt.cfg.DryRun {
 		return nil
 	}
@@ -315,12 +324,16 @@ func streamDisconnectAll(thread *starlark.Thread, b *starlark.Builtin, args star
 	}
 	s := b.Receiver().(*Stream)
 	if s.rt.cfg.DryRun {
+		s.disconnected.Store(true) // so that rayvens check reports a later append too
 		return starlark.None, nil
 	}
 	err = s.rt.block(func(ctx context.Context) error {
+		// Appends while it waits are expected (it waits for the stream to
+		// be idle); from the disconnection on, they are refused.
 		if err := s.s.DisconnectAll(ctx, idleFor, afterD); err != nil {
 			return err
 		}
+		s.disconnected.Store(true)
 		return s.rt.closeSinks(ctx, s.s.Downstream())
 	})
 	return starlark.None, err

@@ -29,10 +29,14 @@ s << 1
 s.disconnect_all(after=3600)
 `, rstarlark.Options{}))
 
+	// An append after disconnect_all fails in a check as in a run.
+	err := rstarlark.Check(context.Background(), "late.star", "s = Stream('s')\ns.disconnect_all(after=3600)\ns << 1\n", rstarlark.Options{})
+	require.ErrorContains(t, err, `late.star:3:3: cannot append to stream "s": disconnect_all has disconnected it`)
+
 	// Only the step budget is forgiven, not an error that says the same.
 	require.Error(t, rstarlark.Check(context.Background(), "words.star", `fail("too many steps")`, rstarlark.Options{}))
 
-	err := rstarlark.Check(context.Background(), "bad.star", "s = Stream('s')\ns >> 42\n", rstarlark.Options{})
+	err = rstarlark.Check(context.Background(), "bad.star", "s = Stream('s')\ns >> 42\n", rstarlark.Options{})
 	var e *rstarlark.Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, "bad.star:2:3", e.Pos.String())
