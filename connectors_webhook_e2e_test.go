@@ -97,3 +97,58 @@ func filesEqual(dir string, want map[string]string) bool {
 	}
 	return true
 }
+
+// TestWebhookAnswersWhenDone: a POST is answered 202 only once its event is
+// done end to end, here written by a file-sink (so the file is there when
+// the answer comes), and 500 with the reason when a subscriber failed on it.
+func TestWebhookAnswersWhenDone(t *testing.T) {
+	port, out := freePort(t), t.TempDir()
+	script := filepath.Join(t.TempDir(), "done.star")
+	require.NoError(t, os.WriteFile(script, []byte(`
+port, out = int(argv[0]), argv[1]
+requests = Stream("requests", source_config=dict(kind="webhook-source", port=port))
+
+def check(event):
+    if event == "bad":
+        fail("no bad events")
+    return OutputEvent(event, {"CamelFileName": event + ".txt"})
+
+requests >> check >> Stream("files", sink_config=dict(kind="file-sink", path=out))
+`), 0o644))
+	cmd := exec.Command(binary, "run", "--log-level", "info", script, strconv.Itoa(port), out)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	url := fmt.Sprintf("http://127.0.0.1:%d/webhook", port)
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "listening on "+url) },
+		20*time.Second, 10*time.Millisecond, "the webhook listens; stderr:\n%s", &stderr)
+
+	client := http.Client{Timeout: 20 * time.Second}
+	post := func(body string) (int, string) {
+		resp, err := client.Post(url, "text/plain", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	for _, body := range []string{"one", "two"} {
+		code, _ := post(body)
+		require.Equal(t, http.StatusAccepted, code)
+		got, err := os.ReadFile(filepath.Join(out, body+".txt"))
+		require.NoError(t, err, "answered 202 before the sink wrote the event")
+		require.Equal(t, body, string(got))
+	}
+	code, text := post("bad")
+	require.Equal(t, http.StatusInternalServerError, code)
+	require.Contains(t, text, `stream "requests": subscriber "check"`)
+	require.Contains(t, text, "no bad events")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err := waitWithin(t, cmd, 20*time.Second)
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "a run with a failed event exits 1; stderr:\n%s", &stderr)
+	require.Equal(t, 1, ee.ExitCode())
+	require.Contains(t, stderr.String(), "no bad events")
+}

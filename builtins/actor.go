@@ -54,8 +54,8 @@ func (a *Actor) anyMethod() string {
 }
 
 func (a *Actor) method(name string, fn starlark.Callable) engine.Subscriber {
-	return a.a.Method(name, func(_ context.Context, state any, ev engine.Event) (engine.Event, error) {
-		return a.rt.callEvent(a.a.Name()+"."+name, fn, state, ev)
+	return a.a.Method(name, func(ctx context.Context, state any, ev engine.Event) (engine.Event, error) {
+		return a.rt.callEvent(ctx, a.a.Name()+"."+name, fn, state, ev)
 	})
 }
 
@@ -114,11 +114,11 @@ func (rt *Runtime) makeActor(thread *starlark.Thread, b *starlark.Builtin, args 
 	if fn, ok := methods["append"]; ok {
 		name = fn.Name()
 	}
-	stateInit := func(context.Context) (any, error) {
+	stateInit := func(ctx context.Context) (any, error) {
 		if init == nil {
 			return starlark.NewDict(0), nil
 		}
-		return rt.Call(name+".init", init)
+		return rt.Call(ctx, name+".init", init)
 	}
 	a, err := rt.cfg.Engine.NewActor(name, stateInit, 0)
 	if err != nil {

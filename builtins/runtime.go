@@ -91,12 +91,15 @@ func (rt *Runtime) Acquire() { rt.lock.acquire(rt.cfg.Stop) }
 func (rt *Runtime) EndTopLevel() { rt.lock.switchOff() }
 
 // Call runs fn on a new thread for the current goroutine, taking the
-// interpreter lock while the top level is running. Errors keep the Starlark
-// backtrace (*starlark.EvalError).
-func (rt *Runtime) Call(name string, fn starlark.Callable, args ...starlark.Value) (starlark.Value, error) {
+// interpreter lock while the top level is running; when ctx ends, the call
+// is cancelled. ctx is the one the engine gives the callback: it ends when
+// a shutdown is forced, after the engine has counted what it abandons, so
+// the count does not depend on which of the two happens first. Errors keep
+// the Starlark backtrace (*starlark.EvalError).
+func (rt *Runtime) Call(ctx context.Context, name string, fn starlark.Callable, args ...starlark.Value) (starlark.Value, error) {
 	thread := rt.callbackThread(name)
-	stop := context.AfterFunc(rt.cfg.Kill, func() { thread.Cancel("the run was stopped") })
-	release := rt.lock.acquire(rt.cfg.Kill)
+	stop := context.AfterFunc(ctx, func() { thread.Cancel("the run was stopped") })
+	release := rt.lock.acquire(ctx)
 	v, err := starlark.Call(thread, fn, args, nil)
 	release()
 	if stop() {

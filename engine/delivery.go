@@ -81,10 +81,12 @@ func batchRecord(recs []*record) *record {
 	})
 }
 
-// acked is an event that carries its acknowledgement; see [WithAck].
-type acked struct {
-	ev   Event
-	done func(error)
+// Acked is an event that carries its acknowledgement; see [WithAck]. Code
+// that takes events from a [Source] other than a stream's Append (a test,
+// say) unwraps it and calls Done itself.
+type Acked struct {
+	Event Event
+	Done  func(error)
 }
 
 // WithAck wraps ev so that appending it to a stream (by a [Source]'s emit,
@@ -92,7 +94,7 @@ type acked struct {
 // reached, every event it caused on derived streams, and every sink write
 // it reached are finished, with nil or the first failure. If the append
 // itself fails, done is called with that error.
-func WithAck(ev Event, done func(error)) Event { return acked{ev, done} }
+func WithAck(ev Event, done func(error)) Event { return Acked{ev, done} }
 
 // Receipt is the outcome of one event appended with [Stream.AppendAck].
 type Receipt struct {

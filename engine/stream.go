@@ -157,10 +157,10 @@ func (s *Stream) Stats() Stats {
 // returns the refusal, naming the stream. An event made by [WithAck] is
 // tracked end to end.
 func (s *Stream) Append(ctx context.Context, ev Event) error {
-	if a, ok := ev.(acked); ok {
-		err := s.appendRec(ctx, a.ev, newRecord(a.done))
+	if a, ok := ev.(Acked); ok {
+		err := s.appendRec(ctx, a.Event, newRecord(a.Done))
 		if err != nil {
-			a.done(err)
+			a.Done(err)
 		}
 		return err
 	}
@@ -171,7 +171,7 @@ func (s *Stream) Append(ctx context.Context, ev Event) error {
 // when the inbox is full. Callers that hold a lock other goroutines need
 // (such as a script interpreter's) release it and then call Append.
 func (s *Stream) TryAppend(ev Event) (bool, error) {
-	a, tracked := ev.(acked)
+	a, tracked := ev.(Acked)
 	if !tracked {
 		ev, err := s.accepted(ev)
 		if err != nil {
@@ -179,16 +179,16 @@ func (s *Stream) TryAppend(ev Event) (bool, error) {
 		}
 		return s.tryAppend(ev, nil)
 	}
-	ev, err := s.accepted(a.ev)
+	ev, err := s.accepted(a.Event)
 	if err != nil {
-		a.done(err)
+		a.Done(err)
 		return false, err
 	}
 	// When the inbox is full (false, nil), nothing is taken: the caller
 	// appends the same event again, acknowledgement and all.
-	ok, err := s.tryAppend(ev, newRecord(a.done))
+	ok, err := s.tryAppend(ev, newRecord(a.Done))
 	if err != nil {
-		a.done(err)
+		a.Done(err)
 	}
 	return ok, err
 }

@@ -206,7 +206,7 @@ func TestSourceResumesAfterKill(t *testing.T) {
 	var got atomic.Int64
 	done := make(chan error, 1)
 	go func() {
-		done <- src.Run(ctx, func(context.Context, engine.Event) error { got.Add(1); return nil })
+		done <- src.Run(ctx, acking(func(engine.Event) { got.Add(1) }))
 	}()
 	require.Eventually(t, func() bool { return got.Load() > 5 }, time.Minute, time.Millisecond)
 	pid := h.pid("example")
@@ -226,7 +226,7 @@ func TestTooManyRestarts(t *testing.T) {
 	src, err := h.OpenSource(ctx, "dice-source", "dice", map[string]any{"period": 1})
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx, func(context.Context, engine.Event) error { return nil }) }()
+	go func() { done <- src.Run(ctx, acking(func(engine.Event) {})) }()
 	for i := 0; i < 3; i++ {
 		var pid int
 		require.Eventually(t, func() bool { pid = h.pid("example"); return pid != 0 }, time.Minute, time.Millisecond)
@@ -357,7 +357,7 @@ func TestPluginLogs(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			src, err := h.OpenSource(ctx, "dice-source", "d1", map[string]any{"period": 1, "count": 3})
 			require.NoError(t, err)
-			require.NoError(t, src.Run(ctx, func(context.Context, engine.Event) error { return nil }))
+			require.NoError(t, src.Run(ctx, acking(func(engine.Event) {})))
 			cancel()
 			require.NoError(t, h.Close())
 			if level == LevelDebug {
@@ -383,13 +383,12 @@ func TestCloseEndsInstances(t *testing.T) {
 	var closed atomic.Bool
 	ran := make(chan error, 1)
 	go func() {
-		ran <- src.Run(ctx, func(context.Context, engine.Event) error {
+		ran <- src.Run(ctx, acking(func(engine.Event) {
 			emitted.Add(1)
 			if closed.Load() {
 				late.Add(1)
 			}
-			return nil
-		})
+		}))
 	}()
 	require.Eventually(t, func() bool { return emitted.Load() > 0 }, time.Minute, time.Millisecond)
 
@@ -420,5 +419,19 @@ func TestCloseEndsInstances(t *testing.T) {
 	require.Error(t, sink.Deliver(ctx, "after", func(error) {}))
 	_, err = h.OpenSink(ctx, "jsonl-sink", "x", map[string]any{"path": "p"}, nil)
 	require.ErrorIs(t, err, ErrHostClosed)
-	require.ErrorIs(t, src.Run(ctx, func(context.Context, engine.Event) error { return nil }), ErrHostClosed)
+	require.ErrorIs(t, src.Run(ctx, acking(func(engine.Event) {})), ErrHostClosed)
+}
+
+// acking returns an emit function that calls f with each event and
+// acknowledges it at once, as a stream with a quick subscriber would.
+func acking(f func(engine.Event)) func(context.Context, engine.Event) error {
+	return func(_ context.Context, ev engine.Event) error {
+		if a, ok := ev.(engine.Acked); ok {
+			f(a.Event)
+			a.Done(nil)
+			return nil
+		}
+		f(ev)
+		return nil
+	}
 }

@@ -13,8 +13,6 @@ import (
 
 	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/engine"
-	"github.com/rayvens/rayvens/plugins/internal/wire"
-	"github.com/rayvens/rayvens/plugins/proto"
 )
 
 // SourceWindow is how many batches a source plugin may have in flight
@@ -45,9 +43,12 @@ func (h *Host) OpenSource(ctx context.Context, kind, name string, config map[str
 func (s *Source) Name() string { return s.name }
 
 // Run streams events from the plugin into emit until ctx ends, the host
-// closes or the source ends. emit may block (backpressure): the plugin then
-// stops after SourceWindow unacknowledged batches. If the plugin process
-// dies, Run reconnects to a restarted one and reopens the instance.
+// closes or the source ends. Each event is emitted with its acknowledgement
+// (engine.WithAck): the plugin learns of a batch's outcome only when every
+// event of it is done end to end, so it may commit, delete or answer then.
+// emit may block (backpressure), and the plugin stops after SourceWindow
+// batches not yet done. If the plugin process dies, Run reconnects to a
+// restarted one and reopens the instance.
 func (s *Source) Run(ctx context.Context, emit func(context.Context, engine.Event) error) error {
 	done, err := s.h.instances.add()
 	if err != nil {
@@ -74,39 +75,6 @@ func (s *Source) Run(ctx context.Context, emit func(context.Context, engine.Even
 			continue
 		default:
 			return err
-		}
-	}
-}
-
-// session runs one stream with one process; nil means the source ended.
-func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit func(context.Context, engine.Event) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := conn.Source(ctx)
-	if err != nil {
-		return err
-	}
-	open := &proto.Open{Kind: s.kind, Instance: s.name, Config: s.config, Window: SourceWindow}
-	if err := stream.Send(&proto.SourceRequest{Msg: &proto.SourceRequest_Open{Open: open}}); err != nil {
-		return recvError(stream.RecvMsg(new(proto.SourceResponse)), err)
-	}
-	for {
-		resp, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return s.streamError(err)
-		}
-		b := resp.GetBatch()
-		for _, ev := range b.GetEvents() {
-			if err := emit(ctx, wire.EventFromProto(ev)); err != nil {
-				return err
-			}
-		}
-		ack := &proto.SourceRequest{Msg: &proto.SourceRequest_Ack{Ack: &proto.Ack{Seq: b.GetSeq()}}}
-		if err := stream.Send(ack); err != nil {
-			return recvError(stream.RecvMsg(new(proto.SourceResponse)), err)
 		}
 	}
 }

@@ -529,10 +529,14 @@ func (x *Open) GetWindow() uint32 {
 }
 
 type Ack struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`          // empty: done; otherwise the batch was not processed
-	Permanent     bool                   `protobuf:"varint,3,opt,name=permanent,proto3" json:"permanent,omitempty"` // with error: sending the batch again cannot help
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Seq       uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Error     string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`          // empty: done; otherwise the batch was not processed
+	Permanent bool                   `protobuf:"varint,3,opt,name=permanent,proto3" json:"permanent,omitempty"` // with error: sending the batch again cannot help
+	// For a source's batch: the events that were taken but failed on their
+	// way (a subscriber's error, say); every other event of the batch is
+	// done, delivered end to end.
+	Failures      []*EventFailure `protobuf:"bytes,4,rep,name=failures,proto3" json:"failures,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -588,6 +592,65 @@ func (x *Ack) GetPermanent() bool {
 	return false
 }
 
+func (x *Ack) GetFailures() []*EventFailure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+type EventFailure struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"` // the event's place in its batch
+	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventFailure) Reset() {
+	*x = EventFailure{}
+	mi := &file_connector_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventFailure) ProtoMessage() {}
+
+func (x *EventFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_connector_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventFailure.ProtoReflect.Descriptor instead.
+func (*EventFailure) Descriptor() ([]byte, []int) {
+	return file_connector_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EventFailure) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *EventFailure) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type SourceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
@@ -601,7 +664,7 @@ type SourceRequest struct {
 
 func (x *SourceRequest) Reset() {
 	*x = SourceRequest{}
-	mi := &file_connector_proto_msgTypes[8]
+	mi := &file_connector_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +676,7 @@ func (x *SourceRequest) String() string {
 func (*SourceRequest) ProtoMessage() {}
 
 func (x *SourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[8]
+	mi := &file_connector_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +689,7 @@ func (x *SourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceRequest.ProtoReflect.Descriptor instead.
 func (*SourceRequest) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{8}
+	return file_connector_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SourceRequest) GetMsg() isSourceRequest_Msg {
@@ -679,7 +742,7 @@ type SourceResponse struct {
 
 func (x *SourceResponse) Reset() {
 	*x = SourceResponse{}
-	mi := &file_connector_proto_msgTypes[9]
+	mi := &file_connector_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -691,7 +754,7 @@ func (x *SourceResponse) String() string {
 func (*SourceResponse) ProtoMessage() {}
 
 func (x *SourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[9]
+	mi := &file_connector_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -704,7 +767,7 @@ func (x *SourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceResponse.ProtoReflect.Descriptor instead.
 func (*SourceResponse) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{9}
+	return file_connector_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SourceResponse) GetBatch() *Batch {
@@ -727,7 +790,7 @@ type SinkRequest struct {
 
 func (x *SinkRequest) Reset() {
 	*x = SinkRequest{}
-	mi := &file_connector_proto_msgTypes[10]
+	mi := &file_connector_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +802,7 @@ func (x *SinkRequest) String() string {
 func (*SinkRequest) ProtoMessage() {}
 
 func (x *SinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[10]
+	mi := &file_connector_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +815,7 @@ func (x *SinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SinkRequest.ProtoReflect.Descriptor instead.
 func (*SinkRequest) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{10}
+	return file_connector_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SinkRequest) GetMsg() isSinkRequest_Msg {
@@ -805,7 +868,7 @@ type SinkResponse struct {
 
 func (x *SinkResponse) Reset() {
 	*x = SinkResponse{}
-	mi := &file_connector_proto_msgTypes[11]
+	mi := &file_connector_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +880,7 @@ func (x *SinkResponse) String() string {
 func (*SinkResponse) ProtoMessage() {}
 
 func (x *SinkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[11]
+	mi := &file_connector_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +893,7 @@ func (x *SinkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SinkResponse.ProtoReflect.Descriptor instead.
 func (*SinkResponse) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{11}
+	return file_connector_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SinkResponse) GetAck() *Ack {
@@ -881,11 +944,15 @@ const file_connector_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\binstance\x18\x02 \x01(\tR\binstance\x12/\n" +
 	"\x06config\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06config\x12\x16\n" +
-	"\x06window\x18\x04 \x01(\rR\x06window\"K\n" +
+	"\x06window\x18\x04 \x01(\rR\x06window\"\x8b\x01\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1c\n" +
-	"\tpermanent\x18\x03 \x01(\bR\tpermanent\"w\n" +
+	"\tpermanent\x18\x03 \x01(\bR\tpermanent\x12>\n" +
+	"\bfailures\x18\x04 \x03(\v2\".rayvens.connector.v1.EventFailureR\bfailures\":\n" +
+	"\fEventFailure\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"w\n" +
 	"\rSourceRequest\x120\n" +
 	"\x04open\x18\x01 \x01(\v2\x1a.rayvens.connector.v1.OpenH\x00R\x04open\x12-\n" +
 	"\x03ack\x18\x02 \x01(\v2\x19.rayvens.connector.v1.AckH\x00R\x03ackB\x05\n" +
@@ -921,7 +988,7 @@ func file_connector_proto_rawDescGZIP() []byte {
 }
 
 var file_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_connector_proto_goTypes = []any{
 	(Direction)(0),           // 0: rayvens.connector.v1.Direction
 	(*DescribeRequest)(nil),  // 1: rayvens.connector.v1.DescribeRequest
@@ -932,39 +999,41 @@ var file_connector_proto_goTypes = []any{
 	(*Batch)(nil),            // 6: rayvens.connector.v1.Batch
 	(*Open)(nil),             // 7: rayvens.connector.v1.Open
 	(*Ack)(nil),              // 8: rayvens.connector.v1.Ack
-	(*SourceRequest)(nil),    // 9: rayvens.connector.v1.SourceRequest
-	(*SourceResponse)(nil),   // 10: rayvens.connector.v1.SourceResponse
-	(*SinkRequest)(nil),      // 11: rayvens.connector.v1.SinkRequest
-	(*SinkResponse)(nil),     // 12: rayvens.connector.v1.SinkResponse
-	nil,                      // 13: rayvens.connector.v1.Event.HeadersEntry
-	(*structpb.Value)(nil),   // 14: google.protobuf.Value
-	(*structpb.Struct)(nil),  // 15: google.protobuf.Struct
+	(*EventFailure)(nil),     // 9: rayvens.connector.v1.EventFailure
+	(*SourceRequest)(nil),    // 10: rayvens.connector.v1.SourceRequest
+	(*SourceResponse)(nil),   // 11: rayvens.connector.v1.SourceResponse
+	(*SinkRequest)(nil),      // 12: rayvens.connector.v1.SinkRequest
+	(*SinkResponse)(nil),     // 13: rayvens.connector.v1.SinkResponse
+	nil,                      // 14: rayvens.connector.v1.Event.HeadersEntry
+	(*structpb.Value)(nil),   // 15: google.protobuf.Value
+	(*structpb.Struct)(nil),  // 16: google.protobuf.Struct
 }
 var file_connector_proto_depIdxs = []int32{
 	3,  // 0: rayvens.connector.v1.DescribeResponse.kinds:type_name -> rayvens.connector.v1.Kind
 	0,  // 1: rayvens.connector.v1.Kind.direction:type_name -> rayvens.connector.v1.Direction
 	4,  // 2: rayvens.connector.v1.Kind.parameters:type_name -> rayvens.connector.v1.Parameter
-	14, // 3: rayvens.connector.v1.Parameter.default:type_name -> google.protobuf.Value
-	13, // 4: rayvens.connector.v1.Event.headers:type_name -> rayvens.connector.v1.Event.HeadersEntry
+	15, // 3: rayvens.connector.v1.Parameter.default:type_name -> google.protobuf.Value
+	14, // 4: rayvens.connector.v1.Event.headers:type_name -> rayvens.connector.v1.Event.HeadersEntry
 	5,  // 5: rayvens.connector.v1.Batch.events:type_name -> rayvens.connector.v1.Event
-	15, // 6: rayvens.connector.v1.Open.config:type_name -> google.protobuf.Struct
-	7,  // 7: rayvens.connector.v1.SourceRequest.open:type_name -> rayvens.connector.v1.Open
-	8,  // 8: rayvens.connector.v1.SourceRequest.ack:type_name -> rayvens.connector.v1.Ack
-	6,  // 9: rayvens.connector.v1.SourceResponse.batch:type_name -> rayvens.connector.v1.Batch
-	7,  // 10: rayvens.connector.v1.SinkRequest.open:type_name -> rayvens.connector.v1.Open
-	6,  // 11: rayvens.connector.v1.SinkRequest.batch:type_name -> rayvens.connector.v1.Batch
-	8,  // 12: rayvens.connector.v1.SinkResponse.ack:type_name -> rayvens.connector.v1.Ack
-	1,  // 13: rayvens.connector.v1.Connector.Describe:input_type -> rayvens.connector.v1.DescribeRequest
-	9,  // 14: rayvens.connector.v1.Connector.Source:input_type -> rayvens.connector.v1.SourceRequest
-	11, // 15: rayvens.connector.v1.Connector.Sink:input_type -> rayvens.connector.v1.SinkRequest
-	2,  // 16: rayvens.connector.v1.Connector.Describe:output_type -> rayvens.connector.v1.DescribeResponse
-	10, // 17: rayvens.connector.v1.Connector.Source:output_type -> rayvens.connector.v1.SourceResponse
-	12, // 18: rayvens.connector.v1.Connector.Sink:output_type -> rayvens.connector.v1.SinkResponse
-	16, // [16:19] is the sub-list for method output_type
-	13, // [13:16] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	16, // 6: rayvens.connector.v1.Open.config:type_name -> google.protobuf.Struct
+	9,  // 7: rayvens.connector.v1.Ack.failures:type_name -> rayvens.connector.v1.EventFailure
+	7,  // 8: rayvens.connector.v1.SourceRequest.open:type_name -> rayvens.connector.v1.Open
+	8,  // 9: rayvens.connector.v1.SourceRequest.ack:type_name -> rayvens.connector.v1.Ack
+	6,  // 10: rayvens.connector.v1.SourceResponse.batch:type_name -> rayvens.connector.v1.Batch
+	7,  // 11: rayvens.connector.v1.SinkRequest.open:type_name -> rayvens.connector.v1.Open
+	6,  // 12: rayvens.connector.v1.SinkRequest.batch:type_name -> rayvens.connector.v1.Batch
+	8,  // 13: rayvens.connector.v1.SinkResponse.ack:type_name -> rayvens.connector.v1.Ack
+	1,  // 14: rayvens.connector.v1.Connector.Describe:input_type -> rayvens.connector.v1.DescribeRequest
+	10, // 15: rayvens.connector.v1.Connector.Source:input_type -> rayvens.connector.v1.SourceRequest
+	12, // 16: rayvens.connector.v1.Connector.Sink:input_type -> rayvens.connector.v1.SinkRequest
+	2,  // 17: rayvens.connector.v1.Connector.Describe:output_type -> rayvens.connector.v1.DescribeResponse
+	11, // 18: rayvens.connector.v1.Connector.Source:output_type -> rayvens.connector.v1.SourceResponse
+	13, // 19: rayvens.connector.v1.Connector.Sink:output_type -> rayvens.connector.v1.SinkResponse
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_connector_proto_init() }
@@ -972,11 +1041,11 @@ func file_connector_proto_init() {
 	if File_connector_proto != nil {
 		return
 	}
-	file_connector_proto_msgTypes[8].OneofWrappers = []any{
+	file_connector_proto_msgTypes[9].OneofWrappers = []any{
 		(*SourceRequest_Open)(nil),
 		(*SourceRequest_Ack)(nil),
 	}
-	file_connector_proto_msgTypes[10].OneofWrappers = []any{
+	file_connector_proto_msgTypes[11].OneofWrappers = []any{
 		(*SinkRequest_Open)(nil),
 		(*SinkRequest_Batch)(nil),
 	}
@@ -986,7 +1055,7 @@ func file_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_connector_proto_rawDesc), len(file_connector_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -109,10 +109,15 @@ type Event struct {
 	Body        []byte
 	ContentType string
 	Headers     map[string]string
-	// Ack, when set on an event a source emits, is called exactly once: with
-	// nil when the host's stream has accepted the event, or with an error
-	// when it will not be (the instance closed first). Sources that must not
-	// lose data (e.g. delete a file only once its event is safe) use it.
+	// Ack, when set on an event a source emits, is called exactly once,
+	// with the event's outcome end to end: nil when the host is done with
+	// it (every subscriber it reached, the events it caused downstream and
+	// the sink writes it reached are finished), a *FailedError when the
+	// host took it but it failed on its way (its Reason says where and
+	// why; IsFailed tells), or another error when the host never took it
+	// (the instance closed first): it may be emitted again. Sources that
+	// must not lose data (delete a file, commit an offset, answer a
+	// request) act on it.
 	Ack func(err error)
 }
 
@@ -152,6 +157,24 @@ func (p Plugin) Kinds() []camel.Kind {
 		out = append(out, k.Kind())
 	}
 	return out
+}
+
+// FailedError is the outcome given to Event.Ack of an event the host took
+// but that failed on its way: a subscriber or operator returned an error,
+// or a sink could not write it. Emitting it again would most likely fail
+// the same way.
+type FailedError struct {
+	Reason string // where and why, e.g. `stream "s": subscriber "f": ...`
+}
+
+func (e *FailedError) Error() string { return "the event failed: " + e.Reason }
+
+// IsFailed reports whether err, given to Event.Ack, says that the host
+// took the event and it failed (a *FailedError), as opposed to never
+// having taken it.
+func IsFailed(err error) bool {
+	var f *FailedError
+	return errors.As(err, &f)
 }
 
 // Permanent marks an error returned by Sink.Write as one that sending the

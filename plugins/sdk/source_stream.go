@@ -95,7 +95,7 @@ type sourceStream struct {
 	carry *queued
 
 	mu      sync.Mutex
-	unacked map[uint64][]func(error) // the Ack functions of each batch sent; nil once the instance is over
+	unacked map[uint64][]func(error) // the Ack functions of each batch sent, by event (nil: none); nil once the instance is over
 }
 
 // queued is an emitted event waiting for a batch.
@@ -267,10 +267,7 @@ func (s *sourceStream) next(ctx context.Context) (queued, bool, error) {
 func (s *sourceStream) gather(first queued) ([]*proto.Event, []func(error)) {
 	events := []*proto.Event{first.event}
 	size := protobuf.Size(first.event)
-	var acks []func(error)
-	if first.ack != nil {
-		acks = append(acks, first.ack)
-	}
+	acks := []func(error){first.ack} // by event; nil where an event has none
 	for len(events) < maxBatch {
 		select {
 		case q := <-s.queue:
@@ -281,9 +278,7 @@ func (s *sourceStream) gather(first queued) ([]*proto.Event, []func(error)) {
 			}
 			size += n
 			events = append(events, q.event)
-			if q.ack != nil {
-				acks = append(acks, q.ack)
-			}
+			acks = append(acks, q.ack)
 		default:
 			return events, acks
 		}
@@ -317,8 +312,19 @@ func (s *sourceStream) receive() error {
 		if msg := ack.GetError(); msg != "" {
 			result = fmt.Errorf("the host did not accept the event: %s", msg)
 		}
-		for _, f := range acks {
-			f(result)
+		failed := map[uint32]error{}
+		for _, f := range ack.GetFailures() {
+			failed[f.GetIndex()] = &FailedError{Reason: f.GetError()}
+		}
+		for i, f := range acks {
+			if f == nil {
+				continue
+			}
+			if err, ok := failed[uint32(i)]; ok && result == nil {
+				f(err)
+			} else {
+				f(result)
+			}
 		}
 		<-s.credit
 	}
@@ -334,7 +340,9 @@ func (s *sourceStream) abandon() {
 	s.mu.Unlock()
 	for _, seq := range slices.Sorted(maps.Keys(unacked)) {
 		for _, f := range unacked[seq] {
-			f(errClosed)
+			if f != nil {
+				f(errClosed)
+			}
 		}
 	}
 	if q := s.carry; q != nil && q.ack != nil {

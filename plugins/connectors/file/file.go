@@ -20,7 +20,7 @@ const fileNameHeader = "CamelFileName"
 // {"filename": ..., "body": ...}.
 var SourceKind = sdk.SourceKind{
 	Name:        "file-source",
-	Description: "Reads the files that appear in a directory (as Rayvens' file-source does). A file is moved or deleted only after its event has been accepted by the stream.",
+	Description: "Reads the files that appear in a directory (as Rayvens' file-source does). A file is moved or deleted only once its event is done end to end (every subscriber and sink write it reached); a file whose event failed stays in place and is read again only if it changes.",
 	Events:      `a JSON object {"filename": ..., "body": ...} per file, as a string`,
 	Params:      sourceParams,
 	New:         opener("file-source", false),

@@ -288,13 +288,21 @@ func (s *source) acker(rel string, snap snapshot) func(error) {
 }
 
 // finish does what the ack of file rel calls for: nothing when the event
-// was not accepted (the next poll reads the file again), otherwise keep,
-// move or delete it. The file stays pending until that is done, so no poll
+// was not accepted (the next poll reads the file again), leave it in place
+// and not read it again unless it changes when the event failed, otherwise
+// (the event is done) keep, move or delete it. The file stays pending until that is done, so no poll
 // sees it half-way.
 func (s *source) finish(rel string, snap snapshot, ackErr error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer delete(s.pending, rel)
+	if sdk.IsFailed(ackErr) {
+		// Reading it again would fail again: it stays, and is read again
+		// only if it changes.
+		s.log.Warn("a file's event failed; the file is left in place and read again only if it changes", "file", rel, "error", ackErr)
+		s.kept[rel] = snap
+		return
+	}
 	if ackErr != nil {
 		s.log.Debug("a file's event was not accepted; it will be read again", "file", rel, "error", ackErr)
 		return

@@ -2,12 +2,14 @@
 // the body of each POST becomes an event, as with the Apache Camel Kamelet
 // of the same name.
 //
-// The answer to a POST tells the caller whether its event is safe: 202
-// Accepted only once the host's stream has accepted the event (the SDK's
-// Event.Ack), 503 Service Unavailable with Retry-After when the stream is
-// full or the source is stopping. A caller that retries on 503 therefore
-// loses nothing (it may deliver twice: a 503 after a timeout means "not
-// known to be accepted").
+// The answer to a POST tells the caller what became of its event: 202
+// Accepted only once the host is done with it end to end (every
+// subscriber, derived event and sink write it reached: the SDK's
+// Event.Ack), 500 Internal Server Error with the reason when it failed on
+// its way, 503 Service Unavailable with Retry-After when the stream is
+// full, the source is stopping, or the outcome is not known in time. A
+// caller that retries on 503 therefore loses nothing (it may deliver
+// twice: a 503 after a timeout means "not known to be done").
 package webhook
 
 import (
@@ -33,7 +35,7 @@ import (
 var Kind = sdk.SourceKind{
 	Name:        "webhook-source",
 	Kamelet:     "webhook-source",
-	Description: "Creates an HTTP endpoint: the body of each POST to it is an event. It answers 2xx only once the stream has accepted the event, and 503 with Retry-After while the stream is full.",
+	Description: "Creates an HTTP endpoint: the body of each POST to it is an event. It answers 202 only once the event is done end to end (every subscriber and sink write it reached), 500 with the reason when it failed on its way, and 503 with Retry-After while the stream is full.",
 	Events:      "the body of each POST, as a string",
 	Params: []sdk.Param{
 		{Name: "subpath", Type: sdk.String, Default: "webhook", Description: "The subpath where the webhook is registered."},
@@ -50,7 +52,7 @@ const (
 	// queueWait bounds the wait for room in the stream: past it the
 	// stream is full and the answer is 503 with Retry-After.
 	queueWait = time.Second
-	// ackWait bounds the wait for the stream to accept an event that was
+	// ackWait bounds the wait for the outcome of an event that was
 	// handed to it.
 	ackWait = 30 * time.Second
 	// maxPending is the most events handed to the host and not yet
@@ -232,17 +234,36 @@ func (w *webhook) deliver(stopped context.Context, emit sdk.Emit, rw http.Respon
 	defer timeout.Stop()
 	select {
 	case err := <-acked:
-		if err != nil {
+		var failed *sdk.FailedError
+		switch {
+		case errors.As(err, &failed):
+			w.log.Debug("request answered 500: the event failed", "remote", r.RemoteAddr)
+			http.Error(rw, failureText(failed.Reason), http.StatusInternalServerError)
+		case err != nil:
 			w.unavailable(rw, r, stopped, "the event was not accepted")
-			return
+		default:
+			rw.WriteHeader(http.StatusAccepted)
 		}
-		rw.WriteHeader(http.StatusAccepted)
 	case <-timeout.C:
 		w.unavailable(rw, r, stopped, "the stream did not accept the event in time")
 	case <-stopped.Done():
 		w.unavailable(rw, r, stopped, "")
 	case <-r.Context().Done():
 	}
+}
+
+// maxReasonText bounds the reason a 500 carries.
+const maxReasonText = 512
+
+// failureText is the body of a 500: why the event failed, on one line,
+// bounded. The reason comes from the pipeline (a stream and subscriber
+// name and the error), never from the source's parameters.
+func failureText(reason string) string {
+	reason = strings.Join(strings.Fields(reason), " ")
+	if len(reason) > maxReasonText {
+		reason = reason[:maxReasonText] + "..."
+	}
+	return "the event failed: " + reason
 }
 
 // unavailable answers 503 with Retry-After, saying why: reason, or that
