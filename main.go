@@ -106,6 +106,8 @@ func runCommand() *cli.Command {
 		ArgsUsage: "SCRIPT [ARGS...]",
 		Flags: append([]cli.Flag{
 			&cli.DurationFlag{Name: "for", Usage: "stop the run gracefully after `DURATION` (e.g. 30s, 5m)"},
+			&cli.DurationFlag{Name: "drain-timeout", Value: rstarlark.DefaultDrainTimeout, Usage: "a graceful stop (--for, a first signal) that has not drained after `DURATION` becomes a forced one (0: wait until drained or a second signal)"},
+			&cli.Uint64Flag{Name: "max-steps", Usage: "stop any one callback (subscriber, operator, actor method) after `N` computation steps with an error (0: no limit)"},
 		}, pluginFlags()...),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 		Action: func(c *cli.Context) error {
@@ -114,6 +116,13 @@ func runCommand() *cli.Command {
 			}
 			if d := c.Duration("for"); d < 0 {
 				return usageError{fmt.Errorf("run: --for must be positive, got %s", d)}
+			}
+			drain := c.Duration("drain-timeout")
+			switch {
+			case drain < 0:
+				return usageError{fmt.Errorf("run: --drain-timeout must not be negative, got %s", drain)}
+			case drain == 0:
+				drain = -1 // no bound: until drained, or a second signal
 			}
 			script := c.Args().First()
 			if _, err := os.Stat(script); err != nil {
@@ -127,11 +136,13 @@ func runCommand() *cli.Command {
 			stop, kill, release := lifecycle(c.Duration("for"), c.App.ErrWriter)
 			defer release()
 			return rstarlark.Run(stop, script, nil, rstarlark.Options{
-				Argv:       c.Args().Tail(),
-				Stdout:     c.App.Writer,
-				Stderr:     c.App.ErrWriter,
-				Kill:       kill,
-				Connectors: plugins.ScriptConnectors{Host: host},
+				Argv:             c.Args().Tail(),
+				Stdout:           c.App.Writer,
+				Stderr:           c.App.ErrWriter,
+				Kill:             kill,
+				DrainTimeout:     drain,
+				MaxCallbackSteps: c.Uint64("max-steps"),
+				Connectors:       plugins.ScriptConnectors{Host: host},
 			})
 		},
 	}
