@@ -32,6 +32,20 @@
 // is counted and handed to [Options.OnError]. Subscriptions that would form a
 // cycle of streams are refused.
 //
+// # Delivery records
+//
+// An event appended with an acknowledgement ([Stream.AppendAck], or
+// [WithAck] from a source's emit) carries a delivery record
+// (delivery.go). It completes when every subscriber call it was fanned
+// out to has finished, including the events it caused downstream (results
+// on derived streams, forwarded events, the batches it is in, actor and
+// task results) and every sink write it reached has been acknowledged
+// ([Sink], [ToSink]). The outcome is nil or the first failure (a
+// *StreamError naming the stream and the subscriber or operator); events a
+// forced shutdown abandons fail with ErrClosed. An event an operator drops
+// (nil) is done. Events appended without an acknowledgement have no record
+// and cost nothing extra.
+//
 // # Lifecycle
 //
 // Every event is counted from the moment a stream accepts it until every
