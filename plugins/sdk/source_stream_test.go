@@ -317,3 +317,124 @@ func TestSourceRefusesUnknownAck(t *testing.T) {
 	_, err := stream.Recv()
 	requireStatus(t, err, codes.InvalidArgument, "ack of batch 7, which is not awaiting one")
 }
+
+// batchOutcomes emits an event alone, then one event per entry of withAck,
+// with an Ack function where it is true, and checks that those arrive as
+// one batch; it acknowledges that batch with ack (whose Seq it sets) and
+// returns the outcome given to each Ack, by the event's index in the batch.
+func batchOutcomes(t *testing.T, withAck []bool, ack *proto.Ack) map[int]error {
+	t.Helper()
+	outcomes := make([]chan error, len(withAck))
+	for i := range outcomes {
+		outcomes[i] = make(chan error, 1)
+	}
+	first, queued := make(chan struct{}), make(chan struct{})
+	src := sourceFunc(func(ctx context.Context, emit Emit) error {
+		if err := emit(ctx, Event{Body: []byte("first")}); err != nil {
+			return err
+		}
+		select {
+		case <-first:
+		case <-ctx.Done():
+			return nil
+		}
+		for i, has := range withAck {
+			ev := Event{Body: []byte(strconv.Itoa(i))}
+			if has {
+				ev.Ack = func(err error) { outcomes[i] <- err }
+			}
+			if err := emit(ctx, ev); err != nil {
+				return err
+			}
+		}
+		close(queued)
+		<-ctx.Done()
+		return nil
+	})
+	client, _ := serveConnector(t, testPlugin(src, nil))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	// A window of one: while the first batch is out, the others queue up,
+	// and the ack of the first lets them leave together.
+	stream := openSource(t, client, ctx, 1)
+	receiveBatch(t, stream, 1)
+	close(first)
+	select {
+	case <-queued:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the events were not queued")
+	}
+	ackBatch(t, stream, 1, "")
+	require.Len(t, receiveBatch(t, stream, 2).GetEvents(), len(withAck), "the events make one batch")
+	ack.Seq = 2
+	require.NoError(t, stream.Send(&proto.SourceRequest{Msg: &proto.SourceRequest_Ack{Ack: ack}}))
+
+	got := map[int]error{}
+	for i, has := range withAck {
+		if !has {
+			continue
+		}
+		select {
+		case err := <-outcomes[i]:
+			got[i] = err
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d got no outcome", i)
+		}
+	}
+	return got
+}
+
+// TestSourceAckFailuresByIndex: the host's ack names the failed events by
+// their place in the batch; each Ack gets its own event's outcome, however
+// many events of the batch have no Ack.
+func TestSourceAckFailuresByIndex(t *testing.T) {
+	const reason = `stream "inbox": subscriber "check": no bad events`
+	failure := func(i uint32) []*proto.EventFailure {
+		return []*proto.EventFailure{{Index: i, Error: reason}}
+	}
+	tests := []struct {
+		name     string
+		withAck  []bool
+		failures []*proto.EventFailure
+		failed   int // the index whose Ack must get a FailedError; -1: none
+	}{
+		{"every event with an Ack", []bool{true, true, true}, failure(1), 1},
+		{"the first event without an Ack", []bool{false, true, true}, failure(1), 1},
+		{"the failed event without an Ack", []bool{false, true, true}, failure(0), -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := batchOutcomes(t, tt.withAck, &proto.Ack{Failures: tt.failures})
+			for i, has := range tt.withAck {
+				if !has {
+					require.NotContains(t, got, i)
+					continue
+				}
+				err := got[i]
+				if i != tt.failed {
+					require.NoError(t, err, "event %d is done", i)
+					continue
+				}
+				require.Error(t, err, "event %d failed", i)
+				require.True(t, IsFailed(err), "a failure, not an event the host never took: %v", err)
+				require.ErrorContains(t, err, reason)
+				var f *FailedError
+				require.ErrorAs(t, err, &f)
+				require.Equal(t, reason, f.Reason)
+			}
+		})
+	}
+}
+
+// TestSourceBatchErrorIsNotAFailure: an ack with a batch-level error means
+// the host did not take the batch: every event's Ack gets an error that is
+// not a FailedError (it may be emitted again), even with failures listed.
+func TestSourceBatchErrorIsNotAFailure(t *testing.T) {
+	ack := &proto.Ack{Error: "stream closed", Failures: []*proto.EventFailure{{Index: 1, Error: "no bad events"}}}
+	got := batchOutcomes(t, []bool{true, true, true}, ack)
+	require.Len(t, got, 3)
+	for i, err := range got {
+		require.ErrorContains(t, err, "the host did not accept the event: stream closed", "event %d", i)
+		require.False(t, IsFailed(err), "event %d: %v", i, err)
+	}
+}
