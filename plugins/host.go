@@ -53,6 +53,10 @@ type Options struct {
 	RestartBackoff time.Duration
 	// StartTimeout bounds a plugin's handshake (default 10s).
 	StartTimeout time.Duration
+	// SinkRetryFor is how long a sink's batch that its plugin could not
+	// write (not permanently) is sent again, with backoff, before its
+	// events are reported as failed (default DefaultSinkRetryFor).
+	SinkRetryFor time.Duration
 }
 
 // PluginInfo describes a plugin for `rayvens plugins`.
@@ -116,6 +120,9 @@ func NewHost(opts Options) (*Host, error) {
 	}
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 10 * time.Second
+	}
+	if opts.SinkRetryFor <= 0 {
+		opts.SinkRetryFor = DefaultSinkRetryFor
 	}
 	h := &Host{
 		opts:      opts,

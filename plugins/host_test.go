@@ -44,6 +44,10 @@ func TestMain(m *testing.M) {
 	if err := os.Mkdir(badDir, 0o755); err != nil {
 		panic(err)
 	}
+	if err := os.Mkdir(filepath.Join(dir, "flaky"), 0o755); err != nil {
+		panic(err)
+	}
+	build("./testdata/flakyplugin", filepath.Join("flaky", "rayvens-plugin-flaky"))
 	for _, mode := range []string{"stdout", "exits", "badversion", "badcookie"} {
 		build("./testdata/badplugin", filepath.Join("bad", "rayvens-plugin-"+mode))
 	}

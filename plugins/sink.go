@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -14,13 +15,15 @@ import (
 	"github.com/rayvens/rayvens/plugins/proto"
 )
 
-// Sink tuning: events per batch at most, batches in flight at most, and how
-// many times a batch the plugin could not write is sent before its events
-// are reported as failed.
+// Sink tuning: events per batch at most, batches in flight at most, how
+// long a batch the plugin could not write is sent again before its events
+// are reported as failed (Options.SinkRetryFor, default), and the longest
+// wait between two attempts.
 const (
-	SinkMaxBatch    = 256
-	SinkWindow      = 4
-	SinkMaxAttempts = 5
+	SinkMaxBatch        = 256
+	SinkWindow          = 4
+	DefaultSinkRetryFor = 2 * time.Minute
+	SinkMaxBackoff      = 5 * time.Second
 )
 
 // ErrSinkClosed is returned by Deliver after Close.

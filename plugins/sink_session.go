@@ -19,10 +19,11 @@ import (
 // batch is a run of events sent together; its seq is what the plugin's ack
 // names.
 type batch struct {
-	seq      uint64
-	events   []*proto.Event
-	dones    []func(error)
-	attempts int
+	seq          uint64
+	events       []*proto.Event
+	dones        []func(error)
+	attempts     int
+	firstFailure time.Time // zero until a write of it failed
 }
 
 // finish reports every event of the batch done with err (nil: written).
@@ -86,11 +87,15 @@ type sinkSession struct {
 	acks    chan *proto.Ack
 	recvErr chan error
 	retry   *backoff.ExponentialBackOff
+	// blocked: a write failed and the plugin writes nothing more until a
+	// batch marked retry comes; the next batch sent is marked so.
+	blocked bool
 }
 
 func newSinkSession(s *Sink, unacked *window) *sinkSession {
 	retry := backoff.NewExponentialBackOff()
 	retry.InitialInterval = 100 * time.Millisecond
+	retry.MaxInterval = SinkMaxBackoff
 	return &sinkSession{s: s, unacked: unacked, acks: make(chan *proto.Ack), recvErr: make(chan error, 1), retry: retry}
 }
 
@@ -150,6 +155,14 @@ func (ss *sinkSession) open(conn proto.ConnectorClient) error {
 		s.h.log.log(LevelWarn, s.proc.name+" "+s.name,
 			fmt.Sprintf("re-sending %d events not acknowledged before the plugin stopped (they may be written twice)", n))
 	}
+	return ss.resend()
+}
+
+// resend sends every batch not yet written again, oldest first, the first
+// one marked retry: the plugin writes nothing after a failure until then,
+// so the sink sees the events in order.
+func (ss *sinkSession) resend() error {
+	ss.blocked = true
 	for _, b := range ss.unacked.batches {
 		if err := ss.send(b); err != nil {
 			return err
@@ -195,41 +208,50 @@ func (ss *sinkSession) sendNew(d delivery) error {
 	return ss.send(b)
 }
 
-// apply handles one ack: success finishes its batch; a failure is retried
-// with backoff until SinkMaxAttempts, or failed at once if permanent.
+// apply handles one ack: success finishes its batch; a permanent failure
+// fails its events at once; another failure is retried with backoff (reset
+// by any success) until Options.SinkRetryFor has passed since the batch
+// first failed, by sending it and every later batch again, in order. A
+// batch the plugin skipped (an earlier one failed) goes out again with
+// that round.
 func (ss *sinkSession) apply(ack *proto.Ack) error {
 	b := ss.unacked.find(ack.GetSeq())
-	if b == nil {
-		return nil // an ack from before a re-send
+	if b == nil || ack.GetSkipped() {
+		return nil // an ack from before a re-send, or of a batch the next round sends again
 	}
 	if ack.GetError() == "" {
 		ss.unacked.take(b.seq).finish(nil)
 		ss.retry.Reset()
 		return nil
 	}
-	b.attempts++
 	s := ss.s
-	if b.attempts >= SinkMaxAttempts || ack.GetPermanent() {
-		ss.unacked.take(b.seq)
-		err := kindError(s.kind, fmt.Sprintf("not written after %d attempts: %s", b.attempts, ack.GetError()))
-		if ack.GetPermanent() {
-			err = kindError(s.kind, "not written: "+ack.GetError())
-		}
-		b.finish(err)
+	if ack.GetPermanent() {
+		ss.unacked.take(b.seq).finish(kindError(s.kind, "not written: "+ack.GetError()))
 		return nil
+	}
+	b.attempts++
+	if b.firstFailure.IsZero() {
+		b.firstFailure = time.Now()
+	}
+	if since := time.Since(b.firstFailure); since >= s.h.opts.SinkRetryFor {
+		ss.unacked.take(b.seq).finish(kindError(s.kind, fmt.Sprintf("not written after %d attempts over %s: %s",
+			b.attempts, since.Round(time.Second), ack.GetError())))
+		return ss.resend() // the plugin waits for a retry to write the next ones
 	}
 	s.h.log.log(LevelWarn, s.proc.name+" "+s.name, "could not write a batch; retrying",
 		"attempt", b.attempts, "error", ack.GetError())
 	if err := engine.Sleep(ss.ctx, ss.retry.NextBackOff()); err != nil {
 		return err
 	}
-	return ss.send(b)
+	return ss.resend()
 }
 
 // send sends one batch; when the stream is broken, it returns the error
 // that broke it.
 func (ss *sinkSession) send(b *batch) error {
-	err := ss.stream.Send(&proto.SinkRequest{Msg: &proto.SinkRequest_Batch{Batch: &proto.Batch{Seq: b.seq, Events: b.events}}})
+	retry := ss.blocked // the first batch after a failure unblocks the plugin
+	ss.blocked = false
+	err := ss.stream.Send(&proto.SinkRequest{Msg: &proto.SinkRequest_Batch{Batch: &proto.Batch{Seq: b.seq, Events: b.events, Retry: retry}}})
 	if err != nil {
 		return recvError(ss.waitRecv(), err)
 	}

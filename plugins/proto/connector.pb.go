@@ -409,9 +409,15 @@ func (x *Event) GetHeaders() map[string]string {
 }
 
 type Batch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"` // per instance, from 1, increasing by 1
-	Events        []*Event               `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Seq    uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"` // per instance, from 1, increasing by 1
+	Events []*Event               `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	// The first of a sink's batches sent again after a failure. Once a
+	// sink's write failed (not permanently), the plugin writes no later batch
+	// until one marked retry arrives: the host then sends the oldest batch
+	// not written (marked retry) and those after it again, in order, so that
+	// a sink's order survives retries.
+	Retry         bool `protobuf:"varint,3,opt,name=retry,proto3" json:"retry,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -458,6 +464,13 @@ func (x *Batch) GetEvents() []*Event {
 		return x.Events
 	}
 	return nil
+}
+
+func (x *Batch) GetRetry() bool {
+	if x != nil {
+		return x.Retry
+	}
+	return false
 }
 
 type Open struct {
@@ -536,7 +549,10 @@ type Ack struct {
 	// For a source's batch: the events that were taken but failed on their
 	// way (a subscriber's error, say); every other event of the batch is
 	// done, delivered end to end.
-	Failures      []*EventFailure `protobuf:"bytes,4,rep,name=failures,proto3" json:"failures,omitempty"`
+	Failures []*EventFailure `protobuf:"bytes,4,rep,name=failures,proto3" json:"failures,omitempty"`
+	// For a sink's batch: not written, because an earlier batch failed and
+	// has not been sent again yet (see Batch.retry).
+	Skipped       bool `protobuf:"varint,5,opt,name=skipped,proto3" json:"skipped,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -597,6 +613,13 @@ func (x *Ack) GetFailures() []*EventFailure {
 		return x.Failures
 	}
 	return nil
+}
+
+func (x *Ack) GetSkipped() bool {
+	if x != nil {
+		return x.Skipped
+	}
+	return false
 }
 
 type EventFailure struct {
@@ -936,20 +959,22 @@ const file_connector_proto_rawDesc = "" +
 	"\aheaders\x18\x03 \x03(\v2(.rayvens.connector.v1.Event.HeadersEntryR\aheaders\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"d\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x123\n" +
-	"\x06events\x18\x02 \x03(\v2\x1b.rayvens.connector.v1.EventR\x06events\"\x7f\n" +
+	"\x06events\x18\x02 \x03(\v2\x1b.rayvens.connector.v1.EventR\x06events\x12\x14\n" +
+	"\x05retry\x18\x03 \x01(\bR\x05retry\"\x7f\n" +
 	"\x04Open\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\binstance\x18\x02 \x01(\tR\binstance\x12/\n" +
 	"\x06config\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06config\x12\x16\n" +
-	"\x06window\x18\x04 \x01(\rR\x06window\"\x8b\x01\n" +
+	"\x06window\x18\x04 \x01(\rR\x06window\"\xa5\x01\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1c\n" +
 	"\tpermanent\x18\x03 \x01(\bR\tpermanent\x12>\n" +
-	"\bfailures\x18\x04 \x03(\v2\".rayvens.connector.v1.EventFailureR\bfailures\":\n" +
+	"\bfailures\x18\x04 \x03(\v2\".rayvens.connector.v1.EventFailureR\bfailures\x12\x18\n" +
+	"\askipped\x18\x05 \x01(\bR\askipped\":\n" +
 	"\fEventFailure\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"w\n" +

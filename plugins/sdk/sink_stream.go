@@ -13,7 +13,10 @@ import (
 
 // Sink serves one sink instance: Open, then batches in, each written in
 // order and acked before the next is read. A failed write is acked with
-// its error and the instance goes on; the host decides whether to resend.
+// its error and the host decides whether to resend. After a failure that
+// is not permanent, later batches are not written (acked skipped) until
+// the host sends batches again marked retry, the failed one first: so the
+// events reach the sink in order however often it fails.
 func (s *server) Sink(stream proto.Connector_SinkServer) error {
 	open, err := receiveOpen(stream.Recv)
 	if err != nil {
@@ -38,6 +41,7 @@ func (s *server) Sink(stream proto.Connector_SinkServer) error {
 	}
 
 	ctx := stream.Context()
+	blocked := false // a write failed; waiting for the host's retry
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -51,10 +55,19 @@ func (s *server) Sink(stream proto.Connector_SinkServer) error {
 			return status.Error(codes.InvalidArgument, "a sink instance takes only batches after its Open")
 		}
 		ack := &proto.Ack{Seq: batch.GetSeq()}
-		events := eventsFromProto(batch.GetEvents())
-		if err := guard.Call(log, "Write", func() error { return sink.Write(ctx, events) }); err != nil {
-			ack.Error = err.Error()
-			ack.Permanent = IsPermanent(err)
+		if batch.GetRetry() {
+			blocked = false
+		}
+		if blocked {
+			ack.Skipped = true
+			ack.Error = "not written: an earlier batch failed and is being sent again"
+		} else {
+			events := eventsFromProto(batch.GetEvents())
+			if err := guard.Call(log, "Write", func() error { return sink.Write(ctx, events) }); err != nil {
+				ack.Error = err.Error()
+				ack.Permanent = IsPermanent(err)
+				blocked = !ack.Permanent
+			}
 		}
 		if err := stream.Send(&proto.SinkResponse{Ack: ack}); err != nil {
 			return err

@@ -126,7 +126,10 @@ func TestSinkWritesBatchesInOrder(t *testing.T) {
 	require.True(t, closed, "Close is called before the stream ends")
 }
 
-func TestSinkWriteErrorIsAckedAndTheSinkGoesOn(t *testing.T) {
+// TestSinkWriteErrorHoldsLaterBatches: after a write fails, later batches
+// are not written (acked skipped) until the host sends again, marked
+// retry; then writing goes on, so the sink's order survives the failure.
+func TestSinkWriteErrorHoldsLaterBatches(t *testing.T) {
 	rec := &recorder{}
 	stream := openSink(t, rec)
 	sendBatch(t, stream, 1, "a")
@@ -135,6 +138,14 @@ func TestSinkWriteErrorIsAckedAndTheSinkGoesOn(t *testing.T) {
 
 	require.Equal(t, &proto.Ack{Seq: 1}, stripped(receiveAck(t, stream)))
 	require.Equal(t, &proto.Ack{Seq: 2, Error: "disk full"}, stripped(receiveAck(t, stream)))
+	skipped := receiveAck(t, stream)
+	require.Equal(t, uint64(3), skipped.GetSeq())
+	require.True(t, skipped.GetSkipped(), "a batch after a failure waits for the retry")
+
+	// The host gives up on batch 2 and sends batch 3 again, marked retry.
+	require.NoError(t, stream.Send(&proto.SinkRequest{Msg: &proto.SinkRequest_Batch{Batch: &proto.Batch{
+		Seq: 3, Retry: true, Events: []*proto.Event{{Body: []byte("b"), ContentType: "text/plain", Headers: map[string]string{"h": "v"}}},
+	}}}))
 	require.Equal(t, &proto.Ack{Seq: 3}, stripped(receiveAck(t, stream)))
 	batches, _ := rec.state()
 	require.Equal(t, []string{"a(text/plain,v)", "b(text/plain,v)"}, batches)
