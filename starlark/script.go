@@ -160,6 +160,12 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 	if err != nil {
 		_ = s.finish()
 		if f := s.fatal.Load(); f != nil {
+			// Say where the top level was when the failure stopped it:
+			// what comes after that line did not run.
+			var e *Error
+			if errors.As(scriptError(err, ""), &e) && e.Pos.IsValid() {
+				return fmt.Errorf("%w; the top level was stopped at %s, so the rest of the script did not run", *f, e.Pos)
+			}
 			return *f
 		}
 		err = scriptError(err, "")
