@@ -31,7 +31,9 @@ func (failingConnectors) OpenSink(context.Context, string, string, map[string]an
 }
 
 func (c failingConnectors) Failed() <-chan struct{} { return c.fail }
-func (failingConnectors) Err() error               { return errors.New("plugin dice: crashed 6 times in a minute; giving up") }
+func (failingConnectors) Err() error {
+	return errors.New("plugin dice: crashed 6 times in a minute; giving up")
+}
 
 // TestFatalSaysWhereTheTopLevelStopped: connectors that fail for good stop
 // the run, and the error says where the top level was, so nobody takes the
