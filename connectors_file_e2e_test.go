@@ -126,3 +126,72 @@ func TestFileWatchExample(t *testing.T) {
 	require.NoError(t, waitWithin(t, cmd, 10*time.Second), stderr.String())
 	require.Equal(t, []string{"CREATE a.txt", "MODIFY a.txt", "DELETE a.txt"}, got)
 }
+
+// TestFileSourceKeepsAFailedFile: a file whose event a subscriber fails is
+// left in place and not read again, while the others are deleted once
+// their events are done; the run then exits 1.
+func TestFileSourceKeepsAFailedFile(t *testing.T) {
+	in := t.TempDir()
+	script := filepath.Join(t.TempDir(), "check.star")
+	require.NoError(t, os.WriteFile(script, []byte(`
+inbox = Stream("inbox", source_config=dict(kind="file-source", path=argv[0], period=50))
+
+def check(event):
+    f = json.decode(event)
+    if f["filename"] == "bad.txt":
+        fail("no bad files")
+    print("read", f["filename"])
+
+inbox >> check
+`), 0o644))
+	write := func(name string) {
+		t.Helper()
+		require.NoError(t, os.WriteFile(filepath.Join(in, name), []byte("content of "+name), 0o644))
+	}
+	write("good-1.txt")
+	write("bad.txt")
+	cmd := exec.Command(binary, "run", script, in)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	// processed: the subscriber printed the file and the source deleted it.
+	processed := func(name string) func() bool {
+		return func() bool {
+			_, err := os.Stat(filepath.Join(in, name))
+			return strings.Contains(stdout.String(), "read "+name+"\n") && os.IsNotExist(err)
+		}
+	}
+	require.Eventually(t, processed("good-1.txt"), 30*time.Second, 10*time.Millisecond, "stderr:\n%s", &stderr)
+	// The source learnt that bad.txt failed: from now on it keeps it.
+	require.Eventually(t, func() bool {
+		return strings.Contains(stderr.String(), "a file's event failed; the file is left in place") &&
+			strings.Contains(stderr.String(), "file=bad.txt")
+	}, 30*time.Second, 10*time.Millisecond, "stderr:\n%s", &stderr)
+	// Each later file takes a poll or two to be read: bad.txt sees several.
+	for _, name := range []string{"good-2.txt", "good-3.txt", "good-4.txt"} {
+		write(name)
+		require.Eventually(t, processed(name), 30*time.Second, 10*time.Millisecond, "stderr:\n%s", &stderr)
+	}
+
+	got, err := os.ReadFile(filepath.Join(in, "bad.txt"))
+	require.NoError(t, err, "the failed file stays in place")
+	require.Equal(t, "content of bad.txt", string(got))
+	reports := 0
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(line, script+":") && strings.Contains(line, `stream "inbox": subscriber "check": fail: no bad files`) {
+			reports++
+		}
+	}
+	require.Equal(t, 1, reports, "bad.txt is read once; stderr:\n%s", &stderr)
+	require.Equal(t, "read good-1.txt\nread good-2.txt\nread good-3.txt\nread good-4.txt\n", stdout.String())
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err = waitWithin(t, cmd, 20*time.Second)
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "a run with a failed event exits 1; stderr:\n%s", &stderr)
+	require.Equal(t, 1, exit.ExitCode())
+	require.Contains(t, stderr.String(), "the run had 1 failure (reported above)")
+	require.FileExists(t, filepath.Join(in, "bad.txt"), "nor is it removed at the stop")
+}
