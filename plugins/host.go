@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -433,17 +432,11 @@ func processStart(pid int) (uint64, bool) {
 	return start, err == nil
 }
 
-// ownedByMe reports whether fi belongs to the current user. The owner is
-// read by name from fi.Sys() because syscall.Stat_t exists only on Unix and
-// this file builds everywhere; where there is no owner, nothing is ours to
-// remove.
+// ownedByMe reports whether fi belongs to the current user. Where the
+// owner is not known (fileOwner), nothing is ours to remove.
 func ownedByMe(fi os.FileInfo) bool {
-	sys := reflect.ValueOf(fi.Sys())
-	if sys.Kind() != reflect.Pointer || sys.IsNil() || sys.Elem().Kind() != reflect.Struct {
-		return false
-	}
-	uid := sys.Elem().FieldByName("Uid")
-	return uid.IsValid() && uid.CanUint() && os.Getuid() >= 0 && uid.Uint() == uint64(os.Getuid())
+	uid, ok := fileOwner(fi)
+	return ok && uid == os.Getuid()
 }
 
 func (h *Host) closed() bool { return h.isClosed.Load() }

@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"os"
 	"os/exec"
 	"syscall"
 )
@@ -12,4 +13,14 @@ import (
 // threads alive.
 func dieWithParent(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+}
+
+// fileOwner returns the uid of the user who owns fi; false when fi.Sys()
+// does not say (a FileInfo that does not come from the file system).
+func fileOwner(fi os.FileInfo) (uid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(st.Uid), true
 }
