@@ -21,12 +21,10 @@ type Config struct {
 	// Stdout receives print output, one whole line at a time.
 	Stdout io.Writer
 	// Stop ends when the run is asked to stop gracefully: blocking builtins
-	// on the main thread give up. Callbacks keep running until Kill ends.
+	// on the main thread give up. Callbacks keep running until the
+	// engine's context ends (a forced shutdown).
 	// Default: never.
 	Stop context.Context
-	// Kill ends when the run must end now: callbacks are cancelled too.
-	// Default: never.
-	Kill context.Context
 	// Argv is the script's argument list.
 	Argv []string
 	// LookupEnv reads environment variables for env(); default
@@ -62,9 +60,6 @@ func NewRuntime(cfg Config) *Runtime {
 	}
 	if cfg.Stop == nil {
 		cfg.Stop = context.Background()
-	}
-	if cfg.Kill == nil {
-		cfg.Kill = context.Background()
 	}
 	if cfg.LookupEnv == nil {
 		cfg.LookupEnv = os.LookupEnv
@@ -135,7 +130,10 @@ func (rt *Runtime) callbackThread(name string) *starlark.Thread {
 // turns a stop into a clear error.
 func (rt *Runtime) block(fn func(ctx context.Context) error) error {
 	var stopped context.Context
-	err := rt.lock.blocking(rt.cfg.Kill, func(ctx context.Context) error {
+	// Once the top level is over, blocking builtins run in callbacks: they
+	// give up when the engine's context ends (a forced stop), as the
+	// callbacks themselves do (see Call).
+	err := rt.lock.blocking(rt.cfg.Engine.Context(), func(ctx context.Context) error {
 		stopped = ctx
 		return fn(ctx)
 	})

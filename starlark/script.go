@@ -121,7 +121,6 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 		Engine:           s.eng,
 		Stdout:           s.opts.Stdout,
 		Stop:             s.ctx,
-		Kill:             s.kill,
 		Argv:             s.opts.Argv,
 		LookupEnv:        s.opts.LookupEnv,
 		Connectors:       s.opts.Connectors,
