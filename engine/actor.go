@@ -42,6 +42,9 @@ func (e *Engine) NewActor(name string, init func(ctx context.Context) (any, erro
 		return nil, ErrClosed
 	}
 	e.actors = append(e.actors, a)
+	// An actor that is initializing is work in progress: the engine is not
+	// idle (and a graceful shutdown does not cancel init) until init is done.
+	e.pending.add(1)
 	e.goroutine(func() { a.run(init) })
 	e.mu.Unlock()
 	return a, nil
@@ -60,6 +63,7 @@ func (a *Actor) run(init func(ctx context.Context) (any, error)) {
 			a.e.report(initErr)
 		}
 	}
+	a.e.pending.add(-1)
 	defer a.abandon()
 	for !stopped(a.quit) {
 		select {

@@ -175,3 +175,33 @@ func TestActorSharedByStreams(t *testing.T) {
 	require.ElementsMatch(t, want, all)
 	shutdown(t, e)
 }
+
+// TestGracefulShutdownLetsInitFinish: an actor still initializing is work
+// in progress, so a graceful shutdown waits for its init instead of
+// cancelling it.
+func TestGracefulShutdownLetsInitFinish(t *testing.T) {
+	e := engine.New(engine.Options{})
+	release, result := make(chan struct{}), make(chan error, 1)
+	_, err := e.NewActor("slow", func(ctx context.Context) (any, error) {
+		select {
+		case <-release:
+			result <- ctx.Err()
+		case <-ctx.Done():
+			result <- ctx.Err()
+		}
+		return nil, nil
+	}, 0)
+	require.NoError(t, err)
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.Shutdown(testContext(t)) }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Shutdown returned (%v) while init was running", err)
+	case err := <-result:
+		t.Fatalf("init was cancelled: %v", err)
+	default:
+	}
+	close(release)
+	require.NoError(t, <-result, "init ran to its end")
+	require.NoError(t, <-stopped)
+}
