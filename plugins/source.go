@@ -61,15 +61,15 @@ func (s *Source) Run(ctx context.Context, emit func(context.Context, engine.Even
 	for {
 		conn, gen, err := s.proc.connect(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || s.h.ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
 		err = s.session(ctx, conn, emit)
 		switch {
-		case err == nil || ctx.Err() != nil:
-			return nil
+		case err == nil || ctx.Err() != nil || s.h.ctx.Err() != nil:
+			return nil // ended, stopped, or its host closed (the session's stream ends with the host)
 		case processGone(err):
 			s.proc.broken(gen)
 			continue
