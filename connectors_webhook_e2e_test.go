@@ -29,16 +29,9 @@ func freePort(t *testing.T) int {
 // TestWebhookExample runs examples/webhook.star: each POST is answered 202
 // once accepted and ends up in its own file; SIGTERM ends the run with 0.
 func TestWebhookExample(t *testing.T) {
-	port, out := freePort(t), t.TempDir()
-	cmd := exec.Command(binary, "run", "--log-level", "info", "examples/webhook.star", strconv.Itoa(port), out)
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-
-	url := fmt.Sprintf("http://127.0.0.1:%d/webhook", port)
-	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "listening on "+url) },
-		20*time.Second, 10*time.Millisecond, "the webhook listens; stderr:\n%s", &stderr)
+	out := t.TempDir()
+	run := startWebhookRun(t, "examples/webhook.star", out)
+	cmd, stdout, stderr, url := run.cmd, run.stdout, run.stderr, run.url
 
 	bodies := []string{"hello", `{"n": 2}`, "three\nlines\n"}
 	client := http.Client{Timeout: 20 * time.Second}
@@ -61,12 +54,36 @@ func TestWebhookExample(t *testing.T) {
 		want[fmt.Sprintf("event-%d.txt", i+1)] = body
 	}
 	require.Eventually(t, func() bool { return filesEqual(out, want) }, 20*time.Second, 10*time.Millisecond,
-		"the files written; stderr:\n%s", &stderr)
+		"the files written; stderr:\n%s", stderr)
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, waitWithin(t, cmd, 20*time.Second), "a graceful stop exits 0; stderr:\n%s", &stderr)
+	require.NoError(t, waitWithin(t, cmd, 20*time.Second), "a graceful stop exits 0; stderr:\n%s", stderr)
 	require.Empty(t, stdout.String())
 	require.NotContains(t, stderr.String(), "panic")
+}
+
+// webhookRun is a `rayvens run` of a script whose webhook-source listens
+// on the port given as its first argument.
+type webhookRun struct {
+	cmd            *exec.Cmd
+	stdout, stderr *syncBuffer
+	url            string
+}
+
+// startWebhookRun runs script with a free port and out as its arguments,
+// and returns once its webhook listens; the process is killed when the
+// test ends.
+func startWebhookRun(t *testing.T, script, out string) webhookRun {
+	t.Helper()
+	port := freePort(t)
+	r := webhookRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, url: fmt.Sprintf("http://127.0.0.1:%d/webhook", port)}
+	r.cmd = exec.Command(binary, "run", "--log-level", "info", script, strconv.Itoa(port), out)
+	r.cmd.Stdout, r.cmd.Stderr = r.stdout, r.stderr
+	require.NoError(t, r.cmd.Start())
+	t.Cleanup(func() { _ = r.cmd.Process.Kill() })
+	require.Eventually(t, func() bool { return strings.Contains(r.stderr.String(), "listening on "+r.url) },
+		20*time.Second, 10*time.Millisecond, "the webhook listens; stderr:\n%s", r.stderr)
+	return r
 }
 
 // filesEqual reports whether dir holds exactly the files of want (name ->
@@ -102,7 +119,7 @@ func filesEqual(dir string, want map[string]string) bool {
 // done end to end, here written by a file-sink (so the file is there when
 // the answer comes), and 500 with the reason when a subscriber failed on it.
 func TestWebhookAnswersWhenDone(t *testing.T) {
-	port, out := freePort(t), t.TempDir()
+	out := t.TempDir()
 	script := filepath.Join(t.TempDir(), "done.star")
 	require.NoError(t, os.WriteFile(script, []byte(`
 port, out = int(argv[0]), argv[1]
@@ -115,14 +132,8 @@ def check(event):
 
 requests >> check >> Stream("files", sink_config=dict(kind="file-sink", path=out))
 `), 0o644))
-	cmd := exec.Command(binary, "run", "--log-level", "info", script, strconv.Itoa(port), out)
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	url := fmt.Sprintf("http://127.0.0.1:%d/webhook", port)
-	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "listening on "+url) },
-		20*time.Second, 10*time.Millisecond, "the webhook listens; stderr:\n%s", &stderr)
+	run := startWebhookRun(t, script, out)
+	cmd, stderr, url := run.cmd, run.stderr, run.url
 
 	client := http.Client{Timeout: 20 * time.Second}
 	post := func(body string) (int, string) {
@@ -148,7 +159,7 @@ requests >> check >> Stream("files", sink_config=dict(kind="file-sink", path=out
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	err := waitWithin(t, cmd, 20*time.Second)
 	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee, "a run with a failed event exits 1; stderr:\n%s", &stderr)
+	require.ErrorAs(t, err, &ee, "a run with a failed event exits 1; stderr:\n%s", stderr)
 	require.Equal(t, 1, ee.ExitCode())
 	require.Contains(t, stderr.String(), "no bad events")
 }
