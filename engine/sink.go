@@ -25,12 +25,11 @@ type sinkSub struct {
 }
 
 func (s sinkSub) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
-	ctx := from.e.ctx
-	asyncSub{s.name, func(ev Event, done func(error)) {
-		if err := s.sink.Deliver(ctx, ev, done); err != nil {
-			done(err)
-		}
-	}}.deliver(from, sn, ev, rec)
+	done := begin(from, sn, ev, rec)
+	_, err := safeCall(func() (Event, error) { return nil, s.sink.Deliver(from.e.ctx, ev, done) })
+	if err != nil { // refused, or panicked, before taking the event
+		done(err)
+	}
 }
 
 func (s sinkSub) target() *Stream { return nil }

@@ -80,9 +80,23 @@ type asyncSub struct {
 }
 
 func (a asyncSub) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
+	complete := begin(from, sn, ev, rec)
+	_, err := safeCall(func() (Event, error) {
+		a.h(ev, complete)
+		return nil, nil
+	})
+	if err != nil { // the handler panicked before taking the event
+		complete(err)
+	}
+}
+
+// begin counts ev in flight in from until the returned function is called
+// (once; later calls do nothing) with its outcome, for subscribers that
+// complete events later (Async, ToSink).
+func begin(from *Stream, sn *subscription, ev Event, rec *record) func(error) {
 	from.hold()
 	var once sync.Once
-	complete := func(err error) {
+	return func(err error) {
 		once.Do(func() {
 			if err != nil {
 				err = from.fail("subscriber", sn.name, ev, err)
@@ -90,13 +104,6 @@ func (a asyncSub) deliver(from *Stream, sn *subscription, ev Event, rec *record)
 			rec.finish(err)
 			from.release()
 		})
-	}
-	_, err := safeCall(func() (Event, error) {
-		a.h(ev, complete)
-		return nil, nil
-	})
-	if err != nil { // the handler panicked before taking the event
-		complete(err)
 	}
 }
 
