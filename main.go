@@ -11,11 +11,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rayvens/rayvens/engine"
 	"github.com/rayvens/rayvens/internal/lines"
 	"github.com/rayvens/rayvens/plugins"
 	rstarlark "github.com/rayvens/rayvens/starlark"
@@ -62,7 +64,15 @@ func errorText(err error) string {
 	if errors.As(err, &se) || errors.As(err, &sl) {
 		return err.Error()
 	}
-	return "rayvens: " + err.Error()
+	// A forced stop says, one line per stream, what it abandoned.
+	var lost *engine.UndeliveredError
+	var b strings.Builder
+	if errors.As(err, &lost) {
+		for _, l := range lost.Streams {
+			b.WriteString("rayvens: " + l.String() + "\n")
+		}
+	}
+	return b.String() + "rayvens: " + err.Error()
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {

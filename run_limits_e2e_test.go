@@ -49,8 +49,35 @@ for i in range(100):
 `)
 	_, stderr, code := rayvens(t, "run", "--for", "500ms", "--drain-timeout", "1s", script)
 	require.Equal(t, 1, code, stderr)
-	require.Regexp(t, `rayvens: the run was stopped and did not drain within 1s: shutdown interrupted with \d+ events not delivered`, stderr)
+	require.Regexp(t, `rayvens: stream "s": \d+ events not delivered\nrayvens: the run was stopped and did not drain within 1s: shutdown interrupted with \d+ events not delivered\n$`, stderr)
 	_, stderr, code = rayvens(t, "run", "--drain-timeout", "-1s", script)
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, "--drain-timeout must not be negative")
+}
+
+// TestRunawayCallbackDoesNotFreezeTheRun: a callback that never yields,
+// started while the top level still runs, shares the interpreter: the top
+// level and the other streams' callbacks go on, and the stop (--for, then
+// the drain timeout) interrupts it with an error naming it, and a line
+// for its stream's undelivered event.
+func TestRunawayCallbackDoesNotFreezeTheRun(t *testing.T) {
+	script := writeScript(t, "forever.star", `spin = Stream("spin")
+def forever(e):
+    while True:
+        pass
+spin >> forever
+ticks = Stream("ticks")
+ticks >> (lambda e: print("tick", e))
+spin << 1
+for i in range(3):
+    ticks << i
+print("top level done")
+`)
+	stdout, stderr, code := rayvens(t, "run", "--for", "1s", "--drain-timeout", "1s", script)
+	require.Equal(t, 1, code, stderr)
+	require.ElementsMatch(t, []string{"tick 0", "tick 1", "tick 2", "top level done"}, sortedLines(stdout))
+	require.Contains(t, stderr, `stream "spin": subscriber "forever": Starlark computation cancelled: the run was stopped`)
+	require.Contains(t, stderr, "in forever\n")
+	require.Contains(t, stderr, "rayvens: stream \"spin\": 1 event not delivered\n")
+	require.NotContains(t, stderr, "goroutine ")
 }

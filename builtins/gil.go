@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -9,17 +10,20 @@ import (
 // gil is the interpreter lock. While the script's top level runs, its module
 // globals are mutable and shared with every callback, so the main thread and
 // callbacks take turns: whoever executes Starlark holds the lock, and gives
-// it up only inside blocking builtins (a full append, sleep,
-// disconnect_all). When the top level returns, its globals are frozen and the
-// lock is switched off: from then on nobody holds it and callbacks run in
+// it up inside blocking builtins (a full append, sleep, disconnect_all) and,
+// so that a thread that never blocks (`while True: pass`) cannot freeze the
+// others, every stepQuantum steps when another goroutine waits for it
+// (yield). When the top level returns, its globals are frozen and the lock
+// is switched off: from then on nobody holds it and callbacks run in
 // parallel, each on its own thread.
 //
 // The invariant "lock on => the goroutine executing Starlark holds it" lets
 // code that has no thread at hand (a << operator) release it correctly.
 type gil struct {
-	mu     sync.Mutex
-	off    atomic.Bool
-	holder *hold // guarded by mu
+	mu      sync.Mutex
+	off     atomic.Bool
+	waiting atomic.Int32 // goroutines in lock
+	holder  *hold        // guarded by mu
 }
 
 // hold is one goroutine's tenure of the lock; only that goroutine touches it.
@@ -36,7 +40,7 @@ func (g *gil) acquire(ctx context.Context) (release func()) {
 	if g.off.Load() {
 		return func() {}
 	}
-	g.mu.Lock()
+	g.lock()
 	if g.off.Load() {
 		g.mu.Unlock()
 		return func() {}
@@ -76,14 +80,44 @@ func (g *gil) blocking(orElse context.Context, fn func(ctx context.Context) erro
 	g.holder = nil
 	g.mu.Unlock()
 	err := fn(h.ctx)
-	if !g.off.Load() {
-		g.mu.Lock()
-		if g.off.Load() {
-			g.mu.Unlock()
-		} else {
-			h.held = true
-			g.holder = h
-		}
-	}
+	g.retake(h)
 	return err
+}
+
+// yield hands the lock on to a goroutine waiting for it, if there is one,
+// and takes it back after that goroutine's turn. Only the holder calls it.
+// sync.Mutex hands itself to a waiter that has waited for a millisecond, so
+// each waiter gets a turn within about a millisecond of steps.
+func (g *gil) yield() {
+	if g.off.Load() || g.waiting.Load() == 0 {
+		return
+	}
+	h := g.holder
+	h.held = false
+	g.holder = nil
+	g.mu.Unlock()
+	runtime.Gosched()
+	g.retake(h)
+}
+
+// retake takes the lock back for h after blocking or yield, unless it was
+// switched off meanwhile.
+func (g *gil) retake(h *hold) {
+	if g.off.Load() {
+		return
+	}
+	g.lock()
+	if g.off.Load() {
+		g.mu.Unlock()
+		return
+	}
+	h.held = true
+	g.holder = h
+}
+
+// lock takes mu, counted as waiting meanwhile.
+func (g *gil) lock() {
+	g.waiting.Add(1)
+	g.mu.Lock()
+	g.waiting.Add(-1)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 
@@ -114,16 +115,50 @@ func (rt *Runtime) callbackThread(name string) *starlark.Thread {
 	if thread == nil {
 		thread = rt.NewThread(name)
 		thread.SetLocal(callbackKey, true)
-		thread.OnMaxSteps = func(t *starlark.Thread) {
+		rt.Pace(thread, rt.cfg.MaxCallbackSteps, func(t *starlark.Thread) {
 			t.Cancel(fmt.Sprintf("%s ran past its budget of %d steps (a runaway loop?)", t.Name, rt.cfg.MaxCallbackSteps))
-		}
+		})
 	}
 	thread.Name = name
 	thread.Steps = 0
-	if rt.cfg.MaxCallbackSteps > 0 {
-		thread.SetMaxExecutionSteps(rt.cfg.MaxCallbackSteps)
-	}
+	thread.SetMaxExecutionSteps(rt.nextPause(0, rt.cfg.MaxCallbackSteps))
 	return thread
+}
+
+// stepQuantum is how many steps a thread runs, while the interpreter lock
+// is on, before it hands the lock on to a thread waiting for it: with a
+// step costing tens of nanoseconds, a turn lasts well under a millisecond.
+const stepQuantum = 10_000
+
+// Pace bounds thread to max computation steps (0: no bound), calling past
+// once it runs past them, and makes it share the interpreter lock fairly
+// while the top level runs: every stepQuantum steps, the thread hands the
+// lock on to a thread that waits for it, so that a loop that never blocks
+// (`while True: pass`) freezes neither the top level nor other callbacks.
+// Call it once, before the thread first runs.
+func (rt *Runtime) Pace(thread *starlark.Thread, max uint64, past func(*starlark.Thread)) {
+	thread.OnMaxSteps = func(t *starlark.Thread) {
+		if max > 0 && t.Steps >= max {
+			past(t)
+			return
+		}
+		rt.lock.yield()
+		t.SetMaxExecutionSteps(rt.nextPause(t.Steps, max))
+	}
+	thread.SetMaxExecutionSteps(rt.nextPause(thread.Steps, max))
+}
+
+// nextPause is the step count at which a thread at steps, bounded to max,
+// next stops to hand the lock on or to be stopped.
+func (rt *Runtime) nextPause(steps, max uint64) uint64 {
+	next := uint64(math.MaxUint64)
+	if !rt.lock.off.Load() {
+		next = steps + stepQuantum
+	}
+	if max > 0 && max < next {
+		next = max
+	}
+	return next
 }
 
 // block runs fn, which may block, with the interpreter lock given up, and

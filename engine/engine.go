@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Event is one value flowing through a stream. The engine never looks inside
@@ -156,6 +157,10 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Unlock()
 
 	lost := e.pending.n.Load() + e.batched.Load()
+	var byStream []StreamLoss
+	if drainErr != nil && lost > 0 {
+		byStream = losses(streams)
+	}
 	e.cancel() // unblocks anything still waiting on a full queue
 	for _, s := range streams {
 		close(s.quit)
@@ -173,9 +178,34 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		close(e.stopped)
 	}()
 	if drainErr != nil && lost > 0 {
-		return &UndeliveredError{N: lost, Err: drainErr}
+		// The callbacks just cancelled report their errors as they return:
+		// give them a moment, so that those reports are not lost with the
+		// process that exits next.
+		t := time.NewTimer(cancelGrace)
+		defer t.Stop()
+		select {
+		case <-e.stopped:
+		case <-t.C:
+		}
+		return &UndeliveredError{N: lost, Streams: byStream, Err: drainErr}
 	}
 	return e.waitStopped(ctx)
+}
+
+// cancelGrace is how long an interrupted Shutdown waits for the callbacks
+// it cancelled to return: a cancelled Starlark callback stops at its next
+// step, Go code stuck in a call may never return.
+const cancelGrace = 2 * time.Second
+
+// losses counts, per stream, the events still in flight from it.
+func losses(streams []*Stream) []StreamLoss {
+	var out []StreamLoss
+	for _, s := range streams {
+		if n := s.pending.n.Load() + s.batched.Load(); n > 0 {
+			out = append(out, StreamLoss{Stream: s.name, N: n})
+		}
+	}
+	return out
 }
 
 func (e *Engine) waitStopped(ctx context.Context) error {
@@ -249,8 +279,24 @@ func safeCall(fn func() (Event, error)) (ev Event, err error) {
 // UndeliveredError is returned by Shutdown when its context ended before
 // every accepted event was delivered.
 type UndeliveredError struct {
-	N   int64 // events (or batches) still in flight
-	Err error // why waiting stopped, e.g. context.Canceled
+	N       int64        // events (or batches) still in flight
+	Streams []StreamLoss // where they were, per stream, in creation order
+	Err     error        // why waiting stopped, e.g. context.Canceled
+}
+
+// StreamLoss is how many events in flight from one stream a Shutdown
+// abandoned: queued or being handled by its subscribers, in its batches, or
+// on their way to its sinks.
+type StreamLoss struct {
+	Stream string
+	N      int64
+}
+
+func (l StreamLoss) String() string {
+	if l.N == 1 {
+		return fmt.Sprintf("stream %q: 1 event not delivered", l.Stream)
+	}
+	return fmt.Sprintf("stream %q: %d events not delivered", l.Stream, l.N)
 }
 
 func (e *UndeliveredError) Error() string {

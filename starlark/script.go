@@ -141,13 +141,10 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 	ld := &loader{predeclared: predeclared, newThread: s.rt.NewThread, cache: map[string]*module{}, stop: s.ctx}
 	thread := s.rt.NewThread("main")
 	thread.Load = ld.load
-	if s.opts.MaxSteps > 0 {
-		thread.SetMaxExecutionSteps(s.opts.MaxSteps)
-		thread.OnMaxSteps = func(t *starlark.Thread) {
-			s.pastMaxSteps.Store(true)
-			t.Cancel("too many steps")
-		}
-	}
+	s.rt.Pace(thread, s.opts.MaxSteps, func(t *starlark.Thread) {
+		s.pastMaxSteps.Store(true)
+		t.Cancel("too many steps")
+	})
 	stopTop := context.AfterFunc(s.ctx, func() { thread.Cancel("the run was stopped") })
 	s.rt.Acquire()
 	_, err := starlark.ExecFileOptions(FileOptions, thread, filename, src, predeclared)
