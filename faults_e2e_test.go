@@ -9,11 +9,16 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -175,4 +180,200 @@ func resentEvents(t *testing.T, stderr string) int {
 		total += n
 	}
 	return total
+}
+
+// TestFaultSIGKILLWithRequestsInFlight SIGKILLs rayvens while webhook
+// requests go through a slow actor into a file-sink: every request
+// answered 2xx is in the sink (a request without an answer, or answered
+// 5xx, may or may not be), and no plugin process or run directory is left.
+func TestFaultSIGKILLWithRequestsInFlight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hundreds of requests through a slow actor")
+	}
+	out := t.TempDir()
+	tmp := privateTMPDIR(t)
+	run := startWebhookRun(t, "testdata/faults/slow_webhook.star", out)
+	plugins := children(t, run.cmd.Process.Pid)
+	require.Len(t, plugins, 1, "the built-in plugin serves the webhook and the file-sink")
+
+	load := postRequests(run.url, 400, 32)
+	require.Eventually(t, func() bool { return load.accepted.Load() >= 40 }, 30*time.Second, time.Millisecond,
+		"requests are answered; stderr:\n%s", run.stderr)
+	require.NoError(t, run.cmd.Process.Signal(syscall.SIGKILL))
+	_ = run.cmd.Wait()
+	answers := load.wait(t)
+
+	accepted, others := checkAnswersInSink(t, out, answers)
+	t.Logf("SIGKILL after %d requests answered 2xx: %d of 400 answered 2xx, all in the sink; in the sink too, by answer (0: none): %v; all answers: %v",
+		40, accepted, others, statusCounts(answers))
+	require.Eventually(t, func() bool {
+		for _, pid := range plugins {
+			if alive(pid) {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 10*time.Millisecond, "the plugin process ends with rayvens")
+	require.Eventually(t, func() bool {
+		left, _ := filepath.Glob(filepath.Join(tmp, "rayvens-run-*"))
+		return len(left) == 0
+	}, 10*time.Second, 10*time.Millisecond, "no socket or run directory is left")
+}
+
+// TestFaultSIGTERMDrains stops rayvens with SIGTERM while webhook requests
+// go through a slow actor into a file-sink: every event the stream had
+// taken (the script prints each) is still delivered, and so is every
+// request answered 2xx, and the run exits 0 (a stop that does not drain
+// within --drain-timeout, 10 s, exits 1).
+func TestFaultSIGTERMDrains(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hundreds of requests through a slow actor")
+	}
+	out := t.TempDir()
+	run := startWebhookRun(t, "testdata/faults/slow_webhook.star", out)
+
+	load := postRequests(run.url, 400, 16)
+	require.Eventually(t, func() bool { return load.accepted.Load() >= 40 }, 30*time.Second, time.Millisecond,
+		"requests are answered; stderr:\n%s", run.stderr)
+	stop := time.Now()
+	require.NoError(t, run.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, waitWithin(t, run.cmd, 30*time.Second), "a graceful stop drains and exits 0; stderr:\n%s", run.stderr)
+	drained := time.Since(stop)
+	answers := load.wait(t)
+
+	accepted, others := checkAnswersInSink(t, out, answers)
+	before, after := 0, 0
+	for _, a := range answers {
+		switch {
+		case a.status/100 != 2:
+		case a.at.Before(stop):
+			before++
+		default:
+			after++
+		}
+	}
+	taken := strings.Split(strings.TrimSpace(run.stdout.String()), "\n")
+	for _, line := range taken {
+		body, ok := strings.CutPrefix(line, "accepted ")
+		require.True(t, ok, line)
+		data, err := os.ReadFile(filepath.Join(out, body+".txt"))
+		require.NoError(t, err, "the stream took %s, so the drain delivered it", body)
+		require.Equal(t, body, string(data))
+	}
+	t.Logf("SIGTERM after %d requests answered 2xx; drained and exited in %s; the stream took %d events, all in the sink; "+
+		"%d of 400 answered 2xx (%d after the signal), all in the sink; in the sink without a 2xx, by answer (0: none): %v; all answers: %v",
+		before, drained.Round(time.Millisecond), len(taken), accepted, after, others, statusCounts(answers))
+	require.Greater(t, len(taken), before, "events were in flight at the signal")
+	require.NotContains(t, run.stderr.String(), "not delivered")
+}
+
+// privateTMPDIR gives the test, and the rayvens it starts, a TMPDIR of its
+// own (short, so the plugins' sockets fit; see socketBase), whose run
+// directories the test can check.
+func privateTMPDIR(t *testing.T) string {
+	t.Helper()
+	tmp, err := os.MkdirTemp("", "rvt")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	t.Setenv("TMPDIR", tmp)
+	return tmp
+}
+
+// answer is what one request got: its body, its status (0: no answer)
+// and when.
+type answer struct {
+	body   string
+	status int
+	at     time.Time
+}
+
+// requestLoad is requests posted concurrently to a webhook.
+type requestLoad struct {
+	accepted atomic.Int64 // answered 2xx so far
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	answers  []answer
+}
+
+// postRequests posts the bodies req-0 ... req-(n-1) to url from workers
+// goroutines, each request once.
+func postRequests(url string, n, workers int) *requestLoad {
+	l := &requestLoad{}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	for range workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for i := range next {
+				a := answer{body: fmt.Sprintf("req-%d", i)}
+				if resp, err := client.Post(url, "text/plain", strings.NewReader(a.body)); err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					a.status = resp.StatusCode
+				}
+				a.at = time.Now()
+				if a.status/100 == 2 {
+					l.accepted.Add(1)
+				}
+				l.mu.Lock()
+				l.answers = append(l.answers, a)
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+// wait returns every request's answer once all have one or gave up.
+func (l *requestLoad) wait(t *testing.T) []answer {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the requests did not end")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.answers
+}
+
+// checkAnswersInSink checks that every request answered 2xx is in out
+// (req-7 as req-7.txt) and returns how many were answered 2xx, and the
+// answers of the other requests the sink holds, counted by status.
+func checkAnswersInSink(t *testing.T, out string, answers []answer) (accepted int, others map[int]int) {
+	t.Helper()
+	others = map[int]int{}
+	inSink := 0
+	for _, a := range answers {
+		data, err := os.ReadFile(filepath.Join(out, a.body+".txt"))
+		if err == nil {
+			require.Equal(t, a.body, string(data))
+			inSink++
+		}
+		switch {
+		case a.status/100 == 2:
+			require.NoError(t, err, "%s was answered %d, so it is in the sink", a.body, a.status)
+			accepted++
+		case err == nil:
+			others[a.status]++
+		}
+	}
+	require.Equal(t, inSink, countFiles(out), "the sink holds only the requests' files")
+	return accepted, others
+}
+
+// statusCounts counts answers by status (0: no answer).
+func statusCounts(answers []answer) map[int]int {
+	m := map[int]int{}
+	for _, a := range answers {
+		m[a.status]++
+	}
+	return m
 }
