@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -376,4 +377,181 @@ func statusCounts(answers []answer) map[int]int {
 		m[a.status]++
 	}
 	return m
+}
+
+// TestFaultSinkDown10s takes an http-sink's endpoint away for 10 s while a
+// timer-source keeps producing: 4 s answering 500, then 6 s refusing
+// connections (its listener closed), then listening again on the same port.
+// Every event arrives, in order (a re-sent batch may repeat events, which
+// are counted), within seconds of the recovery; meanwhile the source is
+// held back, and rayvens' memory stays bounded.
+func TestFaultSinkDown10s(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 10 s outage")
+	}
+	const total = 5000
+	ep := newEndpoint(t)
+	cmd := exec.Command(binary, "run", "--log-level", "info", "testdata/faults/sink_outage.star", ep.url, strconv.Itoa(total))
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	produced := func() int { return strings.Count(stdout.String(), "\n") }
+
+	require.Eventually(t, func() bool { return produced() >= 1 }, 30*time.Second, time.Millisecond,
+		"the source produces; stderr:\n%s", &stderr)
+	first := time.Now()
+	require.Eventually(t, func() bool { return len(ep.received()) >= 200 }, 30*time.Second, time.Millisecond,
+		"events reach the endpoint; stderr:\n%s", &stderr)
+	down := time.Now()
+	beforeOutage := produced()
+	rate := float64(beforeOutage-1) / down.Sub(first).Seconds() // events a second while the sink is up
+	ep.failing.Store(true)
+	rss := watchRSS(cmd.Process.Pid, 4*time.Second)
+	ep.stop()
+	rss = max(rss, watchRSS(cmd.Process.Pid, 6*time.Second))
+	during := produced() - beforeOutage
+	outage := time.Since(down)
+	hwm, pluginHWM := vmField(cmd.Process.Pid, "VmHWM"), vmField(pluginProcess(cmd.Process.Pid, "built-in"), "VmHWM")
+	ep.failing.Store(false)
+	ep.listen(t)
+	up := time.Now()
+	backlog := produced()
+
+	require.Eventually(t, func() bool { return len(ep.received()) > 0 && maxNumber(ep.received()) >= backlog-1 }, 15*time.Second, time.Millisecond,
+		"every event numbered before the endpoint came back is delivered within 15 s of its recovery; stderr:\n%s", &stderr)
+	caughtUp := time.Since(up)
+	require.NoError(t, waitWithin(t, cmd, 60*time.Second), "the run ends once the timer's events are delivered, exit 0; stderr:\n%s", &stderr)
+	require.Equal(t, total, produced(), "the actor numbered every event of the timer")
+
+	got := ep.received()
+	dups, next := 0, 0
+	for i, n := range got {
+		require.LessOrEqual(t, n, next, "arrival %d: event %d comes in order (at most %d)", i, n, next)
+		if n < next {
+			dups++
+		} else {
+			next++
+		}
+	}
+	require.Equal(t, total, next, "every event arrived")
+	unheld := int(rate * outage.Seconds())
+	t.Logf("outage of %s: the source produced %d events during it (at its rate before, %.0f a second, it would have produced %d); "+
+		"every event produced before the recovery was delivered %s after it; %d events, %d duplicates; "+
+		"memory during the outage: rayvens VmRSS at most %d kB, VmHWM %d kB, its plugin's VmHWM %d kB",
+		outage.Round(time.Millisecond), during, rate, unheld, caughtUp.Round(time.Millisecond), total, dups, rss, hwm, pluginHWM)
+	require.Less(t, during, unheld/2, "the source was held back during the outage")
+	require.Less(t, hwm, 200<<10, "rayvens' memory (VmHWM, kB) stays bounded")
+}
+
+// endpoint is an HTTP endpoint that answers 200 and records each request's
+// body as a number, or answers 500 while failing is set; it can stop
+// listening and listen again on the same port.
+type endpoint struct {
+	url     string
+	addr    string
+	failing atomic.Bool
+
+	mu   sync.Mutex
+	got  []int
+	srv  *http.Server
+	done chan struct{}
+}
+
+func newEndpoint(t *testing.T) *endpoint {
+	t.Helper()
+	ep := &endpoint{addr: "127.0.0.1:0"}
+	ep.listen(t)
+	ep.url = "http://" + ep.addr + "/events"
+	t.Cleanup(ep.stop)
+	return ep
+}
+
+// listen serves on the endpoint's address (the same port after a stop).
+func (ep *endpoint) listen(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", ep.addr)
+	require.NoError(t, err)
+	ep.addr = ln.Addr().String()
+	srv := &http.Server{Handler: http.HandlerFunc(ep.serve)}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	ep.mu.Lock()
+	ep.srv, ep.done = srv, done
+	ep.mu.Unlock()
+}
+
+// stop closes the listener and every connection: requests are refused.
+func (ep *endpoint) stop() {
+	ep.mu.Lock()
+	srv, done := ep.srv, ep.done
+	ep.srv = nil
+	ep.mu.Unlock()
+	if srv != nil {
+		_ = srv.Close()
+		<-done
+	}
+}
+
+func (ep *endpoint) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	n, perr := strconv.Atoi(string(body))
+	if err != nil || perr != nil {
+		http.Error(w, "not a number", http.StatusBadRequest)
+		return
+	}
+	if ep.failing.Load() {
+		http.Error(w, "down for maintenance", http.StatusInternalServerError)
+		return
+	}
+	ep.mu.Lock()
+	ep.got = append(ep.got, n)
+	ep.mu.Unlock()
+}
+
+// received returns the numbers answered 200, in the order they came.
+func (ep *endpoint) received() []int {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	return append([]int(nil), ep.got...)
+}
+
+func maxNumber(ns []int) int {
+	m := -1
+	for _, n := range ns {
+		m = max(m, n)
+	}
+	return m
+}
+
+// watchRSS reads the resident memory (VmRSS, kB) of process pid every
+// 100 ms for d, and returns the highest.
+func watchRSS(pid int, d time.Duration) int {
+	peak := 0
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for end := time.After(d); ; {
+		peak = max(peak, vmField(pid, "VmRSS"))
+		select {
+		case <-end:
+			return peak
+		case <-tick.C:
+		}
+	}
+}
+
+// vmField reads a field of /proc/pid/status in kB, such as VmRSS or VmHWM,
+// or 0.
+func vmField(pid int, field string) int {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return kb
+		}
+	}
+	return 0
 }
