@@ -118,6 +118,7 @@ func runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "for", Usage: "stop the run gracefully after `DURATION` (e.g. 30s, 5m)"},
 			&cli.DurationFlag{Name: "drain-timeout", Value: rstarlark.DefaultDrainTimeout, Usage: "a graceful stop (--for, a first signal) that has not drained after `DURATION` becomes a forced one (0: wait until drained or a second signal)"},
 			&cli.Uint64Flag{Name: "max-steps", Usage: "stop any one callback (subscriber, operator, actor method) after `N` computation steps with an error (0: no limit)"},
+			maxMemoryFlag(),
 		}, pluginFlags()...),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 		Action: func(c *cli.Context) error {
@@ -138,6 +139,10 @@ func runCommand() *cli.Command {
 			if _, err := os.Stat(script); err != nil {
 				return usageError{fmt.Errorf("run: cannot read script %s", script)}
 			}
+			maxMemory, err := maxMemory(c)
+			if err != nil {
+				return err
+			}
 			host, err := newHost(c)
 			if err != nil {
 				return err
@@ -152,6 +157,7 @@ func runCommand() *cli.Command {
 				Kill:             kill,
 				DrainTimeout:     drain,
 				MaxCallbackSteps: c.Uint64("max-steps"),
+				MaxMemory:        maxMemory,
 				Connectors:       plugins.ScriptConnectors{Host: host},
 			})
 		},

@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -80,4 +82,70 @@ print("top level done")
 	require.Contains(t, stderr, "in forever\n")
 	require.Contains(t, stderr, "rayvens: stream \"spin\": 1 event not delivered\n")
 	require.NotContains(t, stderr, "goroutine ")
+}
+
+// TestMemoryBombs: a callback that asks for more memory than the run has,
+// at once or little by little, and a recursion without end, each end with
+// one clear error at their position and exit status 1, never a Go crash.
+func TestMemoryBombs(t *testing.T) {
+	t.Run("at once", func(t *testing.T) {
+		script := writeScript(t, "bomb.star", `s = Stream("s")
+def bomb(e):
+    x = [0] * 1000000000
+s >> bomb
+s >> (lambda e: print("still delivered", e))
+s << 1
+`)
+		stdout, stderr, code := rayvens(t, "run", "--max-memory", "256MiB", script)
+		require.Equal(t, 1, code, stderr)
+		require.Equal(t, "still delivered 1\n", stdout)
+		require.Regexp(t, `bomb.star:3:13: stream "s": subscriber "bomb": list \* 1000000000 needs 15 GiB of memory, more than the run has left \(.* in use of its limit of 256 MiB\)\n`, stderr)
+		require.Contains(t, stderr, "rayvens: the run had 1 failure")
+	})
+	t.Run("little by little", func(t *testing.T) {
+		script := writeScript(t, "grow.star", `s = Stream("s")
+def grow(e):
+    l = []
+    while True:
+        l.append("x" * 1000 + str(len(l)))
+s >> grow
+s << 1
+`)
+		_, stderr, code := rayvens(t, "run", "--max-memory", "200MiB", script)
+		require.Equal(t, 1, code, stderr)
+		require.Regexp(t, `rayvens: the run was stopped: it used \d+ MiB of memory, past 90% of its limit of 200 MiB\n$`, stderr)
+		require.Contains(t, stderr, "in grow\n")
+		require.NotContains(t, stderr, "goroutine ")
+	})
+	t.Run("in the top level", func(t *testing.T) {
+		script := writeScript(t, "growtop.star", "l = []\nwhile True:\n    l.append(\"x\" * 1000 + str(len(l)))\n")
+		_, stderr, code := rayvens(t, "run", "--max-memory", "200MiB", script)
+		require.Equal(t, 1, code, stderr)
+		require.Regexp(t, `^rayvens: the run was stopped: it used \d+ MiB of memory, past 90% of its limit of 200 MiB; the top level was stopped at .*growtop.star:3:\d+, so the rest of the script did not run\n$`, stderr)
+	})
+	t.Run("under ulimit -v, by default", func(t *testing.T) {
+		// The default limit follows the address-space limit, so the Go
+		// runtime's own allocation never fails first.
+		script := writeScript(t, "bomb.star", "x = [0] * 1000000000\n")
+		cmd := exec.Command("sh", "-c", `ulimit -v 4000000 && exec "$0" run "$1"`, binary, script)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "%s", out)
+		require.Equal(t, 1, exit.ExitCode(), "%s", out)
+		require.Regexp(t, `bomb.star:1:9: list \* 1000000000 needs 15 GiB of memory, more than the run has left \(.* in use of its limit of [\d.]+ [GM]iB\)\n`, string(out))
+		require.NotContains(t, string(out), "fatal error")
+	})
+	t.Run("recursion", func(t *testing.T) {
+		script := writeScript(t, "rec.star", "s = Stream(\"s\")\ndef f(n):\n    return f(n + 1)\ns >> f\ns << 1\n")
+		_, stderr, code := rayvens(t, "run", script)
+		require.Equal(t, 1, code, stderr)
+		require.Contains(t, stderr, `rec.star:3:12: stream "s": subscriber "f": Starlark stack overflow`)
+		require.Regexp(t, `\.\.\. \d+ more calls \.\.\.`, stderr)
+		require.Less(t, strings.Count(stderr, "\n"), 40, "the traceback is cut short")
+	})
+	t.Run("a bad limit", func(t *testing.T) {
+		_, stderr, code := rayvens(t, "run", "--max-memory", "lots", writeScript(t, "x.star", ""))
+		require.Equal(t, 2, code)
+		require.Equal(t, "rayvens: run: --max-memory must be a size such as 512MiB or 2GB, or off; got \"lots\" (see rayvens help)\n", stderr)
+	})
 }

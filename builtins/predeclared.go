@@ -22,7 +22,7 @@ func (rt *Runtime) Predeclared() starlark.StringDict {
 	}
 	argvList := starlark.NewList(argv)
 	argvList.Freeze()
-	return starlark.StringDict{
+	d := starlark.StringDict{
 		"Stream":      starlark.NewBuiltin("Stream", rt.makeStream),
 		"Actor":       starlark.NewBuiltin("Actor", rt.makeActor),
 		"Task":        starlark.NewBuiltin("Task", rt.makeTask),
@@ -35,6 +35,13 @@ func (rt *Runtime) Predeclared() starlark.StringDict {
 		"math":        math.Module,
 		"struct":      starlark.NewBuiltin("struct", starlarkstruct.Make),
 	}
+	if rt.cfg.MaxMemory > 0 {
+		d[mulName] = starlark.NewBuiltin(mulName, rt.mul)
+		for _, name := range sizedBuiltins {
+			d[name] = rt.guardSized(name)
+		}
+	}
+	return d
 }
 
 // sleep(seconds) pauses the calling thread, letting callbacks run meanwhile.

@@ -41,6 +41,11 @@ type Config struct {
 	// MaxCallbackSteps, when positive, bounds the computation steps of each
 	// callback; a callback past it fails with a clear error.
 	MaxCallbackSteps uint64
+	// MaxMemory, when positive, is the memory (bytes) the run may use: an
+	// operation that would allocate more than is left at once fails with a
+	// clear error. Scripts must be parsed with GuardAllocations for `*`
+	// to be checked.
+	MaxMemory uint64
 }
 
 // Runtime connects the predeclared values of one script run to its engine,

@@ -126,8 +126,11 @@ func evalError(e *starlark.EvalError, msg string, alwaysTrace bool) *Error {
 	msg = withHint(msg, alwaysTrace)
 	stack := e.CallStack
 	if n := len(stack); n > 0 && stack[n-1].Pos.Filename() == "<builtin>" {
-		if !strings.HasPrefix(msg, stack[n-1].Name+":") && !strings.Contains(msg, stack[n-1].Name+": ") {
-			msg = "in " + stack[n-1].Name + ": " + msg
+		// A name with "$" is an operator the runtime checks (see
+		// builtins.GuardAllocations): the message is the operator's own.
+		name := stack[n-1].Name
+		if !strings.HasPrefix(name, "$") && !strings.HasPrefix(msg, name+":") && !strings.Contains(msg, name+": ") {
+			msg = "in " + name + ": " + msg
 		}
 		stack = stack[:n-1]
 	}

@@ -50,6 +50,16 @@ type Options struct {
 	// (subscriber, operator, actor method): a runaway loop fails that call
 	// with a clear error instead of hanging the stream.
 	MaxCallbackSteps uint64
+	// MaxMemory, when positive, is the memory (bytes) the run may use. An
+	// operation that would allocate more than is left at once (`[0] *
+	// 1000000000`, list(range(n))) fails with an error at its position; a
+	// run whose live heap grows past 90% of the limit in small steps is
+	// stopped as by Kill, and Wait returns a *MemoryError. The limit is the
+	// whole process's heap, since the Go runtime measures nothing finer:
+	// set it in a process that runs one script, and set the Go runtime's
+	// soft limit to the same value (debug.SetMemoryLimit), as the rayvens
+	// command does, so that the garbage collector works to stay under it.
+	MaxMemory uint64
 	// Predeclared adds the host program's own names (builtins, modules,
 	// values) to those every script sees; they win over the built-in ones.
 	Predeclared starlark.StringDict

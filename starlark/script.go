@@ -34,17 +34,18 @@ type Script struct {
 	extra   starlark.StringDict
 	defined map[string]*engine.Stream // wrapped for the script at Start
 
-	ctx          context.Context
-	stop         context.CancelFunc
-	kill         context.Context // ends when the run is killed
-	killRun      context.CancelFunc
-	fatal        atomic.Pointer[error]
-	watching     chan struct{} // closed when watch returns
-	finished     chan struct{} // closed when the engine is shut down
-	bounding     chan struct{} // closed when bound returns
-	timedOut     atomic.Bool   // bound killed the run
-	pastMaxSteps atomic.Bool   // the top level ran past Options.MaxSteps
-	state        int           // 0 new, 1 started, 2 done
+	ctx            context.Context
+	stop           context.CancelFunc
+	kill           context.Context // ends when the run is killed
+	killRun        context.CancelFunc
+	fatal          atomic.Pointer[error]
+	watching       chan struct{} // closed when watch returns
+	watchingMemory chan struct{} // closed when watchMemory returns
+	finished       chan struct{} // closed when the engine is shut down
+	bounding       chan struct{} // closed when bound returns
+	timedOut       atomic.Bool   // bound killed the run
+	pastMaxSteps   atomic.Bool   // the top level ran past Options.MaxSteps
+	state          int           // 0 new, 1 started, 2 done
 }
 
 // New prepares a script run; nothing runs yet.
@@ -126,10 +127,15 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 		Connectors:       s.opts.Connectors,
 		DryRun:           s.opts.dryRun,
 		MaxCallbackSteps: s.opts.MaxCallbackSteps,
+		MaxMemory:        s.opts.MaxMemory,
 	})
 	if f, ok := s.opts.Connectors.(builtins.Failing); ok {
 		s.watching = make(chan struct{})
 		go s.watch(f)
+	}
+	if s.opts.MaxMemory > 0 {
+		s.watchingMemory = make(chan struct{})
+		go s.watchMemory()
 	}
 	predeclared := s.rt.Predeclared()
 	for name, v := range s.extra {
@@ -147,7 +153,7 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 	})
 	stopTop := context.AfterFunc(s.ctx, func() { thread.Cancel("the run was stopped") })
 	s.rt.Acquire()
-	_, err := starlark.ExecFileOptions(FileOptions, thread, filename, src, predeclared)
+	_, err := execFile(thread, filename, src, predeclared)
 	s.rt.EndTopLevel()
 	stopTop()
 	if err != nil && s.ctx.Err() != nil && s.fatal.Load() == nil {
@@ -227,6 +233,9 @@ func (s *Script) finish() error {
 	if s.watching != nil {
 		<-s.watching
 	}
+	if s.watchingMemory != nil {
+		<-s.watchingMemory
+	}
 	if s.bounding != nil {
 		<-s.bounding
 	}
@@ -240,4 +249,22 @@ func orBackground(ctx context.Context) context.Context {
 		return context.Background()
 	}
 	return ctx
+}
+
+// execFile executes a script file's top level on thread, the way
+// starlark.ExecFileOptions does, with its allocations guarded when the run
+// has a memory limit (builtins.GuardAllocations).
+func execFile(thread *starlark.Thread, filename string, src any, predeclared starlark.StringDict) (starlark.StringDict, error) {
+	f, err := FileOptions.Parse(filename, src, 0)
+	if err != nil {
+		return nil, err
+	}
+	builtins.GuardAllocations(f, predeclared)
+	prog, err := starlark.FileProgram(f, predeclared.Has)
+	if err != nil {
+		return nil, err
+	}
+	g, err := prog.Init(thread, predeclared)
+	g.Freeze()
+	return g, err
 }
