@@ -53,11 +53,12 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 		batchSize    starlark.Value = starlark.None
 		batchTimeout starlark.Value = starlark.None
 		capacity     starlark.Value = starlark.None
+		deadLetter   starlark.Value = starlark.None
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
 		"name", &name, "source_config?", &sourceConfig, "sink_config?", &sinkConfig,
 		"operator?", &operator, "batch_size?", &batchSize,
-		"batch_timeout?", &batchTimeout, "capacity?", &capacity); err != nil {
+		"batch_timeout?", &batchTimeout, "capacity?", &capacity, "dead_letter?", &deadLetter); err != nil {
 		return nil, err
 	}
 	if name == "" {
@@ -82,6 +83,13 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 		if _, ok := operator.(starlark.Callable); !ok {
 			return nil, fmt.Errorf("operator must be a function, got %s", operator.Type())
 		}
+	}
+	if deadLetter != starlark.None {
+		dl, ok := deadLetter.(*Stream)
+		if !ok {
+			return nil, fmt.Errorf("dead_letter must be a Stream, got %s", deadLetter.Type())
+		}
+		cfg.DeadLetter = dl.s
 	}
 	es, err := rt.cfg.Engine.NewStream(name, cfg)
 	if err != nil {

@@ -26,6 +26,10 @@ type Options struct {
 	// called from engine goroutines, possibly concurrently. When nil, failures
 	// are only counted.
 	OnError func(err error)
+	// ErrorText writes a failure's message for a dead-letter record (see
+	// StreamConfig.DeadLetter); a script host adds the script position.
+	// Default: err.Error().
+	ErrorText func(err error) string
 }
 
 // Engine owns streams, actors, task pools and their goroutines.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,19 @@ type StreamConfig struct {
 	// representation of events (a script host converting Go values, say)
 	// sets it. Default: every event is taken as it is.
 	Accept func(Event) (Event, error)
+	// DeadLetter, when set, is where an event goes when a subscriber or
+	// operator of this stream fails on it (a sink that cannot write it,
+	// too): instead of being reported as failed, the event is appended to
+	// DeadLetter as a dead-letter record, a map[string]any with the keys
+	// "stream" and "subscriber" (the stream's name and the failing
+	// subscriber's or operator's), "error" (the failure's message) and
+	// "event" (the event, or batch, that failed). The failed event is
+	// handled once its record is, and its acknowledgement says so: a
+	// failure of the record's own subscribers fails the event. Events a
+	// forced shutdown abandons are not dead-lettered. The stream must
+	// belong to the same engine; since it exists before this one, dead
+	// letters cannot go round in a cycle.
+	DeadLetter *Stream
 }
 
 // Operator transforms each event appended to a stream (each batch, when the
@@ -43,13 +57,14 @@ type Operator func(ctx context.Context, ev Event) (Event, error)
 
 // Stats are a stream's counters.
 type Stats struct {
-	Appended    uint64 // events accepted by Append (nil events excluded)
-	Delivered   uint64 // events and batches fanned out to the subscribers
-	Dropped     uint64 // events an operator dropped or failed on
-	Errors      uint64 // subscriber, operator and source failures
-	Pending     int64  // events accepted and not yet fully processed
-	Subscribers int
-	Sources     int
+	Appended     uint64 // events accepted by Append (nil events excluded)
+	Delivered    uint64 // events and batches fanned out to the subscribers
+	Dropped      uint64 // events an operator dropped or failed on
+	Errors       uint64 // subscriber, operator and source failures
+	DeadLettered uint64 // failures sent to the dead-letter stream instead
+	Pending      int64  // events accepted and not yet fully processed
+	Subscribers  int
+	Sources      int
 }
 
 // Stream is a named, bounded queue of events with one dispatch goroutine that
@@ -70,6 +85,7 @@ type Stream struct {
 	lastActivity atomic.Int64 // unix nanoseconds of the last Append
 
 	appended, delivered, dropped, errors atomic.Uint64
+	deadLettered                         atomic.Uint64
 
 	mu      sync.Mutex // serializes changes to routes and sources
 	sources map[string]*sourceRun
@@ -109,6 +125,9 @@ func (e *Engine) NewStream(name string, cfg StreamConfig) (*Stream, error) {
 	if cfg.MakeBatch == nil {
 		cfg.MakeBatch = func(evs []Event) Event { return evs }
 	}
+	if cfg.DeadLetter != nil && cfg.DeadLetter.e != e {
+		return nil, fmt.Errorf("the dead-letter stream %q belongs to another engine", cfg.DeadLetter.name)
+	}
 	s := &Stream{
 		e:       e,
 		name:    name,
@@ -139,13 +158,14 @@ func (s *Stream) Stats() Stats {
 	nsrc := len(s.sources)
 	s.mu.Unlock()
 	return Stats{
-		Appended:    s.appended.Load(),
-		Delivered:   s.delivered.Load(),
-		Dropped:     s.dropped.Load(),
-		Errors:      s.errors.Load(),
-		Pending:     s.pending.n.Load(),
-		Subscribers: len(r.subs),
-		Sources:     nsrc,
+		Appended:     s.appended.Load(),
+		Delivered:    s.delivered.Load(),
+		Dropped:      s.dropped.Load(),
+		Errors:       s.errors.Load(),
+		DeadLettered: s.deadLettered.Load(),
+		Pending:      s.pending.n.Load(),
+		Subscribers:  len(r.subs),
+		Sources:      nsrc,
 	}
 }
 
@@ -475,7 +495,7 @@ func (s *Stream) operate(r *routes, ev Event, rec *record) (Event, bool) {
 		if err != nil {
 			s.dropped.Add(1)
 			rec.add()
-			rec.finish(s.fail("operator", op.name, ev, err))
+			s.failed("operator", op.name, ev, err, rec)
 			return nil, false
 		}
 		if out == nil {
@@ -501,13 +521,13 @@ func (s *Stream) fanout(r *routes, ev Event, rec *record) {
 // (a part of rec of its own).
 func (s *Stream) finish(sn *subscription, ev, res Event, err error, rec *record) {
 	if err != nil {
-		rec.finish(s.fail("subscriber", sn.name, ev, err))
+		s.failed("subscriber", sn.name, ev, err, rec)
 		return
 	}
 	if res != nil && sn.derived != nil {
 		rec.add()
 		if err := sn.derived.appendRec(s.e.ctx, res, rec); err != nil {
-			rec.finish(s.fail("subscriber", sn.name, ev, fmt.Errorf("result not delivered to %q: %w", sn.derived.name, err)))
+			s.failed("subscriber", sn.name, ev, fmt.Errorf("result not delivered to %q: %w", sn.derived.name, err), rec)
 		}
 	}
 	rec.finish(nil)
@@ -531,6 +551,28 @@ func (s *Stream) abandon(recs []*record) {
 
 // fail reports a failure and returns it, for the delivery record of the
 // event.
+// failed handles the failure of the subscriber or operator name on ev and
+// ends that part of rec: with a dead-letter stream, ev's dead-letter record
+// goes there and the part becomes the record's; otherwise (or if the
+// dead-letter stream refuses the record) the failure is reported and the
+// part fails.
+func (s *Stream) failed(kind, name string, ev Event, err error, rec *record) {
+	if dl := s.cfg.DeadLetter; dl != nil && !errors.Is(err, ErrClosed) {
+		text := err.Error()
+		if s.e.opts.ErrorText != nil {
+			text = s.e.opts.ErrorText(err)
+		}
+		letter := map[string]any{"stream": s.name, "subscriber": name, "error": text, "event": ev}
+		dlErr := dl.appendRec(s.e.ctx, letter, rec)
+		if dlErr == nil {
+			s.deadLettered.Add(1)
+			return
+		}
+		err = fmt.Errorf("%w (not dead-lettered: stream %q: %w)", err, dl.name, dlErr)
+	}
+	rec.finish(s.fail(kind, name, ev, err))
+}
+
 func (s *Stream) fail(kind, name string, ev Event, err error) error {
 	s.errors.Add(1)
 	se := &StreamError{Stream: s.name, Kind: kind, Name: name, Event: ev, Err: err}

@@ -55,7 +55,7 @@ type forward struct{ to *Stream }
 func (f forward) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
 	// The call's part of rec becomes the event's part in the target.
 	if err := f.to.appendRec(from.e.ctx, ev, rec); err != nil {
-		rec.finish(from.fail("subscriber", sn.name, ev, err))
+		from.failed("subscriber", sn.name, ev, err, rec)
 	}
 }
 
@@ -99,9 +99,10 @@ func begin(from *Stream, sn *subscription, ev Event, rec *record) func(error) {
 	return func(err error) {
 		once.Do(func() {
 			if err != nil {
-				err = from.fail("subscriber", sn.name, ev, err)
+				from.failed("subscriber", sn.name, ev, err, rec)
+			} else {
+				rec.finish(nil)
 			}
-			rec.finish(err)
 			from.release()
 		})
 	}

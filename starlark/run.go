@@ -100,6 +100,19 @@ func failureMessage(err error) string {
 	return "rayvens: " + err.Error()
 }
 
+// errorText is a failure's message with the position of the Starlark code
+// that failed, when there is one, and no backtrace: the "error" of a
+// dead-letter record.
+func errorText(err error) string {
+	var ee *starlark.EvalError
+	if errors.As(err, &ee) {
+		e := evalError(ee, "", false)
+		e.Backtrace = nil
+		return e.Error()
+	}
+	return err.Error()
+}
+
 // CheckSteps is how far Check runs a script's top level: enough for any
 // pipeline set-up, and a bound for a top level that loops forever.
 const CheckSteps = 10_000_000

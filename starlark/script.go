@@ -57,9 +57,10 @@ func New(opts Options) (*Script, error) {
 		opts.Stderr = os.Stderr
 	}
 	s := &Script{opts: opts, stderr: lines.New(opts.Stderr), extra: starlark.StringDict{}, defined: map[string]*engine.Stream{}}
-	s.eng = engine.New(engine.Options{OnError: func(err error) {
-		s.stderr.Println(failureMessage(err))
-	}})
+	s.eng = engine.New(engine.Options{
+		OnError:   func(err error) { s.stderr.Println(failureMessage(err)) },
+		ErrorText: errorText,
+	})
 	for name, v := range opts.Predeclared {
 		s.extra[name] = v
 	}
