@@ -121,7 +121,7 @@ s << 1
 		script := writeScript(t, "growtop.star", "l = []\nwhile True:\n    l.append(\"x\" * 1000 + str(len(l)))\n")
 		_, stderr, code := rayvens(t, "run", "--max-memory", "200MiB", script)
 		require.Equal(t, 1, code, stderr)
-		require.Regexp(t, `^rayvens: the run was stopped: it used \d+ MiB of memory, past 90% of its limit of 200 MiB; the top level was stopped at .*growtop.star:3:\d+, so the rest of the script did not run\n$`, stderr)
+		require.Regexp(t, `^rayvens: the run was stopped: it used \d+ MiB of memory, past 90% of its limit of 200 MiB; the top level was stopped at .*growtop.star:3:\d+, in the statement of line 2, its last statement\n$`, stderr)
 	})
 	t.Run("under ulimit -v, by default", func(t *testing.T) {
 		// The default limit follows the address-space limit, so the Go

@@ -52,6 +52,8 @@ while True:
     s << i
     i += 1
     sleep(0.001)
+print("never")
+s << "never"
 `, rstarlark.Options{Stdout: &stdout, Connectors: conns})
 	}()
 	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "started") }, 10*time.Second, time.Millisecond)
@@ -59,7 +61,7 @@ while True:
 	select {
 	case err := <-done:
 		require.ErrorContains(t, err, "plugin dice: crashed 6 times in a minute; giving up")
-		require.Regexp(t, `the top level was stopped at producer\.star:\d+:\d+, so the rest of the script did not run`, err.Error())
+		require.Regexp(t, `the top level was stopped at producer\.star:(7|8|9):\d+, in the statement of line 6, and the 2 top-level statements after it did not run$`, err.Error())
 	case <-time.After(10 * time.Second):
 		t.Fatal("the run did not stop")
 	}

@@ -56,7 +56,7 @@ func (l *loader) load(thread *starlark.Thread, name string) (starlark.StringDict
 	t.Load = l.load
 	stop := context.AfterFunc(l.stop, func() { t.Cancel("the run was stopped") })
 	defer stop()
-	globals, err := execFile(t, path, src, l.predeclared)
+	_, globals, err := execFile(t, path, src, l.predeclared)
 	l.stack = l.stack[:len(l.stack)-1]
 	if err != nil {
 		// Keep the loaded file's own position and backtrace.

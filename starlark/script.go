@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 
 	"github.com/rayvens/rayvens/builtins"
 	"github.com/rayvens/rayvens/engine"
@@ -154,7 +155,7 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 	})
 	stopTop := context.AfterFunc(s.ctx, func() { thread.Cancel("the run was stopped") })
 	s.rt.Acquire()
-	_, err := execFile(thread, filename, src, predeclared)
+	file, _, err := execFile(thread, filename, src, predeclared)
 	s.rt.EndTopLevel()
 	stopTop()
 	if err != nil && s.ctx.Err() != nil && s.fatal.Load() == nil {
@@ -167,7 +168,7 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 			// what comes after that line did not run.
 			var e *Error
 			if errors.As(scriptError(err, ""), &e) && e.Pos.IsValid() {
-				return fmt.Errorf("%w; the top level was stopped at %s, so the rest of the script did not run", *f, e.Pos)
+				return fmt.Errorf("%w; %s", *f, stoppedAt(file, e))
 			}
 			return *f
 		}
@@ -255,17 +256,48 @@ func orBackground(ctx context.Context) context.Context {
 // execFile executes a script file's top level on thread, the way
 // starlark.ExecFileOptions does, with its allocations guarded when the run
 // has a memory limit (builtins.GuardAllocations).
-func execFile(thread *starlark.Thread, filename string, src any, predeclared starlark.StringDict) (starlark.StringDict, error) {
+func execFile(thread *starlark.Thread, filename string, src any, predeclared starlark.StringDict) (*syntax.File, starlark.StringDict, error) {
 	f, err := FileOptions.Parse(filename, src, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	builtins.GuardAllocations(f, predeclared)
 	prog, err := starlark.FileProgram(f, predeclared.Has)
 	if err != nil {
-		return nil, err
+		return f, nil, err
 	}
 	g, err := prog.Init(thread, predeclared)
 	g.Freeze()
-	return g, err
+	return f, g, err
+}
+
+// stoppedAt says where an interrupted top level of f was (e is its
+// error) and how many of its statements did not run.
+func stoppedAt(f *syntax.File, e *Error) string {
+	pos := e.Pos
+	if len(e.Backtrace) > 0 { // the outermost frame is the top level's
+		pos = e.Backtrace[0].Pos
+	}
+	at := -1
+	for i, st := range f.Stmts {
+		if start, _ := st.Span(); start.Line <= pos.Line {
+			at = i
+		}
+	}
+	msg := fmt.Sprintf("the top level was stopped at %s", pos)
+	if at < 0 {
+		return msg
+	}
+	start, _ := f.Stmts[at].Span()
+	if start.Line != pos.Line {
+		msg += fmt.Sprintf(", in the statement of line %d", start.Line)
+	}
+	switch n := len(f.Stmts) - at - 1; n {
+	case 0:
+		return msg + ", its last statement"
+	case 1:
+		return msg + ", and the 1 top-level statement after it did not run"
+	default:
+		return msg + fmt.Sprintf(", and the %d top-level statements after it did not run", n)
+	}
 }
