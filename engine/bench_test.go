@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 
@@ -91,4 +93,31 @@ func BenchmarkAppendTracked(b *testing.B) {
 	require.Equal(b, int64(b.N), acked.Load())
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	shutdown(b, e)
+}
+
+// BenchmarkIdleStream measures what an idle stream with one subscription
+// costs: its memory (B/stream, the heap after a collection) and its
+// goroutines. Each iteration makes one stream.
+func BenchmarkIdleStream(b *testing.B) {
+	e := engine.New(engine.Options{})
+	defer func() { _ = e.Shutdown(context.Background()) }()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	goroutines := runtime.NumGoroutine()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := e.NewStream(fmt.Sprintf("s%d", i), engine.StreamConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Subscribe("f", engine.Func("f", noop)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "B/stream")
+	b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/float64(b.N), "goroutines/stream")
 }
