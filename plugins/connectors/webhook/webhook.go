@@ -10,6 +10,11 @@
 // full, the source is stopping, or the outcome is not known in time. A
 // caller that retries on 503 therefore loses nothing (it may deliver
 // twice: a 503 after a timeout means "not known to be done").
+//
+// A caller cannot hold a connection (and the goroutine serving it) by
+// sending slowly: its headers must arrive within headerWait of the
+// request's start, its body within bodyWait of the headers (408 Request
+// Timeout otherwise), and the body is at most maxBodySize bytes (413).
 package webhook
 
 import (
@@ -22,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,6 +71,14 @@ const (
 	// shutdownWait bounds a graceful shutdown: requests still running
 	// after it are cut.
 	shutdownWait = 5 * time.Second
+	// headerWait bounds the arrival of a request's headers: a connection
+	// that has not sent them by then is closed without an answer.
+	headerWait = 10 * time.Second
+	// bodyWait bounds the arrival of a request's body, from the end of
+	// its headers: a body still incomplete by then is answered 408 and
+	// its connection closed. It does not bound the wait for the event's
+	// outcome (ackWait).
+	bodyWait = 30 * time.Second
 )
 
 // webhook is one webhook-source instance. Its listener is opened by New,
@@ -78,9 +92,11 @@ type webhook struct {
 
 	// pending holds one token per event handed to the host and not yet
 	// accepted (capacity maxPending).
-	pending   chan struct{}
-	queueWait time.Duration
-	ackWait   time.Duration
+	pending    chan struct{}
+	queueWait  time.Duration
+	ackWait    time.Duration
+	headerWait time.Duration
+	bodyWait   time.Duration
 }
 
 func newWebhook(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
@@ -92,12 +108,14 @@ func newWebhook(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
 		return nil, errors.New("webhook-source: maxBodySize must be positive")
 	}
 	w := &webhook{
-		path:      "/" + strings.Trim(cfg.String("subpath"), "/"),
-		maxBody:   cfg.Int("maxBodySize"),
-		log:       log,
-		pending:   make(chan struct{}, maxPending),
-		queueWait: queueWait,
-		ackWait:   ackWait,
+		path:       "/" + strings.Trim(cfg.String("subpath"), "/"),
+		maxBody:    cfg.Int("maxBodySize"),
+		log:        log,
+		pending:    make(chan struct{}, maxPending),
+		queueWait:  queueWait,
+		ackWait:    ackWait,
+		headerWait: headerWait,
+		bodyWait:   bodyWait,
 	}
 	if cfg.Has("authorizationToken") {
 		sum := sha256.Sum256([]byte(cfg.String("authorizationToken")))
@@ -126,7 +144,7 @@ func (w *webhook) url() string {
 func (w *webhook) Run(ctx context.Context, emit sdk.Emit) error {
 	srv := &http.Server{
 		Handler:           w.handler(ctx, emit),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: w.headerWait,
 		IdleTimeout:       time.Minute,
 		ErrorLog:          slog.NewLogLogger(w.log.Handler(), slog.LevelDebug),
 	}
@@ -153,6 +171,7 @@ func (w *webhook) Run(ctx context.Context, emit sdk.Emit) error {
 // stops.
 func (w *webhook) handler(stopped context.Context, emit sdk.Emit) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.bodyDeadline(rw, r)
 		switch {
 		case r.URL.Path != w.path:
 			http.NotFound(rw, r)
@@ -170,9 +189,14 @@ func (w *webhook) handler(stopped context.Context, emit sdk.Emit) http.Handler {
 		body, err := w.readBody(rw, r)
 		if err != nil {
 			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
+			switch {
+			case errors.As(err, &tooLarge):
 				http.Error(rw, fmt.Sprintf("the body is larger than %d bytes", w.maxBody), http.StatusRequestEntityTooLarge)
-			} else {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				rw.Header().Set("Connection", "close")
+				http.Error(rw, fmt.Sprintf("the body did not arrive within %s", w.bodyWait), http.StatusRequestTimeout)
+				w.log.Debug("request answered 408: the body did not arrive in time", "remote", r.RemoteAddr)
+			default:
 				http.Error(rw, "the body could not be read", http.StatusBadRequest)
 			}
 			return
@@ -193,6 +217,21 @@ func (w *webhook) authorized(r *http.Request) bool {
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	return subtle.ConstantTimeCompare(sum[:], w.token) == 1
+}
+
+// bodyDeadline bounds the time the body of r takes to arrive, whether the
+// handler reads it or the server does after the answer (to reuse the
+// connection). Reading the body to its end lifts the deadline: the server
+// clears it to watch the connection for the caller going away, and the
+// wait for the outcome has its own bound, ackWait. A request without a
+// body gets none, as the server is already watching its connection.
+func (w *webhook) bodyDeadline(rw http.ResponseWriter, r *http.Request) {
+	if r.Body == http.NoBody {
+		return
+	}
+	if err := http.NewResponseController(rw).SetReadDeadline(time.Now().Add(w.bodyWait)); err != nil {
+		w.log.Debug("cannot bound the time the body takes", "error", err)
+	}
 }
 
 // readBody reads at most maxBody bytes; more is a *http.MaxBytesError.
