@@ -67,7 +67,7 @@ func TestFaultPluginKills(t *testing.T) {
 			for k := 1; k <= 5; k++ {
 				var pid int
 				require.Eventually(t, func() bool {
-					pid = pluginProcess(cmd.Process.Pid, tt.kill)
+					pid = pluginProcess(t, cmd.Process.Pid, tt.kill)
 					return pid != 0 && !killed[pid] && countFiles(out) >= 40*k
 				}, 30*time.Second, time.Millisecond, "kill %d: a new %s plugin runs and more files are written; stderr:\n%s", k, tt.kill, &stderr)
 				require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
@@ -104,21 +104,9 @@ func TestFaultPluginKills(t *testing.T) {
 // pluginProcess returns the pid of the live plugin process of rayvens
 // (pid) named name ("built-in": rayvens itself serving its connectors, or
 // an external plugin such as "example" for rayvens-plugin-example), or 0.
-func pluginProcess(pid int, name string) int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		state, ppid, ok := procStat(child)
-		if !ok || ppid != pid || state == "Z" {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+func pluginProcess(t *testing.T, pid int, name string) int {
+	for _, child := range children(t, pid) {
+		cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(child) + "/cmdline")
 		if err != nil {
 			continue
 		}
@@ -412,7 +400,7 @@ func TestFaultSinkDown10s(t *testing.T) {
 	rss = max(rss, watchRSS(cmd.Process.Pid, 6*time.Second))
 	during := produced() - beforeOutage
 	outage := time.Since(down)
-	hwm, pluginHWM := vmField(cmd.Process.Pid, "VmHWM"), vmField(pluginProcess(cmd.Process.Pid, "built-in"), "VmHWM")
+	hwm, pluginHWM := vmField(cmd.Process.Pid, "VmHWM"), vmField(pluginProcess(t, cmd.Process.Pid, "built-in"), "VmHWM")
 	ep.failing.Store(false)
 	ep.listen(t)
 	up := time.Now()
