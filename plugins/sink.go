@@ -32,8 +32,8 @@ var ErrSinkClosed = errors.New("the sink is closed")
 // Sink is one sink instance in a plugin. It is an [engine.Sink]:
 // stream.Subscribe(sink.Name(), engine.ToSink(sink.Name(), sink)). Deliver
 // hands it events; each event's done is called once the plugin has
-// acknowledged the batch that carried it, or with an error once it is known
-// that it never will be. Its context derives from the host's: Host.Close
+// acknowledged writing it (a whole batch, or the events of one that it
+// says it wrote), or with an error once it is known that it never will. Its context derives from the host's: Host.Close
 // ends it.
 type Sink struct {
 	h      *Host

@@ -27,10 +27,16 @@ type batch struct {
 }
 
 // finish reports every event of the batch done with err (nil: written).
-func (b *batch) finish(err error) {
-	for _, d := range b.dones {
+func (b *batch) finish(err error) { b.finishFirst(len(b.events), err) }
+
+// finishFirst reports the first n events of the batch done with err and
+// removes them from it: what is left is what the plugin has still to
+// write.
+func (b *batch) finishFirst(n int, err error) {
+	for _, d := range b.dones[:n] {
 		d(err)
 	}
+	b.events, b.dones = b.events[n:], b.dones[n:]
 }
 
 // window is the batches sent and not yet acknowledged, oldest first, and
@@ -208,27 +214,27 @@ func (ss *sinkSession) sendNew(d delivery) error {
 	return ss.send(b)
 }
 
-// apply handles one ack: success finishes its batch; a permanent failure
-// fails its events at once; another failure is retried with backoff (reset
-// by any success) until Options.SinkRetryFor has passed since the batch
-// first failed, by sending it and every later batch again, in order. A
-// batch the plugin skipped (an earlier one failed) goes out again with
-// that round.
+// apply handles one ack. The events it says were written are done, and
+// one that failed for good (a permanent error) fails at once. What is left
+// of the batch is sent again, with every later batch, in order: at once
+// after a permanent error (those events were not tried); after another
+// failure, with backoff (reset by any event written) until
+// Options.SinkRetryFor has passed since the batch first failed with
+// nothing written since, and then its events fail. A batch the plugin
+// skipped (an earlier one failed) goes out again with that round.
 func (ss *sinkSession) apply(ack *proto.Ack) error {
 	b := ss.unacked.find(ack.GetSeq())
 	if b == nil || ack.GetSkipped() {
 		return nil // an ack from before a re-send, or of a batch the next round sends again
 	}
-	if ack.GetError() == "" {
-		ss.unacked.take(b.seq).finish(nil)
-		ss.retry.Reset()
+	out := ss.settle(b, ack)
+	switch {
+	case out.Rest == 0:
 		return nil
+	case out.Failed > 0:
+		return ss.resend() // the plugin waits for the events after the failed one
 	}
 	s := ss.s
-	if ack.GetPermanent() {
-		ss.unacked.take(b.seq).finish(kindError(s.kind, "not written: "+ack.GetError()))
-		return nil
-	}
 	b.attempts++
 	if b.firstFailure.IsZero() {
 		b.firstFailure = time.Now()
@@ -238,12 +244,36 @@ func (ss *sinkSession) apply(ack *proto.Ack) error {
 			b.attempts, since.Round(time.Second), ack.GetError())))
 		return ss.resend() // the plugin waits for a retry to write the next ones
 	}
-	s.h.log.log(LevelWarn, s.proc.name+" "+s.name, "could not write a batch; retrying",
-		"attempt", b.attempts, "error", ack.GetError())
+	attrs := []any{"attempt", b.attempts, "error", ack.GetError()}
+	if out.Written > 0 {
+		attrs = append(attrs, "written", out.Written, "left", out.Rest)
+	}
+	s.h.log.log(LevelWarn, s.proc.name+" "+s.name, "could not write a batch; retrying", attrs...)
 	if err := engine.Sleep(ss.ctx, ss.retry.NextBackOff()); err != nil {
 		return err
 	}
 	return ss.resend()
+}
+
+// settle finishes what ack decided of b's events: those written are done,
+// one that failed for good fails with the plugin's reason. They leave the
+// batch, and the batch leaves the window once nothing is left of it. An
+// event written is progress: the backoff and the batch's retry budget
+// start again.
+func (ss *sinkSession) settle(b *batch, ack *proto.Ack) wire.SinkOutcome {
+	out := wire.ReadSinkAck(ack, len(b.events))
+	if out.Written > 0 {
+		b.finishFirst(out.Written, nil)
+		b.attempts, b.firstFailure = 0, time.Time{}
+		ss.retry.Reset()
+	}
+	if out.Failed > 0 {
+		b.finishFirst(out.Failed, kindError(ss.s.kind, "not written: "+ack.GetError()))
+	}
+	if len(b.events) == 0 {
+		ss.unacked.take(b.seq)
+	}
+	return out
 }
 
 // send sends one batch; when the stream is broken, it returns the error
@@ -271,18 +301,17 @@ func (ss *sinkSession) close() error {
 }
 
 // waitRecv returns the error that ended the receiving side of the stream.
-// Acks may still arrive before it: successes are applied (their events are
-// done), failures leave their batch pending, to be sent again.
+// Acks may still arrive before it: what they decide is settled (events
+// written are done, one that failed for good fails), and what is left of
+// their batch stays pending, to be sent again.
 func (ss *sinkSession) waitRecv() error {
 	for {
 		select {
 		case err := <-ss.recvErr:
 			return err
 		case ack := <-ss.acks:
-			if ack.GetError() == "" {
-				if b := ss.unacked.take(ack.GetSeq()); b != nil {
-					b.finish(nil)
-				}
+			if b := ss.unacked.find(ack.GetSeq()); b != nil && !ack.GetSkipped() {
+				ss.settle(b, ack)
 			}
 		case <-ss.ctx.Done():
 			return ss.ctx.Err()

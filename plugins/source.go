@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -27,6 +28,10 @@ type Source struct {
 	kind   string
 	name   string
 	config *structpb.Struct
+	// taken counts the events emitted into the stream, across plugin
+	// processes: a reopened instance is told it (Open.taken), so that a
+	// count of events holds for the run, not for each process.
+	taken atomic.Uint64
 }
 
 // OpenSource validates config for a source kind and returns the instance,
@@ -48,7 +53,8 @@ func (s *Source) Name() string { return s.name }
 // event of it is done end to end, so it may commit, delete or answer then.
 // emit may block (backpressure), and the plugin stops after SourceWindow
 // batches not yet done. If the plugin process dies, Run reconnects to a
-// restarted one and reopens the instance.
+// restarted one and reopens the instance, telling it how many events it
+// took from the instance so far (sdk.Config's Taken).
 func (s *Source) Run(ctx context.Context, emit func(context.Context, engine.Event) error) error {
 	done, err := s.h.instances.add()
 	if err != nil {

@@ -45,7 +45,7 @@ func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit f
 	}
 	ss := &sourceSession{s: s, stream: stream, cancel: cancel}
 	defer ss.linger()
-	open := &proto.Open{Kind: s.kind, Instance: s.name, Config: s.config, Window: SourceWindow}
+	open := &proto.Open{Kind: s.kind, Instance: s.name, Config: s.config, Window: SourceWindow, Taken: s.taken.Load()}
 	if err := stream.Send(&proto.SourceRequest{Msg: &proto.SourceRequest_Open{Open: open}}); err != nil {
 		return recvError(stream.RecvMsg(new(proto.SourceResponse)), err)
 	}
@@ -96,6 +96,7 @@ func (ss *sourceSession) emit(ctx context.Context, b *proto.Batch, emit func(con
 			bt.abandon() // this event's done has had err; later ones are not emitted
 			return false
 		}
+		ss.s.taken.Add(1)
 	}
 	bt.done()
 	return true

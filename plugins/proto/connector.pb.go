@@ -474,11 +474,16 @@ func (x *Batch) GetRetry() bool {
 }
 
 type Open struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
-	Instance      string                 `protobuf:"bytes,2,opt,name=instance,proto3" json:"instance,omitempty"` // the instance's name, for logs
-	Config        *structpb.Struct       `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`
-	Window        uint32                 `protobuf:"varint,4,opt,name=window,proto3" json:"window,omitempty"` // most unacknowledged batches in flight
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Kind     string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Instance string                 `protobuf:"bytes,2,opt,name=instance,proto3" json:"instance,omitempty"` // the instance's name, for logs
+	Config   *structpb.Struct       `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`
+	Window   uint32                 `protobuf:"varint,4,opt,name=window,proto3" json:"window,omitempty"` // most unacknowledged batches in flight
+	// For a source: how many events the host took from this instance on
+	// earlier streams, with plugin processes that have died since; 0 at the
+	// first open. A source that emits a fixed number of events emits only
+	// the rest.
+	Taken         uint64 `protobuf:"varint,5,opt,name=taken,proto3" json:"taken,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -541,18 +546,39 @@ func (x *Open) GetWindow() uint32 {
 	return 0
 }
 
+func (x *Open) GetTaken() uint64 {
+	if x != nil {
+		return x.Taken
+	}
+	return 0
+}
+
 type Ack struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Seq       uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	Error     string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`          // empty: done; otherwise the batch was not processed
-	Permanent bool                   `protobuf:"varint,3,opt,name=permanent,proto3" json:"permanent,omitempty"` // with error: sending the batch again cannot help
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Seq   uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// Empty: done. Otherwise the batch was not processed, or for a sink's
+	// batch marked partial, only in part.
+	Error string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// With error: sending again cannot help. For a sink's batch, its events
+	// fail at once, or with partial, the one event the error is about.
+	Permanent bool `protobuf:"varint,3,opt,name=permanent,proto3" json:"permanent,omitempty"`
 	// For a source's batch: the events that were taken but failed on their
 	// way (a subscriber's error, say); every other event of the batch is
 	// done, delivered end to end.
 	Failures []*EventFailure `protobuf:"bytes,4,rep,name=failures,proto3" json:"failures,omitempty"`
 	// For a sink's batch: not written, because an earlier batch failed and
 	// has not been sent again yet (see Batch.retry).
-	Skipped       bool `protobuf:"varint,5,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	Skipped bool `protobuf:"varint,5,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	// For a sink's batch, with error: the error is about one event, the one
+	// at index written, and the events before it were written (they are
+	// done). When permanent, that event failed for good and the events
+	// after it were not tried; otherwise none from that event on was
+	// written. Either way the plugin writes nothing more until the host
+	// sends those not written again, marked retry (an event that failed for
+	// good is not among them), unless none is left. Without partial, the
+	// error is about the whole batch: none of its events was written.
+	Partial       bool   `protobuf:"varint,6,opt,name=partial,proto3" json:"partial,omitempty"`
+	Written       uint32 `protobuf:"varint,7,opt,name=written,proto3" json:"written,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -620,6 +646,20 @@ func (x *Ack) GetSkipped() bool {
 		return x.Skipped
 	}
 	return false
+}
+
+func (x *Ack) GetPartial() bool {
+	if x != nil {
+		return x.Partial
+	}
+	return false
+}
+
+func (x *Ack) GetWritten() uint32 {
+	if x != nil {
+		return x.Written
+	}
+	return 0
 }
 
 type EventFailure struct {
@@ -963,18 +1003,21 @@ const file_connector_proto_rawDesc = "" +
 	"\x05Batch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x123\n" +
 	"\x06events\x18\x02 \x03(\v2\x1b.rayvens.connector.v1.EventR\x06events\x12\x14\n" +
-	"\x05retry\x18\x03 \x01(\bR\x05retry\"\x7f\n" +
+	"\x05retry\x18\x03 \x01(\bR\x05retry\"\x95\x01\n" +
 	"\x04Open\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\binstance\x18\x02 \x01(\tR\binstance\x12/\n" +
 	"\x06config\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06config\x12\x16\n" +
-	"\x06window\x18\x04 \x01(\rR\x06window\"\xa5\x01\n" +
+	"\x06window\x18\x04 \x01(\rR\x06window\x12\x14\n" +
+	"\x05taken\x18\x05 \x01(\x04R\x05taken\"\xd9\x01\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1c\n" +
 	"\tpermanent\x18\x03 \x01(\bR\tpermanent\x12>\n" +
 	"\bfailures\x18\x04 \x03(\v2\".rayvens.connector.v1.EventFailureR\bfailures\x12\x18\n" +
-	"\askipped\x18\x05 \x01(\bR\askipped\":\n" +
+	"\askipped\x18\x05 \x01(\bR\askipped\x12\x18\n" +
+	"\apartial\x18\x06 \x01(\bR\apartial\x12\x18\n" +
+	"\awritten\x18\a \x01(\rR\awritten\":\n" +
 	"\fEventFailure\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"w\n" +

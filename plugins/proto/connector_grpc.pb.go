@@ -42,7 +42,8 @@ type ConnectorClient interface {
 	Source(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SourceRequest, SourceResponse], error)
 	// Sink opens a sink instance. The first client message is an Open; then
 	// the host sends batches and the plugin answers each with an Ack, in
-	// order, once it has written them (or with an error: not written).
+	// order, once it has written them, or with an error saying which of
+	// them were not written (see Ack).
 	Sink(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SinkRequest, SinkResponse], error)
 }
 
@@ -103,7 +104,8 @@ type ConnectorServer interface {
 	Source(grpc.BidiStreamingServer[SourceRequest, SourceResponse]) error
 	// Sink opens a sink instance. The first client message is an Open; then
 	// the host sends batches and the plugin answers each with an Ack, in
-	// order, once it has written them (or with an error: not written).
+	// order, once it has written them, or with an error saying which of
+	// them were not written (see Ack).
 	Sink(grpc.BidiStreamingServer[SinkRequest, SinkResponse]) error
 	mustEmbedUnimplementedConnectorServer()
 }

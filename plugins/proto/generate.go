@@ -8,4 +8,6 @@ package proto
 
 // ProtocolVersion is the version of connector.proto, checked in the
 // go-plugin handshake: a plugin built for another version is refused.
-const ProtocolVersion = 1
+// Version 2 added partial sink acks (Ack.partial): a plugin waits for the
+// rest of a batch after one, which a host of version 1 never sends.
+const ProtocolVersion = 2

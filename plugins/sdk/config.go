@@ -10,10 +10,29 @@ import (
 // (string, int64, float64 or bool).
 type Config struct {
 	values map[string]any
+	taken  uint64
 }
 
 // NewConfig makes a Config from values, for tests of a connector.
 func NewConfig(values map[string]any) Config { return Config{values: values} }
+
+// Taken returns how many events the host took from this source instance
+// before it was opened again: 0 when the instance is first opened; after
+// its plugin process died and was restarted, how many events the host had
+// taken into its stream from the earlier processes. Events a dead process
+// had emitted that the host had not taken are not counted: the new
+// process is to emit them again. A source that emits a fixed number of events (a
+// repeat count) emits only the rest, so that the count holds for the run,
+// not for each process. A source that reads from a position of its own
+// (an offset, a file) should rely on Event.Ack instead. Sinks get 0.
+func (c Config) Taken() uint64 { return c.taken }
+
+// WithTaken returns c as a source reopened after the host took n events
+// from it gets it (see Taken), for tests of a connector.
+func (c Config) WithTaken(n uint64) Config {
+	c.taken = n
+	return c
+}
 
 // Has reports whether the parameter has a value.
 func (c Config) Has(name string) bool { _, ok := c.values[name]; return ok }

@@ -27,7 +27,10 @@
 //     accepted the event (nil) or once it is known that it never will be.
 //   - Sinks: Write receives batches in order, one at a time per instance; a
 //     nil return acknowledges the batch, an error means it was not written
-//     and the host will send it again (at-least-once).
+//     and the host will send it again (at-least-once), unless it is
+//     [Permanent]; [Partial] says that the events before one were written.
+//     After a failure, no later batch reaches Write before the events that
+//     were not written, so a sink sees its events in order.
 //   - The plugin exits when its host goes away, even if the host was killed.
 //   - Logs go through the *slog.Logger given to New; the host shows them
 //     prefixed with the plugin and instance names. Nothing may be written to
@@ -43,6 +46,7 @@ import (
 	"log/slog"
 
 	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/plugins/sdk/internal/sinkerr"
 )
 
 // Plugin describes a plugin binary: its name, version and the kinds it serves.
@@ -97,8 +101,11 @@ type Source interface {
 type Emit func(ctx context.Context, ev Event) error
 
 // Sink consumes events. Write is called with one batch at a time, in order;
-// returning nil acknowledges it. If the sink also implements io.Closer, Close
-// is called when the instance ends.
+// returning nil acknowledges it. An error says that the batch was not
+// written: the host sends it again, unless the error is [Permanent]; a
+// sink that wrote some of the batch says so with [Partial], and then only
+// the events it did not write are sent again. If the sink also implements
+// io.Closer, Close is called when the instance ends.
 type Sink interface {
 	Write(ctx context.Context, batch []Event) error
 }
@@ -178,22 +185,54 @@ func IsFailed(err error) bool {
 }
 
 // Permanent marks an error returned by Sink.Write as one that sending the
-// batch again cannot fix, such as a 4xx answer from the peer: the host then
-// reports the batch's events as failed at once instead of re-sending the
-// batch (which it does for other errors, up to 5 times in all).
+// events again cannot fix, such as a 4xx answer from the peer: the host
+// then reports the batch's events as failed at once, with the error,
+// instead of sending the batch again (which it does for other errors, in
+// order, with backoff, for Options.SinkRetryFor: 2 minutes by default).
+// With [Partial], only the one event the error is about fails. Permanent
+// of nil is nil.
 func Permanent(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &permanentError{err}
+	return &sinkerr.Permanent{Err: err}
 }
 
 // IsPermanent reports whether err, or an error it wraps, was marked with
-// [Permanent]: whether the host will fail the batch at once rather than
-// send it again.
-func IsPermanent(err error) bool { return errors.As(err, new(*permanentError)) }
+// [Permanent]: whether the host will fail the events rather than send
+// them again.
+func IsPermanent(err error) bool { return errors.As(err, new(*sinkerr.Permanent)) }
 
-type permanentError struct{ err error }
+// Partial marks an error returned by Sink.Write as being about one event
+// of the batch, batch[written]: the events before it were written and are
+// done, so the host never sends them again. What becomes of the others
+// depends on err:
+//   - not permanent: none from batch[written] on was written; the host
+//     sends them again, before any later batch, so the sink's order holds.
+//   - marked with [Permanent] (either way round: Partial(n,
+//     Permanent(err)) or Permanent(Partial(n, err))): batch[written] fails
+//     with err, and the events after it, which were not tried, are sent
+//     again as above.
+//
+// A sink that writes its events one by one returns Partial(i, err) when
+// event i fails. Without Partial an error is about the whole batch: no
+// event of it was written (or, if permanent, every one fails). A written
+// outside the batch makes the error one about the whole batch, and the
+// SDK logs that mistake. Partial of a nil error is nil.
+func Partial(written int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &sinkerr.Partial{Written: written, Err: err}
+}
 
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
+// Written reports how many events of its batch err, returned by
+// Sink.Write, says were written, and whether it says so: whether err, or
+// an error it wraps, was made by [Partial].
+func Written(err error) (int, bool) {
+	var p *sinkerr.Partial
+	if errors.As(err, &p) {
+		return p.Written, true
+	}
+	return 0, false
+}

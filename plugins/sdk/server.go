@@ -120,7 +120,7 @@ func newInstance[T any](s *server, open *proto.Open, kind camel.Kind, newFn func
 	}
 	log := s.log.With(wire.LogKindKey, kind.Name, wire.LogInstanceKey, open.GetInstance())
 	err = guard.Call(log, "New", func() (err error) {
-		inst, err = newFn(NewConfig(values), log)
+		inst, err = newFn(NewConfig(values).WithTaken(open.GetTaken()), log)
 		return err
 	})
 	if err != nil {

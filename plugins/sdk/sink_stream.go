@@ -7,16 +7,20 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 	"github.com/rayvens/rayvens/plugins/sdk/internal/guard"
+	"github.com/rayvens/rayvens/plugins/sdk/internal/sinkerr"
 )
 
 // Sink serves one sink instance: Open, then batches in, each written in
 // order and acked before the next is read. A failed write is acked with
-// its error and the host decides whether to resend. After a failure that
-// is not permanent, later batches are not written (acked skipped) until
-// the host sends batches again marked retry, the failed one first: so the
-// events reach the sink in order however often it fails.
+// its error, what it wrote (Partial) and whether it is permanent, and the
+// host decides what to send again. After a failure that leaves events of
+// the batch to be sent again (any but a permanent one about the whole
+// batch or its last event), later batches are not written (acked skipped)
+// until the host sends batches again marked retry, what was not written
+// first: so the events reach the sink in order however often it fails.
 func (s *server) Sink(stream proto.Connector_SinkServer) error {
 	open, err := receiveOpen(stream.Recv)
 	if err != nil {
@@ -54,20 +58,23 @@ func (s *server) Sink(stream proto.Connector_SinkServer) error {
 		if batch == nil {
 			return status.Error(codes.InvalidArgument, "a sink instance takes only batches after its Open")
 		}
-		ack := &proto.Ack{Seq: batch.GetSeq()}
 		if batch.GetRetry() {
 			blocked = false
 		}
+		var ack *proto.Ack
 		if blocked {
-			ack.Skipped = true
-			ack.Error = "not written: an earlier batch failed and is being sent again"
+			ack = &proto.Ack{Seq: batch.GetSeq(), Skipped: true, Error: "not written: an earlier batch failed and is being sent again"}
 		} else {
 			events := eventsFromProto(batch.GetEvents())
-			if err := guard.Call(log, "Write", func() error { return sink.Write(ctx, events) }); err != nil {
-				ack.Error = err.Error()
-				ack.Permanent = IsPermanent(err)
-				blocked = !ack.Permanent
+			err := guard.Call(log, "Write", func() error { return sink.Write(ctx, events) })
+			var misnamed bool
+			ack, misnamed = sinkerr.Ack(batch.GetSeq(), len(events), err)
+			if misnamed {
+				n, _ := Written(err)
+				log.Error("Write returned Partial for an event beyond its batch; its error is taken to be about the whole batch",
+					"written", n, "events", len(events))
 			}
+			blocked = wire.ReadSinkAck(ack, len(events)).Rest > 0
 		}
 		if err := stream.Send(&proto.SinkResponse{Ack: ack}); err != nil {
 			return err

@@ -69,10 +69,18 @@ func (r *recorder) state() ([]string, bool) {
 	return r.batches, r.closed
 }
 
-// openSink opens an instance of test-sink that writes to rec.
-func openSink(t *testing.T, rec *recorder) proto.Connector_SinkClient {
+// openSink opens an instance of test-sink that is rec.
+func openSink(t *testing.T, rec Sink) proto.Connector_SinkClient {
 	t.Helper()
-	client, _ := serveConnector(t, testPlugin(nil, func(cfg Config, _ *slog.Logger) (Sink, error) {
+	stream, _ := openSinkLogged(t, rec)
+	return stream
+}
+
+// openSinkLogged opens an instance of test-sink that is rec, and returns
+// what the plugin logs too.
+func openSinkLogged(t *testing.T, rec Sink) (proto.Connector_SinkClient, *syncBuffer) {
+	t.Helper()
+	client, logs := serveConnector(t, testPlugin(nil, func(cfg Config, _ *slog.Logger) (Sink, error) {
 		require.Equal(t, "/tmp/out", cfg.String("path"))
 		return rec, nil
 	}))
@@ -80,7 +88,7 @@ func openSink(t *testing.T, rec *recorder) proto.Connector_SinkClient {
 	require.NoError(t, err)
 	open := &proto.Open{Kind: "test-sink", Instance: "out", Config: structOf(t, map[string]any{"path": "/tmp/out"})}
 	require.NoError(t, stream.Send(&proto.SinkRequest{Msg: &proto.SinkRequest_Open{Open: open}}))
-	return stream
+	return stream, logs
 }
 
 // sendBatch sends a batch of events with the given bodies.
@@ -153,7 +161,7 @@ func TestSinkWriteErrorHoldsLaterBatches(t *testing.T) {
 
 // stripped copies an ack without protobuf's internal state, for comparison.
 func stripped(a *proto.Ack) *proto.Ack {
-	return &proto.Ack{Seq: a.GetSeq(), Error: a.GetError(), Permanent: a.GetPermanent()}
+	return &proto.Ack{Seq: a.GetSeq(), Error: a.GetError(), Permanent: a.GetPermanent(), Partial: a.GetPartial(), Written: a.GetWritten()}
 }
 
 // TestSinkPermanentError checks that an error marked Permanent (even

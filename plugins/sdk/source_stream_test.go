@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -436,5 +437,27 @@ func TestSourceBatchErrorIsNotAFailure(t *testing.T) {
 	for i, err := range got {
 		require.ErrorContains(t, err, "the host did not accept the event: stream closed", "event %d", i)
 		require.False(t, IsFailed(err), "event %d: %v", i, err)
+	}
+}
+
+// TestSourceOpenTellsTaken: a reopened instance's New finds in its Config
+// how many events the host took from the instance before (Open.taken); a
+// first open finds 0.
+func TestSourceOpenTellsTaken(t *testing.T) {
+	p := testPlugin(nil, nil)
+	taken := make(chan uint64, 2)
+	p.Sources[0].New = func(cfg Config, _ *slog.Logger) (Source, error) {
+		taken <- cfg.Taken()
+		return sourceFunc(func(context.Context, Emit) error { return nil }), nil
+	}
+	client, _ := serveConnector(t, p)
+	for _, n := range []uint64{0, 1234} {
+		stream, err := client.Source(t.Context())
+		require.NoError(t, err)
+		open := &proto.Open{Kind: "test-source", Instance: "ticks", Config: structOf(t, map[string]any{}), Taken: n}
+		require.NoError(t, stream.Send(&proto.SourceRequest{Msg: &proto.SourceRequest_Open{Open: open}}))
+		_, err = stream.Recv()
+		require.ErrorIs(t, err, io.EOF, "the source ends at once")
+		require.Equal(t, n, <-taken)
 	}
 }

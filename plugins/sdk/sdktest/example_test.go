@@ -78,3 +78,34 @@ func ExampleCollector() {
 	// 2 text/plain
 	// 3 text/plain
 }
+
+// poster writes its events one by one, as a sink posting each to an
+// endpoint does; the endpoint refuses "bad".
+type poster struct{}
+
+func (poster) Write(_ context.Context, batch []sdk.Event) error {
+	for i, ev := range batch {
+		if string(ev.Body) == "bad" {
+			return sdk.Partial(i, sdk.Permanent(errors.New("poster-sink: the endpoint answered 400 Bad Request")))
+		}
+	}
+	return nil
+}
+
+// Outcomes shows what the host makes of a Write's error: with sdk.Partial
+// and sdk.Permanent, the events before the refused one are written, it
+// fails, and the ones after it are sent again.
+func ExampleOutcomes() {
+	kind := sdk.SinkKind{Name: "poster-sink", Description: "Posts each event.", New: func(sdk.Config, *slog.Logger) (sdk.Sink, error) { return poster{}, nil }}
+	sink, err := sdktest.OpenSink(kind, nil)
+	if err != nil {
+		panic(err)
+	}
+	batch := []sdk.Event{{Body: []byte("one")}, {Body: []byte("bad")}, {Body: []byte("three")}}
+	err = sink.Write(context.Background(), batch)
+	fmt.Println(err)
+	fmt.Println(sdktest.Outcomes(len(batch), err))
+	// Output:
+	// poster-sink: the endpoint answered 400 Bad Request
+	// [written failed sent again]
+}

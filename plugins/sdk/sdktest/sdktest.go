@@ -25,7 +25,11 @@
 //     the test (Hold), or blocks as a full stream does (Block).
 //   - [Run] runs a source in a goroutine that it stops and waits for when
 //     the test ends.
-//   - [Write] hands a batch to a sink and returns its acknowledgement.
+//   - [Write] hands a batch to a sink and returns its acknowledgement;
+//     [Outcomes] says what the host makes of it, event by event (written,
+//     failed, sent again).
+//   - [Reopened] opens a source as after a plugin restart (sdk.Config's
+//     Taken).
 //   - [Log] records what an instance logs ([LogTo]); what an instance logs
 //     is shown when its test fails.
 //
@@ -55,11 +59,17 @@ const Timeout = 10 * time.Second
 type Option func(*options)
 
 type options struct {
-	log *Log
+	log   *Log
+	taken uint64
 }
 
 // LogTo makes the instance log to l, for a test that checks what it logs.
 func LogTo(l *Log) Option { return func(o *options) { o.log = l } }
+
+// Reopened makes the source instance as the SDK does when the host opens
+// it again after its plugin process died, having taken n events from it
+// before: New's sdk.Config has Taken() == n.
+func Reopened(n uint64) Option { return func(o *options) { o.taken = n } }
 
 // Validate validates config for kind as the host and the SDK do, and
 // returns the values New would get in its sdk.Config (canonical names,
@@ -164,7 +174,7 @@ func open[T any](k camel.Kind, newFn func(sdk.Config, *slog.Logger) (T, error), 
 		log = o.log.logger()
 	}
 	err = guard.Call(log, "New", func() (err error) {
-		inst, err = newFn(sdk.NewConfig(values), log)
+		inst, err = newFn(sdk.NewConfig(values).WithTaken(o.taken), log)
 		return err
 	})
 	return inst, err

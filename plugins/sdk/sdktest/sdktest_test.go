@@ -297,6 +297,48 @@ func TestWrite(t *testing.T) {
 	require.EqualError(t, sdktest.Write(t, sink, sdk.Event{Body: []byte("panic")}), "Write panicked: a bad event")
 }
 
+// TestOutcomes: what the host makes of each event of a batch, for each
+// kind of error a Write returns.
+func TestOutcomes(t *testing.T) {
+	const (
+		w = sdktest.Written
+		f = sdktest.Failed
+		r = sdktest.Resent
+	)
+	down := errors.New("down")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want []sdktest.Outcome
+	}{
+		{"written", nil, []sdktest.Outcome{w, w, w, w}},
+		{"not written", down, []sdktest.Outcome{r, r, r, r}},
+		{"refused", sdk.Permanent(down), []sdktest.Outcome{f, f, f, f}},
+		{"partly written", sdk.Partial(2, down), []sdktest.Outcome{w, w, r, r}},
+		{"one refused", sdk.Partial(1, sdk.Permanent(down)), []sdktest.Outcome{w, f, r, r}},
+		{"the first refused, wrapped", fmt.Errorf("x: %w", sdk.Permanent(sdk.Partial(0, down))), []sdktest.Outcome{f, r, r, r}},
+		{"the last refused", sdk.Partial(3, sdk.Permanent(down)), []sdktest.Outcome{w, w, w, f}},
+		{"beyond the batch", sdk.Partial(4, down), []sdktest.Outcome{r, r, r, r}},
+		{"beyond the batch, refused", sdk.Partial(-1, sdk.Permanent(down)), []sdktest.Outcome{f, f, f, f}},
+	} {
+		require.Equal(t, tc.want, sdktest.Outcomes(4, tc.err), tc.name)
+	}
+}
+
+// TestReopened: a source opened as after a plugin restart finds in its
+// Config how many events the host took before.
+func TestReopened(t *testing.T) {
+	var taken []uint64
+	kind := sourceFunc(nil)
+	kind.New = func(cfg sdk.Config, _ *slog.Logger) (sdk.Source, error) {
+		taken = append(taken, cfg.Taken())
+		return runFunc(func(context.Context, sdk.Emit) error { return nil }), nil
+	}
+	sdktest.NewSource(t, kind, nil)
+	sdktest.NewSource(t, kind, nil, sdktest.Reopened(42))
+	require.Equal(t, []uint64{0, 42}, taken)
+}
+
 func TestNewSinkClosesAtTheEnd(t *testing.T) {
 	r := &recorder{closeErr: errors.New("recorder-sink: flush failed")}
 	got := failures(t, func(t testing.TB) {
