@@ -4,15 +4,16 @@
 // A request that fails for a reason that may pass (no connection, a 5xx
 // answer, 429 Too Many Requests) is tried again with exponential backoff,
 // waiting as long as a Retry-After header asks; any other 4xx answer is a
-// permanent failure of that event. The events of a batch are sent in order
-// and the first that fails stops the batch: Write then returns an error,
-// and the host sends the whole batch again, so the events before it are
-// sent twice (at-least-once delivery, see README.md).
+// permanent failure of that event, whose error quotes the peer's answer.
+// The events of a batch are sent in order and the first that fails stops
+// the batch: Write says so with sdk.Partial, so the events before it are
+// done and never sent again, and the host fails that event (permanent) or
+// sends it again, and sends the ones after it again (see README.md).
 //
 // Credentials belong in the authorizationToken and headers parameters,
 // not in the URL: every log line and error shows the URL as
 // scheme://host[:port] only, since its path and query may carry a token
-// too.
+// too, and the peer's answers are quoted without any of them.
 package httpsink
 
 import (
@@ -66,11 +67,15 @@ const (
 	requestTimeout = 30 * time.Second
 )
 
+// maxReason bounds how much of the peer's answer an error quotes.
+const maxReason = 200
+
 // sink is one http-sink instance. The SDK calls Write once at a time, so
 // its fields need no lock.
 type sink struct {
 	url         string
-	where       string // scheme://host[:port] of url, for logs and errors
+	where       string   // scheme://host[:port] of url, for logs and errors
+	secrets     []string // what may carry a credential, never quoted: see redact
 	method      string
 	contentType string      // "" means the event's own
 	headers     http.Header // the headers parameter, and Authorization
@@ -86,9 +91,14 @@ type sink struct {
 
 func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 	u, err := url.Parse(cfg.String("url"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		// The URL itself is not shown: it may carry credentials.
 		return nil, errors.New("http-sink: url must be an http:// or https:// URL")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("http-sink: url has port %s, which is not a port number (1 to 65535)", p)
+		}
 	}
 	method := strings.ToUpper(cfg.String("method"))
 	if !slices.Contains(methods, method) {
@@ -103,6 +113,7 @@ func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 		// Only scheme and host: a path or query may hold a token as well
 		// as userinfo does.
 		where:       (&url.URL{Scheme: u.Scheme, Host: u.Host}).String(),
+		secrets:     secrets(u, headers),
 		method:      method,
 		contentType: cfg.String("contentType"),
 		headers:     headers,
@@ -115,15 +126,12 @@ func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 }
 
 // Write sends the events of batch in order and stops at the first that
-// cannot be sent. Its error says how many were sent before: the host sends
-// the whole batch again, and those are then sent a second time.
+// cannot be sent: its error, marked sdk.Partial, says that the events
+// before it were sent.
 func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 	for i, ev := range batch {
 		if err := s.send(ctx, ev); err != nil {
-			if i == 0 {
-				return err
-			}
-			return fmt.Errorf("%w (the %d events before it in the batch were sent, and will be sent again with it)", err, i)
+			return sdk.Partial(i, err)
 		}
 	}
 	return nil
@@ -149,7 +157,7 @@ func (s *sink) send(ctx context.Context, ev sdk.Event) error {
 		return fmt.Errorf("%s %s: stopped before the request succeeded", s.method, s.where)
 	}
 	if permanent {
-		return sdk.Permanent(err) // the host need not send the batch again
+		return sdk.Permanent(err) // the host fails this event instead of sending it again
 	}
 	return err
 }
@@ -168,15 +176,19 @@ func (s *sink) attempt(ctx context.Context, ev sdk.Event) error {
 		return fmt.Errorf("%s %s: %w", s.method, s.where, requestError(err))
 	}
 	defer resp.Body.Close()
+	said, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxReason))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	code := resp.StatusCode
 	if code >= 200 && code <= 299 {
 		return nil
 	}
 	failed := fmt.Errorf("%s %s answered %s", s.method, s.where, resp.Status)
+	if reason := s.redact(sdk.Excerpt(said, maxReason)); reason != "" {
+		failed = fmt.Errorf("%s %s answered %s: %s", s.method, s.where, resp.Status, reason)
+	}
 	switch {
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-		if wait, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+		if wait, ok := sdk.RetryAfter(resp.Header.Get("Retry-After")); ok {
 			return fmt.Errorf("%w: %w", failed, &backoff.RetryAfterError{Duration: wait})
 		}
 		return failed
@@ -245,18 +257,64 @@ func (s *sink) setHeaders(req *http.Request, ev sdk.Event) {
 	}
 }
 
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v string) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
+// secrets lists what of the URL and the fixed headers may carry a
+// credential, longest first, so that a secret is removed whole before a
+// part of it: the URL's userinfo, path and query, whole; and, when at
+// least minSecret bytes long (shorter, they cannot be told from ordinary
+// words, and are no credential), the user name and password, each part
+// of the path, each value of the query, the value of each header of the
+// headers parameter and the authorizationToken.
+func secrets(u *url.URL, headers http.Header) []string {
+	var whole, parts []string
+	if u.User != nil {
+		whole = append(whole, u.User.String())
+		parts = append(parts, u.User.Username())
+		if p, ok := u.User.Password(); ok {
+			parts = append(parts, p)
+		}
 	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
+	if len(u.Path) > 1 {
+		whole = append(whole, u.EscapedPath(), u.Path)
+		parts = append(parts, strings.Split(u.Path, "/")...)
 	}
-	if at, err := http.ParseTime(v); err == nil {
-		return max(time.Until(at), 0), true
+	if u.RawQuery != "" {
+		whole = append(whole, u.RawQuery)
+		for _, values := range u.Query() {
+			parts = append(parts, values...)
+		}
 	}
-	return 0, false
+	for name := range headers {
+		value := headers.Get(name)
+		parts = append(parts, value)
+		if name == "Authorization" {
+			parts = append(parts, strings.TrimPrefix(value, "Bearer "))
+		}
+	}
+	for _, p := range parts {
+		if len(p) >= minSecret {
+			whole = append(whole, p)
+		}
+	}
+	slices.SortFunc(whole, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+	return slices.Compact(whole)
+}
+
+// minSecret is the shortest part of a URL or header value that redact
+// removes on its own.
+const minSecret = 4
+
+// redact removes every secret of the sink from a message the sink did not
+// write itself (a peer may echo a token, a path or a query back).
+func (s *sink) redact(msg string) string {
+	for _, secret := range s.secrets {
+		msg = strings.ReplaceAll(msg, secret, "<redacted>")
+	}
+	return msg
 }
 
 // requestError strips the URL from an error of the HTTP client: a

@@ -20,6 +20,7 @@ import (
 // answer is what the recording server answers one request.
 type answer struct {
 	status     int
+	body       string
 	retryAfter string
 }
 
@@ -53,6 +54,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Retry-After", a.retryAfter)
 	}
 	w.WriteHeader(a.status)
+	_, _ = w.Write([]byte(a.body))
 }
 
 func (r *recorder) received() []request {
@@ -150,20 +152,67 @@ func TestClientErrorIsPermanent(t *testing.T) {
 	require.Len(t, rec.received(), 1, "a 404 is not retried")
 }
 
-// TestPartialBatch shows the at-least-once contract: the batch stops at the
-// event that failed, and when the host sends it again the events before it
-// are sent a second time.
+// TestPartialBatch: when event i of a batch fails, the events before it
+// are acknowledged as sent (the host never sends them again); an event the
+// peer refuses fails with the peer's reason, and the ones after it, not
+// tried, are sent again; a failure that may pass leaves that event and
+// the ones after it to be sent again.
 func TestPartialBatch(t *testing.T) {
-	rec, srv := startRecorder(t, answer{status: 200}, answer{status: 400})
-	s := newTestSink(t, map[string]any{"url": srv.URL})
-	batch := []sdk.Event{text("a"), text("b"), text("c")}
-	err := sdktest.Write(t, s, batch...)
-	require.EqualError(t, err, "POST "+srv.URL+" answered 400 Bad Request (the 1 events before it in the batch were sent, and will be sent again with it)")
-	require.True(t, sdk.IsPermanent(err))
-	require.Equal(t, []string{"a", "b"}, rec.bodies(), "nothing after the failed event is sent")
+	t.Run("refused", func(t *testing.T) {
+		rec, srv := startRecorder(t, answer{status: 200}, answer{status: 400, body: `{"error": "field \"price\" is missing"}`})
+		s := newTestSink(t, map[string]any{"url": srv.URL})
+		batch := []sdk.Event{text("a"), text("b"), text("c"), text("d")}
+		err := sdktest.Write(t, s, batch...)
+		require.EqualError(t, err, "POST "+srv.URL+` answered 400 Bad Request: {"error": "field \"price\" is missing"}`)
+		require.True(t, sdk.IsPermanent(err))
+		require.Equal(t, []sdktest.Outcome{sdktest.Written, sdktest.Failed, sdktest.Resent, sdktest.Resent}, sdktest.Outcomes(len(batch), err))
+		require.Equal(t, []string{"a", "b"}, rec.bodies(), "nothing after the refused event is sent in this write")
 
-	require.NoError(t, sdktest.Write(t, s, batch...), "the host sends the batch again")
-	require.Equal(t, []string{"a", "b", "a", "b", "c"}, rec.bodies())
+		require.NoError(t, sdktest.Write(t, s, batch[2:]...), "the host sends the events after the refused one")
+		require.Equal(t, []string{"a", "b", "c", "d"}, rec.bodies(), "each event once")
+	})
+	t.Run("unavailable", func(t *testing.T) {
+		rec, srv := startRecorder(t, append([]answer{{status: 200}}, slices.Repeat([]answer{{status: 502}}, maxAttempts)...)...)
+		s := newTestSink(t, map[string]any{"url": srv.URL})
+		batch := []sdk.Event{text("a"), text("b"), text("c")}
+		err := sdktest.Write(t, s, batch...)
+		require.EqualError(t, err, "POST "+srv.URL+" answered 502 Bad Gateway")
+		require.Equal(t, []sdktest.Outcome{sdktest.Written, sdktest.Resent, sdktest.Resent}, sdktest.Outcomes(len(batch), err))
+		require.NoError(t, sdktest.Write(t, s, batch[1:]...), "the host sends the rest again")
+		require.Equal(t, append([]string{"a"}, append(slices.Repeat([]string{"b"}, maxAttempts+1), "c")...), rec.bodies(),
+			"a once, b until it went through, then c")
+	})
+}
+
+// TestPeerReasonIsBoundedAndRedacted: the peer's answer is quoted on one
+// line, at most maxReason bytes, and without the URL's path, query or
+// userinfo, the token or the header values, even when it echoes them.
+func TestPeerReasonIsBoundedAndRedacted(t *testing.T) {
+	long := "<html>\n<body>\n" + strings.Repeat("é", 300) + "</body></html>"
+	echo := "denied: /hooks/PATHSECRET?apikey=QUERYSECRET (key QUERYSECRET, path PATHSECRET) by Bearer TOKENSECRET, X-Api-Key HEADERSECRET for ops, user ADMIN:PASSWORD"
+	rec, srv := startRecorder(t, answer{status: 413, body: long}, answer{status: 401, body: echo})
+	var logs sdktest.Log
+	s := newTestSink(t, map[string]any{
+		"url":                strings.Replace(srv.URL, "http://", "http://ADMIN:PASSWORD@", 1) + "/hooks/PATHSECRET?apikey=QUERYSECRET",
+		"authorizationToken": "TOKENSECRET",
+		"headers":            `{"X-Api-Key": "HEADERSECRET", "X-Team": "ops"}`,
+	}, sdktest.LogTo(&logs))
+
+	err := sdktest.Write(t, s, text("x"))
+	require.Error(t, err)
+	reason := strings.TrimPrefix(err.Error(), "POST "+srv.URL+" answered 413 Request Entity Too Large: ")
+	require.True(t, strings.HasPrefix(reason, "<html> <body> éé"), "one line: %q", reason)
+	require.True(t, strings.HasSuffix(reason, "é..."), "cut between characters: %q", reason)
+	require.LessOrEqual(t, len(reason), maxReason+len("..."))
+
+	err = sdktest.Write(t, s, text("y"))
+	require.EqualError(t, err, "POST "+srv.URL+" answered 401 Unauthorized: denied: <redacted>?<redacted> (key <redacted>, path <redacted>) by <redacted>, X-Api-Key <redacted> for ops, user <redacted>",
+		"a value shorter than 4 bytes (ops) is no credential, and stays")
+	for _, secret := range []string{"/hooks", "PATHSECRET", "QUERYSECRET", "ADMIN", "PASSWORD", "TOKENSECRET", "HEADERSECRET"} {
+		require.NotContains(t, err.Error(), secret)
+		require.NotContains(t, logs.String(), secret)
+	}
+	require.Len(t, rec.received(), 2)
 }
 
 func TestUnreachableServerGivesUp(t *testing.T) {
@@ -289,6 +338,9 @@ func TestParameters(t *testing.T) {
 		err    string
 	}{
 		{map[string]any{"url": "mailto:x@example.com"}, "http-sink: url must be an http:// or https:// URL"},
+		{map[string]any{"url": "http://:8080/in?apikey=SECRET"}, "http-sink: url must be an http:// or https:// URL"},
+		{map[string]any{"url": "https://example.com:99999/hooks/SECRET"}, "http-sink: url has port 99999, which is not a port number (1 to 65535)"},
+		{map[string]any{"url": "https://example.com:0/hooks/SECRET"}, "http-sink: url has port 0, which is not a port number (1 to 65535)"},
 		{map[string]any{"url": "http://example.com", "method": "FETCH"}, `http-sink: method "FETCH" is not one of GET, POST, PUT, DELETE, HEAD, OPTIONS, TRACE, PATCH`},
 		{map[string]any{"url": "http://example.com", "headers": "X-A: SECRET"}, `http-sink: headers must be a JSON object of header names to string values, such as '{"X-Api-Key": "k1"}'`},
 		{map[string]any{"url": "http://example.com", "headers": `{"X-A": 1}`}, `http-sink: headers must be a JSON object of header names to string values, such as '{"X-Api-Key": "k1"}'`},

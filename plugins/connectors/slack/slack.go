@@ -5,20 +5,25 @@
 // A 429 answer is retried after the Retry-After it carries; a 5xx answer
 // (but 501 Not Implemented) or a failed connection is retried with
 // exponential backoff; any other answer than 2xx is a permanent failure of
-// that message. The first message that cannot be posted stops the batch and
-// Write returns an error: the host sends the whole batch again, so the
-// messages before it are posted twice (at-least-once delivery, see
-// README.md).
+// that message, with Slack's reason (the body of its answer, such as
+// "channel_not_found"). The first message that cannot be posted stops the
+// batch, and Write says so with sdk.Partial: the messages before it were
+// posted and are done; the host fails that message (permanent) or sends it
+// again, and sends the messages after it again, so none is posted twice
+// because another failed.
 //
 // The webhook URL is the credential: it never appears in a log line or an
-// error, which is why errors of the HTTP client (which show the URL) are
-// rewritten here.
+// error, which is why errors of the HTTP client (which show the URL) and
+// Slack's answers are redacted here.
 package slack
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -57,6 +62,9 @@ const (
 	requestTimeout = 30 * time.Second
 )
 
+// maxReason bounds how much of Slack's answer an error quotes.
+const maxReason = 200
+
 // sink is one slack-sink instance.
 type sink struct {
 	channel string
@@ -70,9 +78,8 @@ type sink struct {
 
 func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 	webhook := cfg.String("webhookUrl")
-	u, err := url.Parse(webhook)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("slack-sink: webhookUrl must be an http:// or https:// URL")
+	if err := checkURL(webhook); err != nil {
+		return nil, err
 	}
 	return &sink{
 		channel:   cfg.String("channel"),
@@ -84,16 +91,30 @@ func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 	}, nil
 }
 
-// Write posts one message per event, in order, and stops at the first that
-// cannot be posted. Its error says how many were posted before: the host
-// sends the whole batch again, and those are then posted a second time.
+// checkURL refuses a webhook URL that no post could reach, so that the
+// mistake shows when the sink is opened, not as a failure of every
+// message. Its errors show no part of the URL but a bad port: its path is
+// the credential.
+func checkURL(webhook string) error {
+	u, err := url.Parse(webhook)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return errors.New("slack-sink: webhookUrl must be an http:// or https:// URL")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("slack-sink: webhookUrl has port %s, which is not a port number (1 to 65535)", p)
+		}
+	}
+	return nil
+}
+
+// Write posts one message per event, in order, and stops at the first
+// that cannot be posted: its error, marked sdk.Partial, says that the
+// messages before it were posted.
 func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 	for i, ev := range batch {
 		if err := s.post(ctx, string(ev.Body)); err != nil {
-			if i == 0 {
-				return err
-			}
-			return fmt.Errorf("%w (the %d messages before it in the batch were posted, and will be posted again with it)", err, i)
+			return sdk.Partial(i, err)
 		}
 	}
 	return nil
@@ -101,12 +122,15 @@ func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 
 // post posts one message, retrying what may pass.
 func (s *sink) post(ctx context.Context, text string) error {
-	msg := &slackgo.WebhookMessage{Channel: s.channel, Text: text}
+	payload, err := json.Marshal(&slackgo.WebhookMessage{Channel: s.channel, Text: text})
+	if err != nil {
+		return sdk.Permanent(fmt.Errorf("slack webhook: the message cannot be encoded: %w", err))
+	}
 	retry := backoff.NewExponentialBackOff()
 	retry.InitialInterval, retry.MaxInterval = s.firstWait, s.maxWait
 	permanent := false
-	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		err := s.explain(slackgo.PostWebhookCustomHTTPContext(ctx, s.webhook, s.client, msg))
+	_, err = backoff.Retry(ctx, func() (struct{}, error) {
+		err := s.attempt(ctx, payload)
 		permanent = errors.As(err, new(*backoff.PermanentError))
 		return struct{}{}, err
 	},
@@ -120,52 +144,82 @@ func (s *sink) post(ctx context.Context, text string) error {
 		return errors.New("slack webhook: stopped before the message was posted")
 	}
 	if permanent {
-		return sdk.Permanent(err) // the host need not send the batch again
+		return sdk.Permanent(err) // the host fails this message instead of sending it again
 	}
 	return err
 }
 
-// explain turns an error of the Slack client into one that says "slack
-// webhook" and the answer or the reason, never the URL; it is permanent
+// attempt posts the message once. Its error says "slack webhook" and
+// Slack's answer or the reason, never the URL; it is permanent
 // (backoff.Permanent) when trying again cannot help, and carries a
 // backoff.RetryAfterError when Slack said how long to wait.
-func (s *sink) explain(err error) error {
-	var (
-		limited *slackgo.RateLimitedError
-		status  slackgo.StatusCodeError
-		request *url.Error
-		number  *strconv.NumError
-	)
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &status) && status.Code >= 200 && status.Code <= 299:
+func (s *sink) attempt(ctx context.Context, payload []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhook, bytes.NewReader(payload))
+	if err != nil {
+		return backoff.Permanent(errors.New("slack webhook: cannot make the request"))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return s.requestError(err)
+	}
+	defer resp.Body.Close()
+	said, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxReason))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	code := resp.StatusCode
+	if code >= 200 && code <= 299 {
 		// Slack answers 200; other services that take Slack's messages
 		// (rayvens' own webhook-source, for one) may answer another 2xx.
 		return nil
-	case errors.As(err, &limited):
-		return fmt.Errorf("slack webhook answered 429 Too Many Requests: %w", &backoff.RetryAfterError{Duration: limited.RetryAfter})
-	case errors.As(err, &status) && (status.Code == http.StatusTooManyRequests || status.Code >= 500 && status.Code != http.StatusNotImplemented):
-		return fmt.Errorf("slack webhook answered %s", status.Status)
-	case errors.As(err, &status):
-		return backoff.Permanent(fmt.Errorf("slack webhook answered %s", status.Status))
+	}
+	failed := errors.New("slack webhook answered " + resp.Status)
+	if reason := s.redact(sdk.Excerpt(said, maxReason)); reason != "" {
+		failed = fmt.Errorf("slack webhook answered %s: %s", resp.Status, reason)
+	}
+	switch {
+	case code == http.StatusTooManyRequests:
+		if wait, ok := sdk.RetryAfter(resp.Header.Get("Retry-After")); ok {
+			return fmt.Errorf("%w: %w", failed, &backoff.RetryAfterError{Duration: wait})
+		}
+		return failed
+	case code >= 500 && code != http.StatusNotImplemented:
+		return failed
+	}
+	return backoff.Permanent(failed)
+}
+
+// requestError turns an error of the HTTP client, which shows the URL,
+// into one that does not.
+func (s *sink) requestError(err error) error {
+	var request *url.Error
+	switch {
 	case errors.As(err, &request) && request.Timeout():
 		return fmt.Errorf("slack webhook: no answer within %s", requestTimeout)
 	case errors.As(err, &request):
 		return fmt.Errorf("slack webhook: %s", s.redact(request.Err.Error()))
-	case errors.As(err, &number):
-		// The Slack client could not read a 429's Retry-After.
-		return errors.New("slack webhook answered 429 Too Many Requests")
 	}
 	return fmt.Errorf("slack webhook: %s", s.redact(err.Error()))
 }
 
 // redact removes the webhook URL, and its path (where Slack puts the
-// credential), from a message the sink did not write itself.
+// credential), from a message the sink did not write itself: the path
+// whole, and each of its parts but Slack's "services" (a peer may quote
+// the token alone).
 func (s *sink) redact(msg string) string {
 	msg = strings.ReplaceAll(msg, s.webhook, "<webhookUrl>")
-	if u, err := url.Parse(s.webhook); err == nil && len(u.Path) > 1 {
-		msg = strings.ReplaceAll(msg, u.Path, "/<webhook path>")
+	u, err := url.Parse(s.webhook)
+	if err != nil || len(u.Path) <= 1 {
+		return msg
+	}
+	msg = strings.ReplaceAll(msg, u.Path, "/<webhook path>")
+	for _, part := range strings.Split(u.Path, "/") {
+		if len(part) >= minSecretPart && part != "services" {
+			msg = strings.ReplaceAll(msg, part, "<webhook path>")
+		}
 	}
 	return msg
 }
+
+// minSecretPart is the shortest part of the webhook's path that redact
+// removes: shorter ones are too common a word to tell.
+const minSecretPart = 6

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,9 +23,11 @@ import (
 // the path is the credential.
 const secretPath = "/services/T0000/B0000/SECRETsecretSECRET"
 
-// answer is what the receiver answers one post.
+// answer is what the receiver answers one post: a status, and a body
+// ("ok" for a 2xx without one, as Slack does).
 type answer struct {
 	status     int
+	body       string
 	retryAfter string
 }
 
@@ -66,8 +69,11 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if a.retryAfter != "" {
 		w.Header().Set("Retry-After", a.retryAfter)
 	}
+	if a.body == "" && a.status >= 200 && a.status <= 299 {
+		a.body = "ok"
+	}
 	w.WriteHeader(a.status)
-	_, _ = w.Write([]byte("ok"))
+	_, _ = w.Write([]byte(a.body))
 }
 
 func (r *receiver) received() []post {
@@ -138,7 +144,7 @@ func TestPostsMessagesInOrder(t *testing.T) {
 }
 
 func TestRetriesServerErrorsAndRateLimits(t *testing.T) {
-	r, webhook := startReceiver(t, answer{status: 500}, answer{status: 429, retryAfter: "1"})
+	r, webhook := startReceiver(t, answer{status: 500, body: "<html>\n<body>Internal error</body>\n</html>"}, answer{status: 429, body: "rate_limited", retryAfter: "1"})
 	var logs sdktest.Log
 	s := newTestSink(t, map[string]any{"channel": "#test", "webhook_url": webhook}, sdktest.LogTo(&logs))
 	require.NoError(t, sdktest.Write(t, s, events("AAPL is down")...))
@@ -147,19 +153,24 @@ func TestRetriesServerErrorsAndRateLimits(t *testing.T) {
 	require.Len(t, got, 3)
 	require.Equal(t, []string{"AAPL is down"}, r.delivered())
 	require.GreaterOrEqual(t, got[2].at.Sub(got[1].at), time.Second, "the third post waited as Retry-After asked")
-	require.Contains(t, logs.String(), `error="slack webhook answered 500 Internal Server Error"`)
-	require.Contains(t, logs.String(), `error="slack webhook answered 429 Too Many Requests: retry after 1s"`)
+	require.Contains(t, logs.String(), `error="slack webhook answered 500 Internal Server Error: <html> <body>Internal error</body> </html>"`)
+	require.Contains(t, logs.String(), `error="slack webhook answered 429 Too Many Requests: rate_limited: retry after 1s"`)
 	requireNoSecret(t, webhook, logs.String())
 }
 
 func TestClientErrorIsPermanent(t *testing.T) {
-	for _, a := range []answer{{status: 404}, {status: 403}, {status: 501}} {
+	for _, a := range []answer{{status: 404, body: "no_service"}, {status: 403, body: "invalid_token"}, {status: 400, body: "invalid_payload"}, {status: 501}} {
 		r, webhook := startReceiver(t, a)
 		var logs sdktest.Log
 		s := newTestSink(t, map[string]any{"channel": "#gone", "webhookUrl": webhook}, sdktest.LogTo(&logs))
 		err := sdktest.Write(t, s, events("hello")...)
-		require.EqualError(t, err, fmt.Sprintf("slack webhook answered %d %s", a.status, http.StatusText(a.status)))
-		require.True(t, sdk.IsPermanent(err), "the host does not send the batch again")
+		want := fmt.Sprintf("slack webhook answered %d %s", a.status, http.StatusText(a.status))
+		if a.body != "" {
+			want += ": " + a.body
+		}
+		require.EqualError(t, err, want, "Slack's reason is in the error")
+		require.True(t, sdk.IsPermanent(err), "the host does not send the message again")
+		require.Equal(t, []sdktest.Outcome{sdktest.Failed}, sdktest.Outcomes(1, err))
 		require.Len(t, r.received(), 1, "a %d is not retried", a.status)
 		requireNoSecret(t, webhook, logs.String(), err.Error())
 	}
@@ -176,21 +187,75 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	err := sdktest.Write(t, s, events("a", "b")...)
 	require.EqualError(t, err, "slack webhook answered 503 Service Unavailable")
 	require.False(t, sdk.IsPermanent(err), "the host may try again later")
+	require.Equal(t, []sdktest.Outcome{sdktest.Resent, sdktest.Resent}, sdktest.Outcomes(2, err))
 	require.Len(t, r.received(), maxAttempts, "the first message was tried %d times; the second never", maxAttempts)
 	requireNoSecret(t, webhook, logs.String(), err.Error())
 }
 
-// TestPartialBatch shows the at-least-once contract: the batch stops at the
-// message that failed, and when the host sends it again the messages before
-// it are posted a second time.
+// TestPartialBatch: when message i of a batch fails, the messages before
+// it are acknowledged as posted (the host never sends them again); a
+// message Slack refuses fails with Slack's reason, and the ones after it,
+// not tried, are sent again; a failure that may pass leaves that message
+// and the ones after it to be sent again.
 func TestPartialBatch(t *testing.T) {
-	r, webhook := startReceiver(t, answer{status: 200}, answer{status: 400})
-	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook})
-	batch := events("one", "two", "three")
-	err := sdktest.Write(t, s, batch...)
-	require.EqualError(t, err, "slack webhook answered 400 Bad Request (the 1 messages before it in the batch were posted, and will be posted again with it)")
-	require.NoError(t, sdktest.Write(t, s, batch...), "the host sends the batch again")
-	require.Equal(t, []string{"one", "one", "two", "three"}, r.delivered())
+	t.Run("refused", func(t *testing.T) {
+		r, webhook := startReceiver(t, answer{status: 200}, answer{status: 404, body: "channel_not_found"})
+		s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook})
+		batch := events("one", "two", "three", "four")
+		err := sdktest.Write(t, s, batch...)
+		require.EqualError(t, err, "slack webhook answered 404 Not Found: channel_not_found")
+		require.Equal(t, []sdktest.Outcome{sdktest.Written, sdktest.Failed, sdktest.Resent, sdktest.Resent}, sdktest.Outcomes(len(batch), err))
+		require.Equal(t, []string{"one", "two"}, texts(r.received()), "nothing after the refused message is posted in this write")
+
+		require.NoError(t, sdktest.Write(t, s, batch[2:]...), "the host sends the messages after the refused one")
+		require.Equal(t, []string{"one", "three", "four"}, r.delivered(), "each message Slack took, once")
+	})
+	t.Run("unavailable", func(t *testing.T) {
+		r, webhook := startReceiver(t, append([]answer{{status: 200}}, slices.Repeat([]answer{{status: 503}}, maxAttempts)...)...)
+		s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook})
+		batch := events("one", "two", "three")
+		err := sdktest.Write(t, s, batch...)
+		require.EqualError(t, err, "slack webhook answered 503 Service Unavailable")
+		require.Equal(t, []sdktest.Outcome{sdktest.Written, sdktest.Resent, sdktest.Resent}, sdktest.Outcomes(len(batch), err))
+		require.NoError(t, sdktest.Write(t, s, batch[1:]...), "the host sends the rest again")
+		require.Equal(t, []string{"one", "two", "three"}, r.delivered())
+	})
+}
+
+// texts returns the texts of the posts, in order.
+func texts(posts []post) []string {
+	var out []string
+	for _, p := range posts {
+		out = append(out, p.Text)
+	}
+	return out
+}
+
+// TestReasonIsBoundedAndRedacted: Slack's answer is quoted on one line,
+// at most maxReason bytes, and without the webhook URL or its path, even
+// when the answer echoes them.
+func TestReasonIsBoundedAndRedacted(t *testing.T) {
+	srv := httptest.NewUnstartedServer(nil)
+	webhook := "http://" + srv.Listener.Addr().String() + secretPath
+	long := "invalid_blocks\n" + strings.Repeat("x", 1000)
+	echo := "no_text for " + webhook + " (token " + strings.TrimPrefix(secretPath, "/services/T0000/B0000/") + ")"
+	r := &receiver{answers: []answer{{status: 400, body: long}, {status: 400, body: echo}}}
+	srv.Config.Handler = r
+	srv.Start()
+	t.Cleanup(srv.Close)
+	var logs sdktest.Log
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, sdktest.LogTo(&logs))
+
+	err := sdktest.Write(t, s, events("a")...)
+	require.Error(t, err)
+	reason := strings.TrimPrefix(err.Error(), "slack webhook answered 400 Bad Request: ")
+	require.True(t, strings.HasPrefix(reason, "invalid_blocks xxx"), "one line: %q", reason)
+	require.True(t, strings.HasSuffix(reason, "..."))
+	require.LessOrEqual(t, len(reason), maxReason+len("..."))
+
+	err = sdktest.Write(t, s, events("b")...)
+	require.EqualError(t, err, "slack webhook answered 400 Bad Request: no_text for <webhookUrl> (token <webhook path>)")
+	requireNoSecret(t, webhook, logs.String(), err.Error())
 }
 
 func TestWebhookURLIsNeverShown(t *testing.T) {
@@ -208,7 +273,21 @@ func TestWebhookURLIsNeverShown(t *testing.T) {
 
 	// Whatever the client's error says, the URL and its path are redacted.
 	leaky := &url.Error{Op: "Post", URL: webhook, Err: errors.New("proxy refused " + webhook + " and " + secretPath)}
-	requireNoSecret(t, webhook, s.explain(leaky).Error(), s.explain(errors.New("odd: "+webhook)).Error())
+	requireNoSecret(t, webhook, s.requestError(leaky).Error(), s.requestError(errors.New("odd: "+webhook)).Error())
+}
+
+// TestBadPortIsRefusedAtOpen: a webhook URL no post could reach is refused
+// when the sink is opened, with an error that shows no part of its path,
+// rather than retried with every message.
+func TestBadPortIsRefusedAtOpen(t *testing.T) {
+	for _, port := range []string{"99999", "0", "65536"} {
+		_, err := sdktest.OpenSink(Kind, map[string]any{"channel": "#test", "webhookUrl": "https://hooks.slack.com:" + port + secretPath})
+		require.EqualError(t, err, "slack-sink: webhookUrl has port "+port+", which is not a port number (1 to 65535)")
+	}
+	_, err := sdktest.OpenSink(Kind, map[string]any{"channel": "#test", "webhookUrl": "https://hooks.slack.com:https" + secretPath})
+	require.EqualError(t, err, "slack-sink: webhookUrl must be an http:// or https:// URL")
+	_, err = sdktest.OpenSink(Kind, map[string]any{"channel": "#test", "webhookUrl": "https://:443" + secretPath})
+	require.EqualError(t, err, "slack-sink: webhookUrl must be an http:// or https:// URL")
 }
 
 func TestParameters(t *testing.T) {

@@ -21,7 +21,7 @@ var Kind = sdk.SourceKind{
 		{Name: "period", Type: sdk.Integer, Default: 1000, Description: "The interval (in milliseconds) to wait between producing the next message."},
 		{Name: "message", Type: sdk.String, Required: true, Description: "The message to generate."},
 		{Name: "contentType", Type: sdk.String, Default: "text/plain", Aliases: []string{"content_type"}, Description: "The content type of the generated message."},
-		{Name: "repeatCount", Type: sdk.Integer, Aliases: []string{"repeat_count"}, Description: "Specifies a maximum limit of number of fires; the source ends after that many messages."},
+		{Name: "repeatCount", Type: sdk.Integer, Aliases: []string{"repeat_count"}, Description: "Specifies a maximum limit of number of fires; the source ends after that many messages in the run, counted across plugin restarts."},
 	},
 	New: newTimer,
 }
@@ -32,6 +32,10 @@ type timer struct {
 	message     string
 	contentType string
 	repeat      int64 // 0 or less: forever, as in Camel
+	// taken is how many messages the host took from earlier processes of
+	// this instance: repeatCount is per run, so a restarted plugin emits
+	// only the rest.
+	taken uint64
 }
 
 func newTimer(cfg sdk.Config, _ *slog.Logger) (sdk.Source, error) {
@@ -43,11 +47,13 @@ func newTimer(cfg sdk.Config, _ *slog.Logger) (sdk.Source, error) {
 		message:     cfg.String("message"),
 		contentType: cfg.String("contentType"),
 		repeat:      cfg.Int("repeatCount"),
+		taken:       cfg.Taken(),
 	}, nil
 }
 
 // Run emits the message once every period, the first one period after it
-// starts, until ctx ends or repeatCount messages are out.
+// starts, until ctx ends or repeatCount messages are out, counting those
+// the host took before the instance was reopened.
 func (t *timer) Run(ctx context.Context, emit sdk.Emit) error {
 	var tick <-chan time.Time
 	if t.period > 0 {
@@ -55,7 +61,7 @@ func (t *timer) Run(ctx context.Context, emit sdk.Emit) error {
 		defer ticker.Stop()
 		tick = ticker.C
 	}
-	for n := int64(0); t.repeat <= 0 || n < t.repeat; n++ {
+	for n := t.taken; t.repeat <= 0 || n < uint64(t.repeat); n++ {
 		if !next(ctx, tick) {
 			return nil
 		}

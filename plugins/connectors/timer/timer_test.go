@@ -19,6 +19,23 @@ func TestRepeatCountEndsTheSource(t *testing.T) {
 	}
 }
 
+// TestRepeatCountIsPerRun: reopened after its plugin process died, the
+// source emits only what the host has not taken yet, so repeatCount holds
+// for the run.
+func TestRepeatCountIsPerRun(t *testing.T) {
+	for taken, want := range map[uint64]int{0: 5, 2: 3, 5: 0, 7: 0} {
+		src := sdktest.NewSource(t, Kind, map[string]any{"message": "tick", "period": 0, "repeatCount": 5}, sdktest.Reopened(taken))
+		var c sdktest.Collector
+		require.NoError(t, sdktest.Run(t, src, c.Emit).Wait(), "the source ends by itself")
+		require.Len(t, c.Events(), want, "%d taken before", taken)
+	}
+	src := sdktest.NewSource(t, Kind, map[string]any{"message": "tick", "period": 0}, sdktest.Reopened(1_000))
+	var c sdktest.Collector
+	r := sdktest.Run(t, src, c.Emit)
+	c.Wait(t, 10)
+	require.NoError(t, r.Stop(), "without repeatCount it runs until stopped, however many were taken")
+}
+
 func TestRunsUntilStopped(t *testing.T) {
 	src := sdktest.NewSource(t, Kind, map[string]any{"message": `{"a":1}`, "period": 1, "content_type": "application/json"})
 	var c sdktest.Collector
