@@ -188,7 +188,8 @@ func IsFailed(err error) bool {
 // events again cannot fix, such as a 4xx answer from the peer: the host
 // then reports the batch's events as failed at once, with the error,
 // instead of sending the batch again (which it does for other errors, in
-// order, with backoff, for Options.SinkRetryFor: 2 minutes by default).
+// order, with backoff, for plugins.Options.SinkRetryFor: 2 minutes by
+// default).
 // With [Partial], only the one event the error is about fails. Permanent
 // of nil is nil.
 func Permanent(err error) error {
@@ -216,9 +217,10 @@ func IsPermanent(err error) bool { return errors.As(err, new(*sinkerr.Permanent)
 //
 // A sink that writes its events one by one returns Partial(i, err) when
 // event i fails. Without Partial an error is about the whole batch: no
-// event of it was written (or, if permanent, every one fails). A written
-// outside the batch makes the error one about the whole batch, and the
-// SDK logs that mistake. Partial of a nil error is nil.
+// event of it was written (or, if permanent, every one fails). If written
+// is not the index of an event of the batch, the error is taken to be
+// about the whole batch, and the SDK logs the mistake. Partial of a nil
+// error is nil.
 func Partial(written int, err error) error {
 	if err == nil {
 		return nil
