@@ -110,13 +110,27 @@ func checkName(name string) error {
 	return nil
 }
 
-// Write writes each event of the batch to its file. Names are checked
-// first, so a batch with a bad name writes nothing; a failed write returns
-// an error and the host sends the batch again (files already written are
-// then written again: the same name is replaced, a generated one repeats).
+// Write writes each event of the batch to its file, in order. An event
+// with a bad name fails alone (a permanent partial error: those before it
+// are written, those after it are sent again); a failed write returns a
+// partial error and the host sends that event and the rest again. The
+// renames are durable once their directories are synced, which happens
+// before any event is acknowledged.
 func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
-	names := make([]string, len(batch))
+	dirs := map[string]bool{}
+	written := func(i int, err error) error {
+		for dir := range dirs {
+			if serr := s.syncDir(dir); serr != nil {
+				// Nothing is known to be durable: the whole batch again.
+				return fmt.Errorf("file-sink: cannot sync the directory of %q: %w", dir, serr)
+			}
+		}
+		return sdk.Partial(i, err)
+	}
 	for i, ev := range batch {
+		if err := ctx.Err(); err != nil {
+			return written(i, err)
+		}
 		name := ev.Headers[fileNameHeader]
 		if name == "" {
 			name = s.fileName
@@ -125,27 +139,15 @@ func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 			name = "rayvens-" + strconv.FormatInt(time.Now().UnixNano(), 10) + "-" + strconv.FormatUint(generated.Add(1), 10)
 		}
 		if err := checkName(name); err != nil {
-			return sdk.Permanent(fmt.Errorf("file-sink: %w", err))
+			return written(i, sdk.Permanent(fmt.Errorf("file-sink: %w", err)))
 		}
-		names[i] = filepath.Clean(name)
+		name = filepath.Clean(name)
+		if err := s.write(name, ev.Body); err != nil {
+			return written(i, fmt.Errorf("file-sink: cannot write %q: %w", name, err))
+		}
+		dirs[filepath.Dir(name)] = true
 	}
-	dirs := map[string]bool{}
-	for i, ev := range batch {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := s.write(names[i], ev.Body); err != nil {
-			return fmt.Errorf("file-sink: cannot write %q: %w", names[i], err)
-		}
-		dirs[filepath.Dir(names[i])] = true
-	}
-	// The renames are durable once their directories are synced.
-	for dir := range dirs {
-		if err := s.syncDir(dir); err != nil {
-			return fmt.Errorf("file-sink: cannot sync the directory of %q: %w", dir, err)
-		}
-	}
-	return nil
+	return written(len(batch), nil)
 }
 
 // write replaces the file name with body atomically: a hidden temporary

@@ -70,11 +70,13 @@ func TestSinkRefusesNamesOutsideItsDirectory(t *testing.T) {
 	dir := filepath.Join(parent, "out")
 	s := sdktest.NewSink(t, SinkKind, map[string]any{"path": dir})
 	for _, name := range []string{"../escape", "/etc/passwd", "a/../../escape", "."} {
-		err := sdktest.Write(t, s, named("fine", "ok"), named(name, "bad"))
+		err := sdktest.Write(t, s, named("fine", "ok"), named(name, "bad"), named("after", "tried again"))
 		require.ErrorContains(t, err, "is not a name inside the directory", name)
 		require.True(t, sdk.IsPermanent(err), "sending it again cannot help")
+		require.Equal(t, []sdktest.Outcome{sdktest.Written, sdktest.Failed, sdktest.Resent}, sdktest.Outcomes(3, err),
+			"the bad name fails alone: the event before it is written, the one after it is sent again")
 	}
-	require.Empty(t, files(t, dir), "a batch with a bad name writes nothing")
+	require.Equal(t, map[string]string{"fine": "ok"}, files(t, dir), "nothing outside the directory, nothing after the bad name")
 
 	// Nor through a symbolic link.
 	require.NoError(t, os.Symlink(parent, filepath.Join(dir, "link")))
