@@ -63,9 +63,10 @@ func TestFaultPluginKills(t *testing.T) {
 
 			// Kill once 40 more files (8,000 events) are written, each time
 			// the process that took over from the one killed before. The
-			// files written since show that it runs, past its handshake
-			// (a kill during the handshake is another fault: see
-			// faults_pending_e2e_test.go).
+			// files written since show that it runs, past its handshake:
+			// a plugin killed during the handshake of its restart is
+			// another fault, which this test leaves out (today it fails
+			// the instance for good instead of restarting it again).
 			killed := map[int]bool{}
 			written := 0
 			for k := 1; k <= 5; k++ {
