@@ -34,8 +34,9 @@ import (
 // allowed only for batches the host re-sent to a restarted sink.
 //
 // The actor that numbers the events runs in rayvens, so a source restarted
-// from its beginning shows as events numbered past 99,999 ("extra"), not as
-// duplicates.
+// from its beginning (dice-source counts per process) shows as events
+// numbered past 99,999 ("extra"), not as duplicates; timer-source counts
+// per run, so it emits exactly 100,000.
 func TestFaultPluginKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100,000 events through 5 plugin kills")
@@ -100,6 +101,9 @@ func TestFaultPluginKills(t *testing.T) {
 				tt.kill, time.Since(start).Round(time.Millisecond), files, total, total-100000, dups, resent, 200)
 			if tt.kill == "example" {
 				require.Zero(t, dups, "the sink was never killed, so nothing was written twice")
+			}
+			if tt.source == "timer-source" {
+				require.Equal(t, 100000, total, "timer-source's repeatCount counts for the run, across restarts")
 			}
 			require.LessOrEqual(t, dups, resent*200, "only re-sent events can be written twice")
 			require.NotContains(t, stderr.String(), "panic")
