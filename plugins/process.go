@@ -63,17 +63,29 @@ func (p *process) connect(ctx context.Context) (proto.ConnectorClient, int, erro
 			return nil, 0, p.fatal
 		}
 	}
-	if len(p.crashes) > 0 {
-		// A relaunch after a crash waits, so a plugin that dies at once
-		// does not spin.
-		if err := engine.Sleep(ctx, p.backoff.NextBackOff()); err != nil {
-			return nil, 0, err
+	for {
+		if len(p.crashes) > 0 {
+			// A relaunch after a crash waits, so a plugin that dies at once
+			// does not spin.
+			if err := engine.Sleep(ctx, p.backoff.NextBackOff()); err != nil {
+				return nil, 0, err
+			}
+		}
+		err := p.launchLocked()
+		if err == nil {
+			return p.conn, p.gen, nil
+		}
+		if p.launches == 0 || errors.Is(err, errHostClosed) {
+			return nil, 0, err // a plugin that never started is broken, not crashed
+		}
+		// A restart that died before its handshake is a crash like any
+		// other, counted against the limit, and tried again.
+		p.h.log.log(LevelWarn, "host", fmt.Sprintf("plugin %s: a restart failed", p.name), "error", err.Error())
+		p.crashedLocked()
+		if p.fatal != nil {
+			return nil, 0, p.fatal
 		}
 	}
-	if err := p.launchLocked(); err != nil {
-		return nil, 0, err
-	}
-	return p.conn, p.gen, nil
 }
 
 // broken reports that the process of generation gen stopped answering. The
@@ -88,7 +100,9 @@ func (p *process) broken(gen int) {
 }
 
 func (p *process) crashedLocked() {
-	p.client.Kill()
+	if p.client != nil {
+		p.client.Kill()
+	}
 	p.client, p.conn = nil, nil
 	now := time.Now()
 	recent := p.crashes[:0]
