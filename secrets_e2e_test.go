@@ -146,7 +146,7 @@ var secretScenarios = []secretScenario{
 		}},
 
 	// webhook-source: authorizationToken (its requests are in
-	// TestWebhookTokenStaysOutOfOutput).
+	// TestWebhookSecretStaysOutOfOutput).
 	{name: "webhook-source, port in use", secrets: []string{"webhook-source.authorizationToken"}, taken: true, exit: 1,
 		script: func(base string) string {
 			port := base[strings.LastIndex(base, ":")+1:]
@@ -163,7 +163,7 @@ var secretScenarios = []secretScenario{
 // It fails when a connector kind gains a secret parameter that no scenario
 // uses.
 func TestSecretsStayOutOfOutput(t *testing.T) {
-	used := map[string]bool{"webhook-source.authorizationToken": true} // and TestWebhookTokenStaysOutOfOutput
+	used := map[string]bool{"webhook-source.authorizationToken": true} // and TestWebhookSecretStaysOutOfOutput
 	for _, sc := range secretScenarios {
 		for _, s := range sc.secrets {
 			used[s] = true
@@ -211,10 +211,10 @@ func TestSecretsStayOutOfOutput(t *testing.T) {
 	}
 }
 
-// TestWebhookTokenStaysOutOfOutput drives a webhook-source with an
+// TestWebhookSecretStaysOutOfOutput drives a webhook-source with an
 // authorizationToken through refused, failed and accepted requests: the
 // token is neither printed nor in any answer.
-func TestWebhookTokenStaysOutOfOutput(t *testing.T) {
+func TestWebhookSecretStaysOutOfOutput(t *testing.T) {
 	port := freePort(t)
 	script := filepath.Join(t.TempDir(), "webhook.star")
 	require.NoError(t, os.WriteFile(script, []byte(fmt.Sprintf(`
