@@ -41,10 +41,8 @@ func checkCommand() *cli.Command {
 			if _, err := plugins.ParseLevel(c.String("log-level")); err != nil {
 				return usageError{err}
 			}
-			for _, d := range c.StringSlice("plugin-dir") {
-				if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-					return fmt.Errorf("plugin directory %s does not exist", d)
-				}
+			if err := checkPluginDirs(c); err != nil {
+				return err
 			}
 			conns := &checkConnectors{
 				catalog:  connectors.Catalog(),

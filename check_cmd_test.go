@@ -32,6 +32,12 @@ func TestCheckNeedsNoHost(t *testing.T) {
 // is said at once, not only when a script uses a kind it would serve.
 func TestCheckRefusesMissingPluginDir(t *testing.T) {
 	_, stderr, code := rayvens(t, "check", "--plugin-dir", filepath.Join(t.TempDir(), "nope"), "examples/stream.star")
-	require.Equal(t, 1, code)
-	require.Contains(t, stderr, "does not exist")
+	require.Equal(t, 2, code, "a usage error")
+	require.Regexp(t, `^rayvens: check: --plugin-dir .*/nope is not a directory \(see rayvens help\)\n$`, stderr)
+	_, stderr, code = rayvens(t, "run", "--plugin-dir", filepath.Join(t.TempDir(), "nope"), "examples/stream.star")
+	require.Equal(t, 2, code, "a usage error")
+	require.Regexp(t, `^rayvens: run: --plugin-dir .*/nope is not a directory \(see rayvens help\)\n$`, stderr)
+	_, stderr, code = rayvens(t, "run", "examples")
+	require.Equal(t, 2, code, "a usage error")
+	require.Equal(t, "rayvens: run: examples is a directory, not a script (rayvens check takes directories) (see rayvens help)\n", stderr)
 }

@@ -136,8 +136,10 @@ func runCommand() *cli.Command {
 				drain = -1 // no bound: until drained, or a second signal
 			}
 			script := c.Args().First()
-			if _, err := os.Stat(script); err != nil {
+			if fi, err := os.Stat(script); err != nil {
 				return usageError{fmt.Errorf("run: cannot read script %s", script)}
+			} else if fi.IsDir() {
+				return usageError{fmt.Errorf("run: %s is a directory, not a script (rayvens check takes directories)", script)}
 			}
 			maxMemory, err := maxMemory(c)
 			if err != nil {

@@ -76,7 +76,11 @@ var malformedScripts = []struct {
 		elf, err := os.ReadFile(binary)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(path, elf[:4096], 0o644))
-	}, run: want{exit: 1, first: `^FILE:1:1: unexpected input character '\\x7f'$`}},
+	}, run: want{exit: 1, first: `^FILE:1:8: the script holds a NUL byte \(is it a binary file\?\)$`}},
+	{name: "a NUL byte, which Starlark's scanner takes for the end", script: "print(1)\x00print(2)\nfail(\"x\")\n",
+		run: want{exit: 1, first: `^FILE:1:9: the script holds a NUL byte \(is it a binary file\?\)$`}},
+	{name: "a 1 MB name", script: strings.Repeat("n", 1<<20) + " = 1\nprint(" + strings.Repeat("m", 1<<20) + ")\n",
+		run: want{exit: 1, first: `^FILE:1:1: a name of 1048576 bytes is too long \(at most 1000\)$`}},
 	{name: "random bytes", file: func(t *testing.T, path string) {
 		r := rand.New(rand.NewPCG(1, 2))
 		b := make([]byte, 4096)
@@ -229,6 +233,11 @@ var malformedScripts = []struct {
 	{name: "1 MB secret with a missing parameter",
 		script: "Stream(\"s\", sink_config=dict(kind=\"slack-sink\", webhookUrl=\"https://hooks.example/" + strings.Repeat("s", 1<<20) + "\"))\n",
 		run:    want{exit: 1, first: `^FILE:1:7: in Stream: slack-sink: missing required parameter "channel"$`}},
+	{name: "a secret that is not UTF-8",
+		script: "Stream(\"s\", sink_config=dict(kind=\"slack-sink\", channel=\"c\", webhookUrl=\"https://hooks.example/SECRET\" + \"\u00e9\"[0]))\n",
+		run:    want{exit: 1, first: `^FILE:1:7: in Stream: slack-sink: parameter "webhookUrl" must be valid UTF-8 text$`}},
+	{name: "a header that is not UTF-8", script: "OutputEvent(\"x\", {\"h\": \"\u00e9\"[0]})\n",
+		run: want{exit: 1, first: `^FILE:1:12: OutputEvent: header "h" must be valid UTF-8 text$`}},
 	{name: "1 MB parameter through a plugin",
 		script: "s = Stream(\"s\", source_config=dict(kind=\"timer-source\", message=\"" + strings.Repeat("m", 1<<20) + "\", period=1, repeatCount=1))\ns >> (lambda e: print(len(e)))\n",
 		run:    want{stdout: "1048576\n"}},

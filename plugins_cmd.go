@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -35,6 +36,9 @@ func newHost(c *cli.Context) (*plugins.Host, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
+	if err := checkPluginDirs(c); err != nil {
+		return nil, err
+	}
 	return plugins.NewHost(plugins.Options{
 		PluginDirs:     c.StringSlice("plugin-dir"),
 		Builtin:        connectors.Plugin(versionString()),
@@ -42,6 +46,17 @@ func newHost(c *cli.Context) (*plugins.Host, error) {
 		Log:            c.App.ErrWriter,
 		LogLevel:       level,
 	})
+}
+
+// checkPluginDirs refuses a --plugin-dir that is not a directory: a
+// mistake in the command line.
+func checkPluginDirs(c *cli.Context) error {
+	for _, d := range c.StringSlice("plugin-dir") {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return usageError{fmt.Errorf("%s: --plugin-dir %s is not a directory", c.Command.Name, d)}
+		}
+	}
+	return nil
 }
 
 func pluginsCommand() *cli.Command {

@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"fmt"
+	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 )
@@ -56,6 +57,14 @@ func makeOutputEvent(thread *starlark.Thread, b *starlark.Builtin, args starlark
 		v, ok := kv[1].(starlark.String)
 		if !ok {
 			return nil, fmt.Errorf("%s: header %q must be a string, got %s", b.Name(), string(k), kv[1].Type())
+		}
+		// Headers travel as text: protobuf, HTTP and Camel take nothing
+		// else. The value is not shown: it may be a secret.
+		if !utf8.ValidString(string(k)) {
+			return nil, fmt.Errorf("%s: header names must be valid UTF-8 text, got %q", b.Name(), string(k))
+		}
+		if !utf8.ValidString(string(v)) {
+			return nil, fmt.Errorf("%s: header %q must be valid UTF-8 text", b.Name(), string(k))
 		}
 		ev.Headers[string(k)] = string(v)
 		_ = ev.headers.SetKey(k, v)

@@ -76,7 +76,7 @@ type UnknownKindError struct {
 }
 
 func (e *UnknownKindError) Error() string {
-	msg := fmt.Sprintf("unknown connector kind %q", e.Kind)
+	msg := "unknown connector kind " + quote(e.Kind)
 	if e.Suggestion != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", e.Suggestion)
 	}

@@ -172,8 +172,24 @@ func requireNamesAParameter(t *testing.T, k Kind, cfg map[string]any, err error)
 	quoted := quotedIn(t, msg)
 	require.NotEmpty(t, quoted, "the error names a parameter: %v", err)
 	for _, q := range quoted {
-		require.True(t, names[q], "the error quotes %q, which is no parameter's name: %v", q, err)
+		require.True(t, names[q] || isPrefixOfAName(q, names), "the error quotes %q, which is no parameter's name: %v", q, err)
 	}
+	require.Less(t, len(err.Error()), 1024, "a huge name is cut short: %.200s", err)
+}
+
+// isPrefixOfAName reports whether q is the first maxQuoted bytes (or
+// fewer, cut on a character boundary) of one of names: a long name is
+// quoted cut short.
+func isPrefixOfAName(q string, names map[string]bool) bool {
+	if len(q) > maxQuoted {
+		return false
+	}
+	for n := range names {
+		if len(n) > maxQuoted && strings.HasPrefix(n, q) {
+			return true
+		}
+	}
+	return false
 }
 
 // quotedIn returns the strings msg quotes (as %q does), unquoted.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // validate checks config against the parameters ps of kind and returns it
@@ -30,7 +31,7 @@ func validate(kind string, ps []Param, config map[string]any) (map[string]any, e
 	for _, k := range keys {
 		p := byName[k]
 		if p == nil {
-			msg := fmt.Sprintf("%s: unknown parameter %q", kind, k)
+			msg := fmt.Sprintf("%s: unknown parameter %s", kind, quote(k))
 			if s := suggest(k, ps); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
@@ -71,6 +72,10 @@ func convert(t Type, v any) (any, error) {
 	switch t {
 	case String:
 		if s, ok := v.(string); ok {
+			if !utf8.ValidString(s) {
+				// The value is not shown: it may be a secret.
+				return nil, errors.New("must be valid UTF-8 text")
+			}
 			return s, nil
 		}
 	case Integer:
@@ -156,6 +161,9 @@ func suggest(k string, ps []Param) string {
 // Closest returns the candidate closest to name (ignoring case), if one is
 // close enough to be a likely typo, or "".
 func Closest(name string, candidates []string) string {
+	if len(name) > maxQuoted {
+		return "" // nobody mistypes that much; and distance is quadratic
+	}
 	sort.Strings(candidates)
 	best, bestDist := "", len(name)/4+2
 	for _, c := range candidates {
@@ -185,4 +193,21 @@ func distance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// maxQuoted bounds the names an error quotes: a name given by a user may
+// be of any size.
+const maxQuoted = 64
+
+// quote quotes a name given by a user for an error message, cut to
+// maxQuoted bytes.
+func quote(name string) string {
+	if len(name) <= maxQuoted {
+		return fmt.Sprintf("%q", name)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q... (%d bytes)", name[:cut], len(name))
 }

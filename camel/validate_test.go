@@ -1,6 +1,7 @@
 package camel
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -70,6 +71,8 @@ func TestValidateErrors(t *testing.T) {
 		{map[string]any{"url": "u", "timeout": true}, `http-source: parameter "timeout" must be a number, got boolean`},
 		{map[string]any{"url": "u", "token": nil}, `http-source: parameter "token" must be a string, got None`},
 		{map[string]any{"url": []any{"u"}}, `http-source: parameter "url" must be a string, got list`},
+		{map[string]any{"url": "https://x/SECRET\xc3"}, `http-source: parameter "url" must be valid UTF-8 text`},
+		{map[string]any{"url": "u", strings.Repeat("p", 5000): 1}, `http-source: unknown parameter "` + strings.Repeat("p", 64) + `"... (5000 bytes)`},
 		{
 			map[string]any{"url": "u", "webhookUrl": "a", "webhook_url": "b"},
 			`http-source: parameter "webhookUrl" given twice (as "webhookUrl" and "webhook_url")`,

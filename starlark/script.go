@@ -1,6 +1,7 @@
 package starlark
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -257,9 +258,22 @@ func orBackground(ctx context.Context) context.Context {
 // starlark.ExecFileOptions does, with its allocations guarded when the run
 // has a memory limit (builtins.GuardAllocations).
 func execFile(thread *starlark.Thread, filename string, src any, predeclared starlark.StringDict) (*syntax.File, starlark.StringDict, error) {
+	if src == nil {
+		b, err := os.ReadFile(filename)
+		if err != nil {
+			return nil, nil, err
+		}
+		src = b
+	}
+	if err := checkText(filename, src); err != nil {
+		return nil, nil, err
+	}
 	f, err := FileOptions.Parse(filename, src, 0)
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := checkNames(f); err != nil {
+		return f, nil, err
 	}
 	builtins.GuardAllocations(f, predeclared)
 	prog, err := starlark.FileProgram(f, predeclared.Has)
@@ -300,4 +314,43 @@ func stoppedAt(f *syntax.File, e *Error) string {
 	default:
 		return msg + fmt.Sprintf(", and the %d top-level statements after it did not run", n)
 	}
+}
+
+// checkText refuses a script with a NUL byte, which Starlark's scanner
+// takes for the end of the file, so that what follows it would silently
+// not run; a binary file given as a script is the usual cause.
+func checkText(filename string, src any) error {
+	var text []byte
+	switch src := src.(type) {
+	case []byte:
+		text = src
+	case string:
+		text = []byte(src)
+	default:
+		return nil
+	}
+	i := bytes.IndexByte(text, 0)
+	if i < 0 {
+		return nil
+	}
+	line := 1 + bytes.Count(text[:i], []byte("\n"))
+	col := 1 + i - (bytes.LastIndexByte(text[:i], '\n') + 1)
+	return syntax.Error{Pos: syntax.MakePosition(&filename, int32(line), int32(col)), Msg: "the script holds a NUL byte (is it a binary file?)"}
+}
+
+// maxName bounds the names a script may use: the resolver compares an
+// undefined name with every known one ("did you mean"), in time that grows
+// with the square of their length.
+const maxName = 1000
+
+// checkNames refuses names longer than maxName.
+func checkNames(f *syntax.File) error {
+	var err error
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if id, ok := n.(*syntax.Ident); ok && len(id.Name) > maxName && err == nil {
+			err = syntax.Error{Pos: id.NamePos, Msg: fmt.Sprintf("a name of %d bytes is too long (at most %d)", len(id.Name), maxName)}
+		}
+		return err == nil
+	})
+	return err
 }
