@@ -236,6 +236,8 @@ var malformedScripts = []struct {
 	{name: "a secret that is not UTF-8",
 		script: "Stream(\"s\", sink_config=dict(kind=\"slack-sink\", channel=\"c\", webhookUrl=\"https://hooks.example/SECRET\" + \"\u00e9\"[0]))\n",
 		run:    want{exit: 1, first: `^FILE:1:7: in Stream: slack-sink: parameter "webhookUrl" must be valid UTF-8 text$`}},
+	{name: "a function sent to a sink", script: "s = Stream(\"s\", sink_config=dict(kind=\"log-sink\"))\ndef f():\n    pass\ns << f\n",
+		run: want{exit: 1, first: `^rayvens: stream "s": subscriber "s-log-sink": cannot send a function to a sink: json.encode: cannot encode function as JSON$`}, onlyAtRun: true},
 	{name: "a header that is not UTF-8", script: "OutputEvent(\"x\", {\"h\": \"\u00e9\"[0]})\n",
 		run: want{exit: 1, first: `^FILE:1:12: OutputEvent: header "h" must be valid UTF-8 text$`}},
 	{name: "1 MB parameter through a plugin",

@@ -94,8 +94,12 @@ func failureMessage(err error) string {
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
 		e := evalError(ee, "", true)
-		e.Msg = withHint(err.Error(), true)
-		return e.Error()
+		// An error of Starlark code run for Go (json.encode of an event for
+		// a sink) has no script position: it reads as the runtime's own.
+		if e.Pos.IsValid() {
+			e.Msg = withHint(err.Error(), true)
+			return e.Error()
+		}
 	}
 	return "rayvens: " + err.Error()
 }
