@@ -25,7 +25,11 @@
 // yet acknowledged (at-least-once), a source is reopened. A plugin that
 // crashes more than Options.MaxRestarts times within Options.RestartWindow
 // fails the host: [Host.Failed] is closed and [Host.Err] says why, and a
-// script run stops with that error.
+// script run stops with that error. A plugin that breaks the protocol but
+// still answers (a message with a string that is not valid UTF-8) has not
+// crashed: the instance fails with the reason, and nothing is restarted.
+// The host never sends such a message: [Sink.Deliver] refuses an event
+// with such a header.
 //
 // No orphans: every plugin process gets SIGTERM from the kernel when the
 // host dies (Linux parent-death signal; the SDK then removes its socket and

@@ -23,7 +23,8 @@ import (
 	"github.com/rayvens/rayvens/engine"
 )
 
-// pluginDir holds the example plugin and the failing plugins, built once.
+// pluginDir holds the example plugin and the test plugins (in bad/, flaky/
+// and garbled/), built once.
 var pluginDir string
 
 func TestMain(m *testing.M) {
@@ -48,6 +49,10 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	build("./testdata/flakyplugin", filepath.Join("flaky", "rayvens-plugin-flaky"))
+	if err := os.Mkdir(filepath.Join(dir, "garbled"), 0o755); err != nil {
+		panic(err)
+	}
+	build("./testdata/garbledplugin", filepath.Join("garbled", "rayvens-plugin-garbled"))
 	for _, mode := range []string{"stdout", "exits", "badversion", "badcookie"} {
 		build("./testdata/badplugin", filepath.Join("bad", "rayvens-plugin-"+mode))
 	}

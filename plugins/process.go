@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/rayvens/rayvens/engine"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
@@ -32,8 +36,9 @@ type process struct {
 	mu       sync.Mutex
 	client   *plugin.Client
 	conn     proto.ConnectorClient
-	gen      int         // incremented at each launch
-	crashes  []time.Time // recent crashes, for the restart limit
+	health   grpc_health_v1.HealthClient // of the process go-plugin serves, for gone
+	gen      int                         // incremented at each launch
+	crashes  []time.Time                 // recent crashes, for the restart limit
 	backoff  *backoff.ExponentialBackOff
 	fatal    error
 	launches int
@@ -88,6 +93,47 @@ func (p *process) connect(ctx context.Context) (proto.ConnectorClient, int, erro
 	}
 }
 
+// pingTimeout bounds how long a process has to answer when gone asks.
+const pingTimeout = 2 * time.Second
+
+// gone reports whether err, which ended an instance's stream with the
+// process of generation gen, means that the process went away (as opposed
+// to the plugin reporting an error). EOF and an Unavailable status do. An
+// Internal status may mean either: a connection cut in the middle of a
+// message, or a live plugin that broke the protocol (it sent a message the
+// host cannot decode, or could not encode one: a string that is not valid
+// UTF-8). So the process is asked whether it still answers: a plugin that
+// does would break the protocol again after a restart, and five of those
+// would fail the host and every instance of the plugin with it.
+func (p *process) gone(gen int, err error) bool {
+	if errors.Is(err, io.EOF) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable:
+		return true
+	case codes.Internal:
+		return !p.answers(gen)
+	}
+	return false
+}
+
+// answers reports whether the process of generation gen is running and
+// answers a health check.
+func (p *process) answers(gen int) bool {
+	p.mu.Lock()
+	health := p.health
+	running := gen == p.gen && p.client != nil && !p.client.Exited()
+	p.mu.Unlock()
+	if !running {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(p.h.ctx, pingTimeout)
+	defer cancel()
+	_, err := health.Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName})
+	return err == nil
+}
+
 // broken reports that the process of generation gen stopped answering. The
 // first report for a generation counts a crash and kills what is left of it.
 func (p *process) broken(gen int) {
@@ -103,7 +149,7 @@ func (p *process) crashedLocked() {
 	if p.client != nil {
 		p.client.Kill()
 	}
-	p.client, p.conn = nil, nil
+	p.client, p.conn, p.health = nil, nil, nil
 	now := time.Now()
 	recent := p.crashes[:0]
 	for _, t := range p.crashes {
@@ -169,6 +215,7 @@ func (p *process) launchLocked() error {
 		return fmt.Errorf("plugin %s: %w", p.cmd[0], err)
 	}
 	p.client, p.conn = client, raw.(proto.ConnectorClient)
+	p.health = grpc_health_v1.NewHealthClient(rpc.(*plugin.GRPCClient).Conn)
 	p.gen++
 	p.launches++
 	p.h.log.log(LevelDebug, "host", "plugin started", "plugin", p.name, "pid", cmd.Process.Pid)
@@ -207,7 +254,7 @@ func (p *process) kill() {
 	defer p.mu.Unlock()
 	if p.client != nil {
 		p.client.Kill()
-		p.client, p.conn = nil, nil
+		p.client, p.conn, p.health = nil, nil, nil
 	}
 	if p.fatal == nil {
 		p.fatal = errHostClosed

@@ -101,7 +101,9 @@ func (s *Sink) Name() string { return s.name }
 func (s *Sink) Resent() uint64 { return s.resent.Load() }
 
 // Deliver encodes ev and queues it. It blocks while the queue is full and
-// the window of batches in flight is used up (backpressure).
+// the window of batches in flight is used up (backpressure). An event the
+// protocol cannot carry (a header that is not valid UTF-8) is refused with
+// the reason, and the others go on.
 func (s *Sink) Deliver(ctx context.Context, ev engine.Event, done func(error)) error {
 	select {
 	case <-s.quit:
@@ -111,6 +113,9 @@ func (s *Sink) Deliver(ctx context.Context, ev engine.Event, done func(error)) e
 	ce, err := s.encode(ev)
 	if err != nil {
 		return err
+	}
+	if err := wireError(ce); err != nil {
+		return kindError(s.kind, err.Error())
 	}
 	pe := &proto.Event{Body: ce.Body, ContentType: ce.ContentType, Headers: ce.Headers}
 	s.mu.RLock()
@@ -169,7 +174,7 @@ func (s *Sink) run() {
 			if err == nil {
 				return
 			}
-			if processGone(err) && s.ctx.Err() == nil {
+			if s.ctx.Err() == nil && s.proc.gone(gen, err) {
 				s.proc.broken(gen)
 				continue
 			}

@@ -131,7 +131,7 @@ func (ss *sinkSession) run(conn proto.ConnectorClient) error {
 			err = ss.apply(ack)
 		case err = <-ss.recvErr:
 			if errors.Is(err, io.EOF) {
-				err = status.Error(codes.Internal, "the plugin closed the sink")
+				err = status.Error(codes.Unavailable, "the plugin closed the sink") // it is going away
 			}
 		case <-quit:
 			quit = nil

@@ -76,31 +76,28 @@ func (s *Source) Run(ctx context.Context, emit func(context.Context, engine.Even
 		switch {
 		case err == nil || ctx.Err() != nil || s.h.ctx.Err() != nil:
 			return nil // ended, stopped, or its host closed (the session's stream ends with the host)
-		case processGone(err):
+		case s.proc.gone(gen, err):
 			s.proc.broken(gen)
 			continue
 		default:
-			return err
+			return statusError(s.kind, err)
 		}
 	}
 }
 
-// streamError turns a status from the plugin into a message naming the
-// instance; a lost process is passed through for Run to restart it.
-func (s *Source) streamError(err error) error {
-	if processGone(err) {
-		return err
-	}
-	return kindError(s.kind, status.Convert(err).Message())
-}
-
 // statusError is the message of a gRPC status from the plugin, prefixed
-// with the kind.
+// with the kind. An Internal status from a plugin that still answers
+// (process.gone) is the protocol broken: gRPC's message says how, in its
+// own words.
 func statusError(kind string, err error) error {
-	if st, ok := status.FromError(err); ok {
-		return kindError(kind, st.Message())
+	st, ok := status.FromError(err)
+	switch {
+	case !ok:
+		return err
+	case st.Code() == codes.Internal:
+		return kindError(kind, "the plugin broke the connector protocol: "+strings.TrimPrefix(st.Message(), "grpc: "))
 	}
-	return err
+	return kindError(kind, st.Message())
 }
 
 // kindError is a plugin's message prefixed with the kind, unless the
@@ -119,17 +116,4 @@ func recvError(recvErr, sendErr error) error {
 		return recvErr
 	}
 	return sendErr
-}
-
-// processGone reports whether err means the plugin process went away (as
-// opposed to the plugin reporting an error).
-func processGone(err error) bool {
-	if errors.Is(err, io.EOF) {
-		return true
-	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.Internal:
-		return true
-	}
-	return false
 }

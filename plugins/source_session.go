@@ -75,7 +75,7 @@ func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit f
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return s.streamError(err)
+			return err
 		case <-ctx.Done():
 			return nil
 		}

@@ -8,9 +8,9 @@
 //   - an event whose body starts with "reject" is refused for good.
 //
 // A failure names the event it is about (sdk.Partial): the ones before it
-// in the batch were written. The plugin also serves two real connectors,
-// timer-source and slack-sink, so that the tests can kill the process
-// serving them.
+// in the batch were written. The plugin also serves real connectors,
+// timer-source, file-source-raw, slack-sink and file-sink, so that the
+// tests can run them through the host in a process they can kill.
 package main
 
 import (
@@ -21,6 +21,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/rayvens/rayvens/plugins/connectors/file"
 	"github.com/rayvens/rayvens/plugins/connectors/slack"
 	"github.com/rayvens/rayvens/plugins/connectors/timer"
 	"github.com/rayvens/rayvens/plugins/sdk"
@@ -30,7 +31,7 @@ func main() {
 	sdk.Serve(sdk.Plugin{
 		Name:    "flaky",
 		Version: "v0.0.0",
-		Sources: []sdk.SourceKind{timer.Kind},
+		Sources: []sdk.SourceKind{timer.Kind, file.RawSourceKind},
 		Sinks: []sdk.SinkKind{{
 			Name:        "flaky-sink",
 			Description: "Appends each event's body as a line to path, except while the file down exists, for two events after an \"outage...\" one, and for \"reject...\" events.",
@@ -41,7 +42,7 @@ func main() {
 			New: func(cfg sdk.Config, _ *slog.Logger) (sdk.Sink, error) {
 				return &flaky{path: cfg.String("path"), down: cfg.String("down")}, nil
 			},
-		}, slack.Kind},
+		}, slack.Kind, file.SinkKind},
 	})
 }
 
