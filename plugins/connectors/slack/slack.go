@@ -14,7 +14,8 @@
 //
 // The webhook URL is the credential: it never appears in a log line or an
 // error, which is why errors of the HTTP client (which show the URL) and
-// Slack's answers are redacted here.
+// Slack's answers (which may echo the request) are redacted here: they
+// show scheme://host:port, and none of the path, query or userinfo.
 package slack
 
 import (
@@ -27,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +70,8 @@ const maxReason = 200
 // sink is one slack-sink instance.
 type sink struct {
 	channel string
-	webhook string // the secret: never in a log line or an error
+	webhook string   // the secret: never in a log line or an error
+	secrets []secret // what of webhook may be quoted back to the sink: see redact
 	client  *http.Client
 	log     *slog.Logger
 	// firstWait and maxWait are the constants of the same names, shorter
@@ -78,12 +81,14 @@ type sink struct {
 
 func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 	webhook := cfg.String("webhookUrl")
-	if err := checkURL(webhook); err != nil {
+	u, err := checkURL(webhook)
+	if err != nil {
 		return nil, err
 	}
 	return &sink{
 		channel:   cfg.String("channel"),
 		webhook:   webhook,
+		secrets:   secrets(webhook, u),
 		client:    &http.Client{Timeout: requestTimeout},
 		log:       log,
 		firstWait: firstWait,
@@ -95,17 +100,17 @@ func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 // mistake shows when the sink is opened, not as a failure of every
 // message. Its errors show no part of the URL but a bad port: its path is
 // the credential.
-func checkURL(webhook string) error {
+func checkURL(webhook string) (*url.URL, error) {
 	u, err := url.Parse(webhook)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return errors.New("slack-sink: webhookUrl must be an http:// or https:// URL")
+		return nil, errors.New("slack-sink: webhookUrl must be an http:// or https:// URL")
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("slack-sink: webhookUrl has port %s, which is not a port number (1 to 65535)", p)
+			return nil, fmt.Errorf("slack-sink: webhookUrl has port %s, which is not a port number (1 to 65535)", p)
 		}
 	}
-	return nil
+	return u, nil
 }
 
 // Write posts one message per event, in order, and stops at the first
@@ -201,25 +206,69 @@ func (s *sink) requestError(err error) error {
 	return fmt.Errorf("slack webhook: %s", s.redact(err.Error()))
 }
 
-// redact removes the webhook URL, and its path (where Slack puts the
-// credential), from a message the sink did not write itself: the path
-// whole, and each of its parts but Slack's "services" (a peer may quote
-// the token alone).
-func (s *sink) redact(msg string) string {
-	msg = strings.ReplaceAll(msg, s.webhook, "<webhookUrl>")
-	u, err := url.Parse(s.webhook)
-	if err != nil || len(u.Path) <= 1 {
-		return msg
-	}
-	msg = strings.ReplaceAll(msg, u.Path, "/<webhook path>")
-	for _, part := range strings.Split(u.Path, "/") {
-		if len(part) >= minSecretPart && part != "services" {
-			msg = strings.ReplaceAll(msg, part, "<webhook path>")
+// secret is a part of the webhook URL that may carry the credential, and
+// what a message shows in its place.
+type secret struct{ text, shown string }
+
+// secrets lists what of the webhook URL u (webhook as configured) may
+// carry the credential: everything but scheme://host:port. Slack puts it
+// in the path; another service that takes Slack's messages may put it in
+// the query, or the userinfo. Each is listed whole, as sent and decoded,
+// and so is each of its parts at least minSecretPart bytes long (a peer
+// may quote one alone): the user name and password, each part of the path
+// but Slack's "services", each value of the query. Longest first, so that
+// a secret is removed whole before a part of it.
+func secrets(webhook string, u *url.URL) []secret {
+	var list []secret
+	add := func(shown string, texts ...string) {
+		for _, text := range texts {
+			if text != "" {
+				list = append(list, secret{text, shown})
+			}
 		}
+	}
+	addParts := func(shown string, parts ...string) {
+		for _, p := range parts {
+			if len(p) >= minSecretPart && p != "services" {
+				add(shown, p, url.PathEscape(p), url.QueryEscape(p))
+			}
+		}
+	}
+	add("<webhookUrl>", webhook, u.String())
+	if u.User != nil {
+		add("<webhook userinfo>", u.User.String())
+		password, _ := u.User.Password()
+		addParts("<webhook userinfo>", u.User.Username(), password)
+	}
+	if len(u.Path) > 1 {
+		add("/<webhook path>", u.EscapedPath(), u.Path)
+		addParts("<webhook path>", strings.Split(u.Path, "/")...)
+	}
+	if u.RawQuery != "" {
+		query := u.Query()
+		add("<webhook query>", u.RawQuery, query.Encode())
+		for _, values := range query {
+			addParts("<webhook query>", values...)
+		}
+	}
+	if u.Fragment != "" {
+		add("<webhook fragment>", u.EscapedFragment(), u.Fragment)
+	}
+	slices.SortStableFunc(list, func(a, b secret) int { return len(b.text) - len(a.text) })
+	return list
+}
+
+// redact removes every part of the webhook URL that may carry the
+// credential (see secrets) from a message the sink did not write itself:
+// an error of the HTTP client, or a peer's answer, which may echo the
+// request.
+func (s *sink) redact(msg string) string {
+	for _, secret := range s.secrets {
+		msg = strings.ReplaceAll(msg, secret.text, secret.shown)
 	}
 	return msg
 }
 
-// minSecretPart is the shortest part of the webhook's path that redact
-// removes: shorter ones are too common a word to tell.
+// minSecretPart is the shortest part of the webhook URL that redact
+// removes on its own: shorter ones are too common a word to tell.
 const minSecretPart = 6

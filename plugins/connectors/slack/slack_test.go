@@ -258,6 +258,43 @@ func TestReasonIsBoundedAndRedacted(t *testing.T) {
 	requireNoSecret(t, webhook, logs.String(), err.Error())
 }
 
+// TestQueryAndPathAreRedactedFromEchoes: a service that takes Slack's
+// messages at a URL with a token in its path and its query, and quotes
+// the request back in its error answers (a 500, retried and logged, then
+// a 400), as sent and decoded. No part of the URL but scheme://host:port
+// is in the error or the log.
+func TestQueryAndPathAreRedactedFromEchoes(t *testing.T) {
+	const pathToken, queryToken = "SECRETinPATH", "SECRET/inQUERY" // "/" is sent escaped
+	statuses := []int{http.StatusInternalServerError, http.StatusBadRequest}
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		status := http.StatusBadRequest
+		if len(statuses) > 0 {
+			status, statuses = statuses[0], statuses[1:]
+		}
+		mu.Unlock()
+		echo := fmt.Sprintf("cannot serve %s %s at %s (path %s, token %s)", r.Method, r.RequestURI, r.Host, r.URL.Path, r.URL.Query().Get("token"))
+		http.Error(w, echo, status)
+	}))
+	t.Cleanup(srv.Close)
+	webhook := srv.URL + "/hooks/" + pathToken + "?token=" + url.QueryEscape(queryToken) + "&team=T1"
+	var logs sdktest.Log
+	s := newTestSink(t, map[string]any{"channel": "#test", "webhookUrl": webhook}, sdktest.LogTo(&logs))
+
+	err := sdktest.Write(t, s, events("a")...)
+	require.Error(t, err)
+	require.True(t, sdk.IsPermanent(err), "a 400 is permanent: %v", err)
+	require.Contains(t, err.Error(), "slack webhook answered 400 Bad Request: cannot serve POST ")
+	require.Contains(t, logs.String(), "slack webhook answered 500 Internal Server Error: cannot serve POST ", "the 500 was retried and logged")
+	requireNoSecret(t, webhook, logs.String(), err.Error())
+	for _, leak := range []string{"SECRET", "token=", "inQUERY", "/hooks/"} {
+		require.NotContains(t, err.Error(), leak)
+		require.NotContains(t, logs.String(), leak)
+	}
+	require.Contains(t, err.Error(), " at "+strings.TrimPrefix(srv.URL, "http://")+" ", "host:port may show")
+}
+
 func TestWebhookURLIsNeverShown(t *testing.T) {
 	srv := httptest.NewServer(&receiver{})
 	webhook := srv.URL + secretPath
