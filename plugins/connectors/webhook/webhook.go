@@ -7,9 +7,17 @@
 // subscriber, derived event and sink write it reached: the SDK's
 // Event.Ack), 500 Internal Server Error with the reason when it failed on
 // its way, 503 Service Unavailable with Retry-After when the stream is
-// full, the source is stopping, or the outcome is not known in time. A
-// caller that retries on 503 therefore loses nothing (it may deliver
-// twice: a 503 after a timeout means "not known to be done").
+// full, the event was not handed to the host before the source stopped,
+// or the outcome is not known in time. A caller that retries on 503
+// therefore loses nothing (it may deliver twice: a 503 after a timeout
+// means "not known to be done").
+//
+// When the source stops, the port closes and Run returns at once, but the
+// requests in flight are still answered: one whose event was handed to the
+// host with the event's outcome (the host may be done with it, or still
+// be; the SDK tells the events it never took only once Run has returned),
+// one whose event was not with 503. The server shuts down once they are
+// answered.
 //
 // A caller cannot hold a connection (and the goroutine serving it) by
 // sending slowly: its headers must arrive within headerWait of the
@@ -68,9 +76,10 @@ const (
 	maxPending = 64
 	// retryAfter is the Retry-After of every 503, in seconds.
 	retryAfter = "1"
-	// shutdownWait bounds a graceful shutdown: requests still running
-	// after it are cut.
-	shutdownWait = 5 * time.Second
+	// shutdownGrace is how much longer than a request may wait (bodyWait
+	// for its body, then ackWait for its event's outcome) a graceful
+	// shutdown waits for it: requests still running after that are cut.
+	shutdownGrace = 5 * time.Second
 	// headerWait bounds the arrival of a request's headers: a connection
 	// that has not sent them by then is closed without an answer.
 	headerWait = 10 * time.Second
@@ -92,7 +101,10 @@ type webhook struct {
 
 	// pending holds one token per event handed to the host and not yet
 	// accepted (capacity maxPending).
-	pending    chan struct{}
+	pending chan struct{}
+	// down is closed once the server has shut down, after Run: every
+	// request it took has been answered (or cut, past the bound).
+	down       chan struct{}
 	queueWait  time.Duration
 	ackWait    time.Duration
 	headerWait time.Duration
@@ -112,6 +124,7 @@ func newWebhook(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
 		maxBody:    cfg.Int("maxBodySize"),
 		log:        log,
 		pending:    make(chan struct{}, maxPending),
+		down:       make(chan struct{}),
 		queueWait:  queueWait,
 		ackWait:    ackWait,
 		headerWait: headerWait,
@@ -139,8 +152,9 @@ func (w *webhook) url() string {
 	return "http://" + w.ln.Addr().String() + w.path
 }
 
-// Run serves requests until ctx ends, then shuts the server down
-// gracefully: requests waiting for the stream are answered 503.
+// Run serves requests until ctx ends. Then it closes the port and returns
+// at once, leaving the requests in flight to be answered (see the package
+// doc) by a graceful shutdown of the server, which ends by itself.
 func (w *webhook) Run(ctx context.Context, emit sdk.Emit) error {
 	srv := &http.Server{
 		Handler:           w.handler(ctx, emit),
@@ -154,17 +168,29 @@ func (w *webhook) Run(ctx context.Context, emit sdk.Emit) error {
 
 	select {
 	case err := <-served:
+		go w.shutDown(srv)
 		return fmt.Errorf("webhook-source: serving on %s: %w", w.ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	go w.shutDown(srv)
+	<-served // http.ErrServerClosed, once the port is closed
+	return nil
+}
+
+// shutDown shuts srv down gracefully: it closes the port and idle
+// connections, and waits until every request in flight is answered, as
+// long as one may take (the body's bodyWait, then the outcome's ackWait)
+// and shutdownGrace more; what still runs then is cut. It closes w.down.
+// It runs on its own, after Run: the SDK acks an event the host never
+// took, which answers its request, only once Run has returned.
+func (w *webhook) shutDown(srv *http.Server) {
+	defer close(w.down)
+	ctx, cancel := context.WithTimeout(context.Background(), w.bodyWait+w.ackWait+shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
+	if err := srv.Shutdown(ctx); err != nil {
 		w.log.Warn("requests still running at shutdown were cut", "error", err)
 		_ = srv.Close()
 	}
-	<-served // http.ErrServerClosed
-	return nil
 }
 
 // handler answers the requests of one Run: stopped ends when the source
@@ -242,20 +268,21 @@ func (w *webhook) readBody(rw http.ResponseWriter, r *http.Request) ([]byte, err
 	return io.ReadAll(http.MaxBytesReader(rw, r.Body, w.maxBody))
 }
 
-// deliver hands the event to the host and answers once the stream has
-// accepted it (202), or 503 when it cannot tell: the stream stayed full
-// for queueWait, did not accept the event within ackWait, or the source
-// is stopping. It returns without an answer when the caller went away.
+// deliver hands the event to the host and answers once the host is done
+// with it (202), or it failed (500), or with 503 when it cannot tell: the
+// stream stayed full for queueWait, the source stopped before the event
+// was handed over, the host did not take it, or its outcome was not known
+// within ackWait. It returns without an answer when the caller went away.
 func (w *webhook) deliver(stopped context.Context, emit sdk.Emit, rw http.ResponseWriter, r *http.Request, body []byte) {
+	// Until the event is handed over, a stop gives up on it: the host
+	// never saw it, so a retry delivers it once.
 	queue, cancel := context.WithTimeout(r.Context(), w.queueWait)
 	defer cancel()
+	defer context.AfterFunc(stopped, cancel)()
 	select {
 	case w.pending <- struct{}{}:
 	case <-queue.Done():
 		w.unavailable(rw, r, stopped, "the stream is full")
-		return
-	case <-stopped.Done():
-		w.unavailable(rw, r, stopped, "")
 		return
 	}
 	acked := make(chan error, 1)
@@ -269,6 +296,10 @@ func (w *webhook) deliver(stopped context.Context, emit sdk.Emit, rw http.Respon
 		w.unavailable(rw, r, stopped, "the stream is full")
 		return
 	}
+	// Handed over: from now on only its Ack tells what became of the
+	// event, even if the source stops meanwhile (the host may be done with
+	// it already). A 503 for an event the host then delivers would make a
+	// client that retries deliver it twice.
 	timeout := time.NewTimer(w.ackWait)
 	defer timeout.Stop()
 	select {
@@ -285,8 +316,6 @@ func (w *webhook) deliver(stopped context.Context, emit sdk.Emit, rw http.Respon
 		}
 	case <-timeout.C:
 		w.unavailable(rw, r, stopped, "the stream did not accept the event in time")
-	case <-stopped.Done():
-		w.unavailable(rw, r, stopped, "")
 	case <-r.Context().Done():
 	}
 }

@@ -291,15 +291,69 @@ func TestParameters(t *testing.T) {
 	require.Equal(t, map[string]any{"subpath": "webhook", "host": "127.0.0.1", "port": int64(8000), "maxBodySize": int64(1 << 20)}, values)
 }
 
-func TestStopAnswersWaitingRequests(t *testing.T) {
-	w := start(t, map[string]any{}, &sdktest.Collector{Hold: true}, nil)
-	answered := postAsync(t, w.url(), "in flight", nil)
-	w.take(t, 1) // never accepted: the source stops first
-	require.NoError(t, w.run.Stop(), "Run ends cleanly")
-	a := await(t, answered)
-	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode)
-	require.Contains(t, a.body, "stopping")
+// TestStopAnswersWithTheOutcome: the source stops with requests in
+// flight. Run returns at once (the SDK acks the events the host never took
+// only then) and the port closes, but a request whose event was handed to
+// the host is answered with what became of it: 202 once the host is done
+// with it, although that is after the stop (a 503 would make a client that
+// retries deliver it twice), and 503 when the SDK says the host never took
+// it. A request whose event was not handed over yet is answered 503 at
+// once. Then the server shuts down.
+func TestStopAnswersWithTheOutcome(t *testing.T) {
+	stream := &sdktest.Collector{Hold: true}
+	w := start(t, map[string]any{}, stream, nil)
+	delivered := postAsync(t, w.url(), "delivered", nil)
+	deliveredEv := w.take(t, 1)
+	notTaken := postAsync(t, w.url(), "not taken", nil)
+	notTakenEv := w.take(t, 2)
+	stream.Block() // a full stream: the next event is not handed over
+	blocked := postAsync(t, w.url(), "blocked", nil)
+	require.Eventually(t, func() bool { return len(w.pending) == 3 }, wait, time.Millisecond, "the third request waits for the stream")
 
+	require.NoError(t, w.run.Stop(), "Run ends cleanly, with requests in flight")
+	a := await(t, blocked)
+	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode, a.body)
+	require.Equal(t, "1", a.resp.Header.Get("Retry-After"))
+	require.Contains(t, a.body, "the webhook is stopping")
+	require.Len(t, stream.Events(), 2, "the stream never took the third")
 	_, err := net.DialTimeout("tcp", w.ln.Addr().String(), wait)
 	require.Error(t, err, "the port is closed")
+	select {
+	case a := <-delivered:
+		t.Fatalf("answered before its event's outcome was known: %v %q", a.resp.Status, a.body)
+	default:
+	}
+
+	notTakenEv.Ack(errors.New("the source instance closed before the host accepted the event"))
+	a = await(t, notTaken)
+	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode, a.body)
+	require.Contains(t, a.body, "the webhook is stopping")
+
+	deliveredEv.Ack(nil)
+	a = await(t, delivered)
+	require.Equal(t, http.StatusAccepted, a.resp.StatusCode, a.body)
+
+	select {
+	case <-w.down:
+	case <-time.After(wait):
+		t.Fatal("the server did not shut down once every request was answered")
+	}
+}
+
+// TestStopWaitsForAnOutcomeAtMostAckWait: an event handed to the host
+// whose outcome nobody tells, the source stopped: the request is answered
+// 503 after ackWait, and the server shuts down.
+func TestStopWaitsForAnOutcomeAtMostAckWait(t *testing.T) {
+	w := start(t, map[string]any{}, &sdktest.Collector{Hold: true}, func(w *webhook) { w.ackWait = 50 * time.Millisecond })
+	answered := postAsync(t, w.url(), "in flight", nil)
+	w.take(t, 1) // never acked
+	require.NoError(t, w.run.Stop())
+	a := await(t, answered)
+	require.Equal(t, http.StatusServiceUnavailable, a.resp.StatusCode, a.body)
+	require.Equal(t, "1", a.resp.Header.Get("Retry-After"))
+	select {
+	case <-w.down:
+	case <-time.After(wait):
+		t.Fatal("the server did not shut down")
+	}
 }
