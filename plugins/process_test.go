@@ -4,11 +4,14 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/engine"
 )
 
@@ -62,21 +65,40 @@ func TestSinkPluginSendsAnAckTheHostCannotDecode(t *testing.T) {
 	requireNoRestart(t, h, &log)
 }
 
-// TestSourcePluginCannotEncodeAnEvent: file-source-raw, in its plugin
-// process, reads a file whose name is not valid UTF-8 (Linux allows any
-// bytes but / in a name): the event's CamelFileName header cannot be
-// encoded, and the plugin's stream fails. The source ends with the reason
-// and the plugin is not restarted; the file is left where it is.
-func TestSourcePluginCannotEncodeAnEvent(t *testing.T) {
+// TestSourceSkipsAFileItCannotSend: file-source-raw, in its plugin
+// process, finds a file whose name is not valid UTF-8 (Linux allows any
+// bytes but / in a name), which cannot travel as its CamelFileName header:
+// it says so once and leaves the file, and the source goes on (before, the
+// plugin's stream broke, and the source ended).
+func TestSourceSkipsAFileItCannotSend(t *testing.T) {
 	var log syncBuffer
 	h := newHost(t, Options{PluginDirs: []string{filepath.Join(pluginDir, "flaky")}, Log: &log, RestartBackoff: time.Millisecond})
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad\xff.txt")
 	require.NoError(t, os.WriteFile(bad, []byte("x"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "good.txt"), []byte("y"), 0o644))
 	src, err := h.OpenSource(t.Context(), "file-source-raw", "files", map[string]any{"path": dir, "period": 10})
 	require.NoError(t, err)
-	err = runBriefly(t, src)
-	require.EqualError(t, err, "file-source-raw: the plugin broke the connector protocol: error while marshaling: string field contains invalid UTF-8")
-	requireNoRestart(t, h, &log)
+	ctx, cancel := context.WithCancel(t.Context())
+	var mu sync.Mutex
+	var got []string
+	done := make(chan error, 1)
+	go func() {
+		done <- src.Run(ctx, acking(func(ev engine.Event) {
+			mu.Lock()
+			got = append(got, string(ev.(camel.Event).Body))
+			mu.Unlock()
+		}))
+	}()
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 1 && strings.Contains(log.String(), "is not valid UTF-8 text, so it cannot be sent")
+	}, 20*time.Second, 5*time.Millisecond, "the good file is read and the bad one reported; log:\n%s", &log)
+	cancel()
+	require.NoError(t, <-done)
+	require.Equal(t, []string{"y"}, got)
+	require.Equal(t, 1, strings.Count(log.String(), "is not valid UTF-8 text"), "said once")
 	require.FileExists(t, bad)
+	requireNoRestart(t, h, &log)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 )
 
@@ -114,7 +115,7 @@ func (s *Sink) Deliver(ctx context.Context, ev engine.Event, done func(error)) e
 	if err != nil {
 		return err
 	}
-	if err := wireError(ce); err != nil {
+	if err := wire.CheckEvent(ce); err != nil {
 		return kindError(s.kind, err.Error())
 	}
 	pe := &proto.Event{Body: ce.Body, ContentType: ce.ContentType, Headers: ce.Headers}

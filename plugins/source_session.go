@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/rayvens/rayvens/engine"
@@ -158,6 +159,7 @@ func (bt *batchOutcome) doneFunc(i int) func(error) {
 			if len(msg) > maxFailureText {
 				msg = msg[:maxFailureText] + "..."
 			}
+			msg = strings.ToValidUTF8(msg, "\uFFFD") // the wire carries UTF-8 only, and the cut may split a character
 			bt.mu.Lock()
 			bt.failures = append(bt.failures, &proto.EventFailure{Index: uint32(i), Error: msg})
 			bt.mu.Unlock()

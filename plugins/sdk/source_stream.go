@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 	protobuf "google.golang.org/protobuf/proto"
 
+	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 	"github.com/rayvens/rayvens/plugins/sdk/internal/guard"
@@ -188,6 +189,11 @@ func (s *sourceStream) emit(instance context.Context) Emit {
 		defer s.emitMu.RUnlock()
 		if s.emitClosed {
 			return errClosed
+		}
+		// An event the wire cannot carry would break the whole batch it
+		// joins: it is refused here, alone.
+		if err := wire.CheckEvent(camel.Event{ContentType: ev.ContentType, Headers: ev.Headers}); err != nil {
+			return fmt.Errorf("the event cannot be sent to rayvens: %w", err)
 		}
 		select {
 		case s.queue <- queued{event: ev.toProto(), ack: ev.Ack}:

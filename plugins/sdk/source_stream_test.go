@@ -461,3 +461,34 @@ func TestSourceOpenTellsTaken(t *testing.T) {
 		require.Equal(t, n, <-taken)
 	}
 }
+
+// TestSourceRefusesAnEventTheWireCannotCarry: emit refuses an event whose
+// header is not valid UTF-8, naming the header and not its value, and the
+// events around it still go out (such an event would break its batch).
+func TestSourceRefusesAnEventTheWireCannotCarry(t *testing.T) {
+	refused := make(chan error, 1)
+	src := sourceFunc(func(ctx context.Context, emit Emit) error {
+		if err := emit(ctx, Event{Body: []byte("before")}); err != nil {
+			return err
+		}
+		refused <- emit(ctx, Event{Body: []byte("bad"), Headers: map[string]string{"token": "SECRET\xc3"}})
+		return emit(ctx, Event{Body: []byte("after")})
+	})
+	client, _ := serveConnector(t, testPlugin(src, nil))
+	stream := openSource(t, client, t.Context(), 0)
+	var got []string
+	for seq := uint64(1); ; seq++ {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		for _, ev := range resp.GetBatch().GetEvents() {
+			got = append(got, string(ev.GetBody()))
+		}
+		ackBatch(t, stream, seq, "")
+	}
+	require.Equal(t, []string{"before", "after"}, got)
+	err := <-refused
+	require.EqualError(t, err, `the event cannot be sent to rayvens: header "token" is not valid UTF-8`)
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
@@ -33,6 +34,8 @@ type source struct {
 	// last is what the previous poll saw of each file, by relative name,
 	// to tell a file that is still being written from one that is done.
 	last map[string]snapshot
+	// unsendable holds the names that are not valid UTF-8, said once.
+	unsendable map[string]bool
 
 	mu sync.Mutex
 	// pending holds the files whose event is out and not yet acknowledged:
@@ -75,14 +78,15 @@ func opener(kind string, raw bool) func(sdk.Config, *slog.Logger) (sdk.Source, e
 			return nil, fmt.Errorf("%s: period must be positive", kind)
 		}
 		s := &source{
-			dir:       dir,
-			raw:       raw,
-			keep:      cfg.Bool("keepFile"),
-			recursive: cfg.Bool("recursive"),
-			period:    cfg.Millis("period"),
-			log:       log,
-			pending:   map[string]bool{},
-			kept:      map[string]snapshot{},
+			dir:        dir,
+			raw:        raw,
+			keep:       cfg.Bool("keepFile"),
+			recursive:  cfg.Bool("recursive"),
+			period:     cfg.Millis("period"),
+			log:        log,
+			pending:    map[string]bool{},
+			kept:       map[string]snapshot{},
+			unsendable: map[string]bool{},
 		}
 		if move := cfg.String("moveAfterRead"); move != "" {
 			if s.keep {
@@ -145,6 +149,15 @@ func (s *source) poll(ctx context.Context, emit sdk.Emit) error {
 	}
 	s.forgetGone(seen)
 	for _, f := range files {
+		if !utf8.ValidString(f.rel) {
+			// The name cannot travel as the CamelFileName header (the
+			// wire carries UTF-8 text only): say so once, leave the file.
+			if !s.unsendable[f.rel] {
+				s.unsendable[f.rel] = true
+				s.log.Warn("a file's name is not valid UTF-8 text, so it cannot be sent; the file is left in place", "file", strings.ToValidUTF8(f.rel, "\uFFFD"))
+			}
+			continue
+		}
 		if !s.ready(f, now) || !s.claim(f) {
 			continue
 		}

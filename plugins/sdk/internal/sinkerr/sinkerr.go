@@ -7,6 +7,7 @@ package sinkerr
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/rayvens/rayvens/plugins/proto"
 )
@@ -35,7 +36,7 @@ func Ack(seq uint64, n int, err error) (ack *proto.Ack, misnamed bool) {
 	if err == nil {
 		return ack, false
 	}
-	ack.Error = err.Error()
+	ack.Error = strings.ToValidUTF8(err.Error(), "\uFFFD") // the wire carries UTF-8 only
 	ack.Permanent = errors.As(err, new(*Permanent))
 	var p *Partial
 	if errors.As(err, &p) {
