@@ -45,7 +45,7 @@ func FuzzEventBodies(f *testing.F) {
 			// Headers travel as text: refused where they are made, the
 			// value never shown.
 			require.ErrorContains(t, err, "must be valid UTF-8 text")
-			if value != "" && utf8.ValidString(header) {
+			if len(value) >= 3 && utf8.ValidString(header) && !strings.Contains(header, value) {
 				require.NotContains(t, err.Error(), value)
 			}
 			return
