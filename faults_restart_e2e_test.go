@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"syscall"
 	"testing"
 	"time"
@@ -20,14 +19,7 @@ func TestFaultPluginKilledDuringItsRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("100,000 events through 2 plugin kills")
 	}
-	pluginDir := buildExamplePlugin(t)
-	out := t.TempDir()
-	cmd := exec.Command(binary, "run", "--log-level", "info", "--plugin-dir", pluginDir,
-		"testdata/faults/numbered.star", "dice-source", out)
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	cmd, out, stderr := startNumberedRun(t, buildExamplePlugin(t), "dice-source")
 
 	var first int
 	require.Eventually(t, func() bool {
@@ -42,7 +34,7 @@ func TestFaultPluginKilledDuringItsRestart(t *testing.T) {
 	}, 30*time.Second, 100*time.Microsecond)
 	require.NoError(t, syscall.Kill(second, syscall.SIGKILL))
 
-	require.NoError(t, waitWithin(t, cmd, 60*time.Second), "the run goes on and ends by itself, exit 0; stderr:\n%s", &stderr)
+	require.NoError(t, waitWithin(t, cmd, 60*time.Second), "the run goes on and ends by itself, exit 0; stderr:\n%s", stderr)
 	counts, _ := readNumbers(t, out)
 	for n := 0; n < 100000; n++ {
 		require.NotZero(t, counts[n], "event %d reached the sink", n)
