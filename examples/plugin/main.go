@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,17 +119,52 @@ type line struct {
 }
 
 func newJSONL(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
-	f, err := os.OpenFile(cfg.String("path"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(cfg.String("path"), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("jsonl-sink: %w", err)
+	}
+	cut, err := cutPartialLine(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("jsonl-sink: %w", err)
+	}
+	if cut > 0 {
+		// A process killed in the middle of a write left it; the host
+		// sends that batch again, since it was never acknowledged.
+		log.Warn("cut off a partial last line left by a crash", "bytes", cut)
 	}
 	return &jsonl{file: f, log: log}, nil
 }
 
-// Write appends the whole batch with one write, so a crash never leaves half
-// a line, and returns only once the lines are on disk: nil tells the host
-// the batch is safe. If the write fails, whatever part of it reached the file
-// is cut off again, and the host sends the batch again.
+// cutPartialLine cuts off the end of f after its last newline, what a write
+// interrupted by a crash (a SIGKILL) leaves, and returns how many bytes it
+// cut.
+func cutPartialLine(f *os.File) (int64, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := info.Size()
+	buf := make([]byte, 4096)
+	for end := size; end > 0; {
+		n := min(int64(len(buf)), end)
+		if _, err := f.ReadAt(buf[:n], end-n); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			keep := end - n + int64(i) + 1
+			return size - keep, f.Truncate(keep)
+		}
+		end -= n
+	}
+	return size, f.Truncate(0)
+}
+
+// Write appends the whole batch with one write and returns only once the
+// lines are on disk: nil tells the host the batch is safe. If the write
+// fails, whatever part of it reached the file is cut off again, and the
+// host sends the batch again; a crash in the middle of the write leaves a
+// partial line, which the next instance cuts off (newJSONL).
 func (j *jsonl) Write(_ context.Context, batch []sdk.Event) error {
 	var buf []byte
 	for _, ev := range batch {

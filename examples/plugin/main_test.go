@@ -52,3 +52,18 @@ func TestJSONLAppendsLines(t *testing.T) {
 {"body":"6","content_type":"","headers":{}}
 `, string(got))
 }
+
+// TestJSONLCutsAPartialLine: a sink opened on a file that a crashed writer
+// left with half a line cuts that half off and says so; the lines before it
+// stay, and new lines start on a line of their own.
+func TestJSONLCutsAPartialLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rolls.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte("{\"body\":\"1\"}\n{\"body\":\"2\",\"cont"), 0o644))
+	var log sdktest.Log
+	sink := sdktest.NewSink(t, jsonlSink, map[string]any{"path": path}, sdktest.LogTo(&log))
+	require.NoError(t, sdktest.Write(t, sink, sdk.Event{Body: []byte("2")}))
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "{\"body\":\"1\"}\n{\"body\":\"2\",\"content_type\":\"\",\"headers\":{}}\n", string(got))
+	require.Contains(t, log.String(), "cut off a partial last line left by a crash")
+}
