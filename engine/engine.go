@@ -232,8 +232,8 @@ func (e *Engine) goroutine(fn func()) {
 	}()
 }
 
-// register reserves name for a new stream, inventing one when name is empty,
-// and starts its dispatch goroutine.
+// register reserves name for a new stream, inventing one when name is
+// empty. Its dispatch goroutine starts with its first event.
 func (e *Engine) register(s *Stream) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -254,8 +254,19 @@ func (e *Engine) register(s *Stream) error {
 	}
 	e.streams[s.name] = s
 	e.order = append(e.order, s)
-	e.goroutine(s.dispatch)
 	return nil
+}
+
+// spawn runs fn on a goroutine owned by the engine, unless the engine has
+// stopped its goroutines (then it reports false).
+func (e *Engine) spawn(fn func()) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.goroutine(fn)
+	return true
 }
 
 // uniqueName returns base, or base#N if a stream of that name exists.

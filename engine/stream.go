@@ -69,20 +69,19 @@ type Stats struct {
 
 // Stream is a named, bounded queue of events with one dispatch goroutine that
 // delivers each event to the subscribers registered when it was appended.
+// The goroutine runs while the stream has work (see queue).
 type Stream struct {
-	e      *Engine
-	name   string
-	cfg    StreamConfig
-	inbox  chan item
-	flushc chan chan struct{}
-	quit   chan struct{}
+	e    *Engine
+	name string
+	cfg  StreamConfig
+	q    *queue
+	quit chan struct{}
 
 	routes atomic.Pointer[routes] // replaced as a whole under mu
 	accept atomic.Pointer[func(Event) (Event, error)]
 
-	pending      inflight
-	batched      atomic.Int64
-	lastActivity atomic.Int64 // unix nanoseconds of the last Append
+	pending inflight
+	batched atomic.Int64
 
 	appended, delivered, dropped, errors atomic.Uint64
 	deadLettered                         atomic.Uint64
@@ -132,8 +131,7 @@ func (e *Engine) NewStream(name string, cfg StreamConfig) (*Stream, error) {
 		e:       e,
 		name:    name,
 		cfg:     cfg,
-		inbox:   make(chan item, cfg.Capacity),
-		flushc:  make(chan chan struct{}),
+		q:       newQueue(cfg.Capacity),
 		quit:    make(chan struct{}),
 		sources: map[string]*sourceRun{},
 	}
@@ -141,7 +139,6 @@ func (e *Engine) NewStream(name string, cfg StreamConfig) (*Stream, error) {
 	if cfg.Accept != nil {
 		s.accept.Store(&cfg.Accept)
 	}
-	s.lastActivity.Store(time.Now().UnixNano())
 	if err := e.register(s); err != nil {
 		return nil, err
 	}
@@ -260,39 +257,55 @@ func (s *Stream) tryAppend(ev Event, rec *record) (bool, error) {
 	}
 	r := s.routes.Load()
 	if len(r.subs) == 0 && len(r.ops) == 0 {
-		s.taken()
+		s.appended.Add(1)
 		rec.finish(nil)
 		return true, nil
 	}
 	s.hold()
-	select {
-	case s.inbox <- item{ev, r, rec}:
-		s.taken()
-		return true, nil
-	default:
+	ok, start := s.q.put(item{ev, r, rec})
+	if !ok {
 		s.release()
 		return false, nil
 	}
+	s.appended.Add(1)
+	if start {
+		s.start()
+	}
+	return true, nil
 }
 
 func (s *Stream) send(ctx context.Context, ev Event, rec *record, r *routes) error {
-	s.hold()
-	select {
-	case s.inbox <- item{ev, r, rec}:
-		s.taken()
+	for {
+		room := s.q.waitRoom()
+		if room != nil {
+			select {
+			case <-room:
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-s.e.ctx.Done():
+				return ErrClosed
+			}
+		}
+		s.hold()
+		ok, start := s.q.put(item{ev, r, rec})
+		if !ok { // another appender took the room
+			s.release()
+			continue
+		}
+		s.appended.Add(1)
+		if start {
+			s.start()
+		}
 		return nil
-	case <-ctx.Done():
-		s.release()
-		return ctx.Err()
-	case <-s.e.ctx.Done():
-		s.release()
-		return ErrClosed
 	}
 }
 
-func (s *Stream) taken() {
-	s.appended.Add(1)
-	s.lastActivity.Store(time.Now().UnixNano())
+// start starts the stream's dispatch goroutine; once the engine has
+// stopped, what waits in the queue is abandoned instead.
+func (s *Stream) start() {
+	if !s.e.spawn(s.dispatch) {
+		s.abandon(nil)
+	}
 }
 
 // hold counts one unit of work originating from s, in s and in the engine;
@@ -410,19 +423,31 @@ func (s *Stream) Unsubscribe(name string) error {
 	return fmt.Errorf("stream %q has no subscriber named %q", s.name, name)
 }
 
+// idleExit is how long a dispatch goroutine waits for work before it ends
+// (the next event starts another).
+const idleExit = 100 * time.Millisecond
+
 // dispatch is the stream's goroutine: it applies operators, batches, and
-// fans events out to subscribers, one event at a time.
+// fans events out to subscribers, one event at a time, in order. It takes
+// the events waiting in the queue a batch at a time and ends when the
+// stream has been idle for idleExit, or when the engine stops.
 func (s *Stream) dispatch() {
 	var (
 		batch   []Event
 		recs    []*record // the records of batch's events
 		routes  *routes
-		timer   = time.NewTimer(time.Hour)
-		pending bool // timer armed for the current batch
+		timer   *time.Timer // the partial batch's timeout, armed while pending
+		pending bool
+		idle    *time.Timer
 	)
-	timer.Stop()
-	defer timer.Stop()
-	defer func() { s.abandon(recs) }()
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 
 	deliverBatch := func() {
 		if len(batch) == 0 {
@@ -448,14 +473,46 @@ func (s *Stream) dispatch() {
 
 	for {
 		if stopped(s.quit) {
+			s.abandon(recs)
 			return
 		}
-		select {
-		case it := <-s.inbox:
+		items, flushes := s.q.take()
+		if items == nil && flushes == nil {
+			var timeout <-chan time.Time
+			if pending {
+				timeout = timer.C
+			}
+			if idle == nil {
+				idle = time.NewTimer(idleExit)
+			} else {
+				idle.Reset(idleExit)
+			}
+			select {
+			case <-s.q.wake:
+			case <-timeout:
+				pending = false
+				deliverBatch()
+			case <-idle.C:
+				if len(batch) == 0 && s.q.exit() {
+					return
+				}
+			case <-s.quit:
+			}
+			continue
+		}
+		for i, it := range items {
+			if stopped(s.quit) {
+				for _, it := range items[i:] {
+					it.rec.finish(ErrClosed)
+				}
+				s.abandon(recs)
+				return
+			}
 			if s.cfg.BatchSize == 0 {
 				if ev, ok := s.operate(it.r, it.ev, it.rec); ok {
 					s.fanout(it.r, ev, it.rec)
 				}
+				s.q.handedOn()
 				it.rec.finish(nil)
 				s.release()
 				continue
@@ -468,22 +525,24 @@ func (s *Stream) dispatch() {
 			routes = it.r
 			s.batched.Add(1)
 			s.e.batched.Add(1)
+			s.q.handedOn()
 			s.release()
 			if len(batch) >= s.cfg.BatchSize {
 				deliverBatch()
 			} else if !pending {
-				timer.Reset(s.cfg.BatchTimeout)
+				if timer == nil {
+					timer = time.NewTimer(s.cfg.BatchTimeout)
+				} else {
+					timer.Reset(s.cfg.BatchTimeout)
+				}
 				pending = true
 			}
-		case <-timer.C:
-			pending = false
-			deliverBatch()
-		case done := <-s.flushc:
-			deliverBatch()
-			close(done)
-		case <-s.quit:
-			return
 		}
+		for _, f := range flushes {
+			deliverBatch()
+			close(f)
+		}
+		s.q.recycle(items)
 	}
 }
 
@@ -534,23 +593,20 @@ func (s *Stream) finish(sn *subscription, ev, res Event, err error, rec *record)
 }
 
 // abandon fails the records of events a stopped stream will not deliver:
-// recs (a partial batch) and whatever is left in the inbox.
+// recs (a partial batch) and whatever waits in the queue.
 func (s *Stream) abandon(recs []*record) {
 	for _, r := range recs {
 		r.finish(ErrClosed)
 	}
-	for {
-		select {
-		case it := <-s.inbox:
-			it.rec.finish(ErrClosed)
-		default:
-			return
-		}
+	items, flushes := s.q.drain()
+	for _, it := range items {
+		it.rec.finish(ErrClosed)
+	}
+	for _, f := range flushes {
+		close(f)
 	}
 }
 
-// fail reports a failure and returns it, for the delivery record of the
-// event.
 // failed handles the failure of the subscriber or operator name on ev and
 // ends that part of rec: with a dead-letter stream, ev's dead-letter record
 // goes there and the part becomes the record's; otherwise (or if the
@@ -587,16 +643,14 @@ func (s *Stream) flush(ctx context.Context) error {
 		return nil
 	}
 	done := make(chan struct{})
-	select {
-	case s.flushc <- done:
-	case <-s.quit:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	if s.q.requestFlush(done) {
+		s.start()
 	}
 	select {
 	case <-done:
 		return nil
+	case <-s.quit:
+		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -613,17 +667,19 @@ func (s *Stream) DisconnectAll(ctx context.Context, idleFor, after time.Duration
 			return err
 		}
 	}
+	// Appends are noticed by polling their count, a tenth of idleFor
+	// apart (at least a millisecond): the hot path keeps no clock.
+	last, seen := start, s.appended.Load()
 	for idleFor > 0 {
-		last := time.Unix(0, s.lastActivity.Load())
-		if last.Before(start) {
-			last = start
+		if n := s.appended.Load(); n != seen {
+			last, seen = time.Now(), n
 		}
 		wait := time.Until(last.Add(idleFor))
 		if wait <= 0 && s.pending.n.Load() == 0 {
 			break
 		}
-		if wait <= 0 {
-			wait = idleFor / 10
+		if poll := max(idleFor/10, time.Millisecond); wait <= 0 || wait > poll {
+			wait = poll
 		}
 		if err := Sleep(ctx, wait); err != nil {
 			return err
