@@ -40,8 +40,12 @@ type Engine struct {
 	// operation inside the engine selects on it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// halted is set when a shutdown stops the goroutines, just before ctx
+	// is cancelled: the hot paths check it instead of ctx or the quit
+	// channels, for the price of a load.
+	halted atomic.Bool
 
-	pending inflight // events accepted and not yet fully processed
+	pending inflight // work in flight: busy queues, held events, actors' inits
 	sources inflight // connected sources
 	batched atomic.Int64
 	errors  atomic.Uint64
@@ -84,7 +88,13 @@ func (e *Engine) Errors() uint64 { return e.errors.Load() }
 
 // Pending returns the number of events accepted and not yet fully processed,
 // not counting events waiting in partial batches.
-func (e *Engine) Pending() int64 { return e.pending.n.Load() }
+func (e *Engine) Pending() int64 {
+	var n int64
+	for _, s := range e.Streams() {
+		n += s.inFlight()
+	}
+	return n
+}
 
 // Stream returns the stream named name, or nil.
 func (e *Engine) Stream(name string) *Stream {
@@ -160,11 +170,15 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	streams, actors, pools := e.order, e.actors, e.pools
 	e.mu.Unlock()
 
-	lost := e.pending.n.Load() + e.batched.Load()
+	var lost int64
 	var byStream []StreamLoss
-	if drainErr != nil && lost > 0 {
+	if drainErr != nil {
 		byStream = losses(streams)
+		for _, l := range byStream {
+			lost += l.N
+		}
 	}
+	e.halted.Store(true)
 	e.cancel() // unblocks anything still waiting on a full queue
 	for _, s := range streams {
 		close(s.quit)
@@ -205,7 +219,7 @@ const cancelGrace = 2 * time.Second
 func losses(streams []*Stream) []StreamLoss {
 	var out []StreamLoss
 	for _, s := range streams {
-		if n := s.pending.n.Load() + s.batched.Load(); n > 0 {
+		if n := s.inFlight() + s.batched.Load(); n > 0 {
 			out = append(out, StreamLoss{Stream: s.name, N: n})
 		}
 	}

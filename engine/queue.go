@@ -17,14 +17,22 @@ import (
 // producers, which read it only when the queue looks full, and the
 // dispatcher do not contend for a cache line per event.
 //
+// A queue with events waiting or in hand is busy, and counts as one unit
+// of work in its stream's and its engine's in-flight counts (from the put
+// that makes it busy to the take that finds it empty), so that those
+// counts, which every waiter for idleness watches, change once per busy
+// period, not twice per event.
+//
 // The dispatcher runs only while there is work: the first event into an
 // idle queue starts it, and it ends after a while without events (see
 // idleExit), giving back its buffers, so an idle stream costs no goroutine
 // and no inbox memory.
 type queue struct {
+	// The dispatcher's line: producers read it only when the queue looks
+	// full, and write waiters only when they wait.
 	released atomic.Int64 // events handed on, ever: written by the dispatcher
-	_        [56]byte     // keeps released on a cache line of its own
 	waiters  atomic.Bool  // a producer waits for room
+	_        [55]byte
 
 	mu      sync.Mutex
 	items   []item          // waiting, oldest first
@@ -33,14 +41,38 @@ type queue struct {
 	seen    int64           // released, as last read by a producer
 	limit   int64           // capacity + 1
 	flushes []chan struct{} // flush requests, closed once served
+	busy    bool            // events wait or are in hand
+	work    [2]*inflight    // counts busy as one unit: the stream's, the engine's
 	running bool            // a dispatch goroutine exists
 	idle    bool            // it waits on wake
 	wake    chan struct{}   // capacity 1: "there is work"
 	room    chan struct{}   // closed when room is made; nil while nobody waits
 }
 
-func newQueue(capacity int) *queue {
-	return &queue{limit: int64(capacity) + 1, wake: make(chan struct{}, 1)}
+func newQueue(capacity int, stream, engine *inflight) *queue {
+	return &queue{limit: int64(capacity) + 1, wake: make(chan struct{}, 1), work: [2]*inflight{stream, engine}}
+}
+
+// setBusy is called under mu.
+func (q *queue) setBusy(busy bool) {
+	if q.busy == busy {
+		return
+	}
+	q.busy = busy
+	d := int64(-1)
+	if busy {
+		d = 1
+	}
+	q.work[0].add(d)
+	q.work[1].add(d)
+}
+
+// count returns the events waiting or in hand, and whether they are
+// counted as a unit of work.
+func (q *queue) count() (n int64, busy bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.used - q.released.Load(), q.busy
 }
 
 // full is called under mu: it says whether the queue holds its limit,
@@ -63,6 +95,7 @@ func (q *queue) put(it item) (ok, start bool) {
 	}
 	q.used++
 	q.items = append(q.items, it)
+	q.setBusy(true)
 	start, wake := q.signal()
 	q.mu.Unlock()
 	if wake {
@@ -129,6 +162,8 @@ func (q *queue) take() ([]item, []chan struct{}) {
 	q.mu.Lock()
 	items, flushes := q.items, q.flushes
 	if len(items) == 0 && len(flushes) == 0 {
+		// Everything taken before is handed on: the queue is done.
+		q.setBusy(false)
 		q.idle = true
 		q.mu.Unlock()
 		return nil, nil
@@ -189,7 +224,8 @@ func (q *queue) drain() ([]item, []chan struct{}) {
 	defer q.mu.Unlock()
 	items, flushes := q.items, q.flushes
 	q.items, q.flushes, q.spare = nil, nil, nil
-	q.used -= int64(len(items))
+	q.used = q.released.Load()
+	q.setBusy(false)
 	q.running, q.idle = false, false
 	return items, flushes
 }

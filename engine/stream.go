@@ -83,8 +83,11 @@ type Stream struct {
 	pending inflight
 	batched atomic.Int64
 
-	appended, delivered, dropped, errors atomic.Uint64
-	deadLettered                         atomic.Uint64
+	appended           atomic.Uint64 // written by appenders
+	_                  [56]byte      // the dispatcher's counters on another cache line
+	delivered, dropped atomic.Uint64
+	errors             atomic.Uint64
+	deadLettered       atomic.Uint64
 
 	mu      sync.Mutex // serializes changes to routes and sources
 	sources map[string]*sourceRun
@@ -131,10 +134,10 @@ func (e *Engine) NewStream(name string, cfg StreamConfig) (*Stream, error) {
 		e:       e,
 		name:    name,
 		cfg:     cfg,
-		q:       newQueue(cfg.Capacity),
 		quit:    make(chan struct{}),
 		sources: map[string]*sourceRun{},
 	}
+	s.q = newQueue(cfg.Capacity, &s.pending, &e.pending)
 	s.routes.Store(&routes{})
 	if cfg.Accept != nil {
 		s.accept.Store(&cfg.Accept)
@@ -160,7 +163,7 @@ func (s *Stream) Stats() Stats {
 		Dropped:      s.dropped.Load(),
 		Errors:       s.errors.Load(),
 		DeadLettered: s.deadLettered.Load(),
-		Pending:      s.pending.n.Load(),
+		Pending:      s.inFlight(),
 		Subscribers:  len(r.subs),
 		Sources:      nsrc,
 	}
@@ -252,7 +255,7 @@ func (s *Stream) tryAppend(ev Event, rec *record) (bool, error) {
 		rec.finish(nil)
 		return true, nil
 	}
-	if s.e.ctx.Err() != nil {
+	if s.e.halted.Load() {
 		return false, ErrClosed
 	}
 	r := s.routes.Load()
@@ -261,10 +264,8 @@ func (s *Stream) tryAppend(ev Event, rec *record) (bool, error) {
 		rec.finish(nil)
 		return true, nil
 	}
-	s.hold()
 	ok, start := s.q.put(item{ev, r, rec})
 	if !ok {
-		s.release()
 		return false, nil
 	}
 	s.appended.Add(1)
@@ -286,10 +287,8 @@ func (s *Stream) send(ctx context.Context, ev Event, rec *record, r *routes) err
 				return ErrClosed
 			}
 		}
-		s.hold()
 		ok, start := s.q.put(item{ev, r, rec})
 		if !ok { // another appender took the room
-			s.release()
 			continue
 		}
 		s.appended.Add(1)
@@ -308,7 +307,19 @@ func (s *Stream) start() {
 	}
 }
 
-// hold counts one unit of work originating from s, in s and in the engine;
+// inFlight returns the events accepted by s and not yet fully processed:
+// waiting or in hand, and held (see hold).
+func (s *Stream) inFlight() int64 {
+	n, busy := s.q.count()
+	n += s.pending.n.Load()
+	if busy {
+		n-- // the queue's unit (see queue)
+	}
+	return n
+}
+
+// hold counts one unit of work originating from s, in s and in the engine,
+// outside its queue (an event in a batch, an actor's mailbox, a sink);
 // release ends it.
 func (s *Stream) hold() {
 	s.e.pending.add(1)
@@ -501,7 +512,7 @@ func (s *Stream) dispatch() {
 			continue
 		}
 		for i, it := range items {
-			if stopped(s.quit) {
+			if s.e.halted.Load() { // work left after Shutdown is abandoned, not done
 				for _, it := range items[i:] {
 					it.rec.finish(ErrClosed)
 				}
@@ -514,7 +525,6 @@ func (s *Stream) dispatch() {
 				}
 				s.q.handedOn()
 				it.rec.finish(nil)
-				s.release()
 				continue
 			}
 			// Operators see whole batches (as in Rayvens). The event moves
@@ -526,7 +536,6 @@ func (s *Stream) dispatch() {
 			s.batched.Add(1)
 			s.e.batched.Add(1)
 			s.q.handedOn()
-			s.release()
 			if len(batch) >= s.cfg.BatchSize {
 				deliverBatch()
 			} else if !pending {
@@ -568,7 +577,7 @@ func (s *Stream) operate(r *routes, ev Event, rec *record) (Event, bool) {
 
 // fanout hands ev to every subscriber of r, each call one part of rec.
 func (s *Stream) fanout(r *routes, ev Event, rec *record) {
-	s.delivered.Add(1)
+	s.delivered.Store(s.delivered.Load() + 1) // only the dispatcher writes it
 	for _, sn := range r.subs {
 		rec.add()
 		sn.sub.deliver(s, sn, ev, rec)
@@ -675,7 +684,7 @@ func (s *Stream) DisconnectAll(ctx context.Context, idleFor, after time.Duration
 			last, seen = time.Now(), n
 		}
 		wait := time.Until(last.Add(idleFor))
-		if wait <= 0 && s.pending.n.Load() == 0 {
+		if wait <= 0 && s.inFlight() == 0 {
 			break
 		}
 		if poll := max(idleFor/10, time.Millisecond); wait <= 0 || wait > poll {
