@@ -1,144 +1,235 @@
-// Command bench runs the performance workloads of Rayvens for Go and prints
-// one table: each workload's figure (the median of several runs), its
-// target, and the peak memory of the process that ran it.
+// Command bench runs the performance workloads of Rayvens for Go (issue
+// 10) and the peer they are compared with, and prints one table: each
+// workload's figure (the median of several runs) and their spread, its
+// ratio to the baseline it is compared with, its target, its score against
+// the target (1 = on target), and the peak RSS of the processes it ran.
 //
-//	go run ./bench                 # every workload, 5 runs each
-//	go run ./bench -runs 3 -only Lambda -json results.json
+//	go run ./bench                          # every workload, 5 runs each
+//	go run ./bench -runs 3 -only 'Lambda|Benthos'
+//	go run ./bench -out /tmp/results        # where the JSON and SVG go
 //
-// Each workload is a `go test` benchmark of the package whose hot path it
-// measures (usable with benchstat too); bench builds each package's test
-// binary once and runs it once per run, so that a run's peak RSS is its
-// own. The machine this runs on is shared and noisy: compare figures taken
-// in the same run.
+// A workload is one of three kinds (the workloads table in workloads.go):
+//   - a go test benchmark of the package whose hot path it measures (so
+//     go test -bench and benchstat work on it too): bench builds each
+//     package's test binary once and runs it once per run, so that a run's
+//     peak RSS is its own; every metric on its result line is kept;
+//   - a peer: Benthos, built from its own module in bench/peers/benthos (so
+//     that the main module does not depend on it; building it needs the Go
+//     module proxy), which prints one JSON line;
+//   - a whole process: rayvens run examples/stream.star and a hello-world
+//     Go binary, each started 20 times per run, median wall time.
+//
+// -only selects workloads by ID (a benchmark's name without "Benchmark",
+// BenthosBatch1, ProcessStream, ...) and brings in the baselines they are
+// compared with, so that a ratio is always measured in the same run.
+//
+// Besides the table on stdout, bench writes bench-results.json (every
+// run's every metric, the medians, the checks and their scores, the load
+// of the machine before and after) and bench-results.svg (a bar chart of
+// each check's score, so that the misses show at a glance) into -out,
+// bench/results of the module by default (ignored by git); -json and -svg
+// name either file elsewhere. It exits 1 if a workload failed.
+//
+// The machine this runs on is shared and noisy: compare figures taken in
+// the same run, and read the SPREAD column.
 package main
 
 import (
-	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
-	"text/tabwriter"
+	"time"
 )
 
-// A workload is one benchmark and the figure it is judged by.
-type workload struct {
-	Name      string `json:"name"`
-	Pkg       string `json:"package"`   // the package of the benchmark, as ./path
-	Bench     string `json:"benchmark"` // its name, without "Benchmark"
-	BenchTime string `json:"benchtime"` // -benchtime, e.g. 200000x
-	Metric    string `json:"metric"`    // the reported unit it is judged by
-	Target    string `json:"target"`
-}
-
-// workloads are those of docs/performance.md, with the targets set there.
-var workloads = []workload{
-	{"Go Append -> Go func", "./engine", "AppendToFunc", "1000000x", "events/s", ">= 10M events/s"},
-	{"Go AppendAck -> Go func (tracked)", "./engine", "AppendTracked", "1000000x", "events/s", "within 1.2x of untracked"},
-	{"Go Append -> 3-stage chain", "./engine", "Chain", "500000x", "events/s", ""},
-	{"Go Append -> actor", "./engine", "AppendToActor", "500000x", "events/s", ""},
-	{"idle stream with 1 subscriber", "./engine", "IdleStream", "10000x", "B/stream", "<= 4 KB per idle stream"},
-	{"Starlark s << i -> lambda", "./starlark", "AppendToLambda", "200000x", "events/s", ">= 2M events/s"},
-	{"Starlark s >> f >> g >> h", "./starlark", "LambdaChain", "100000x", "events/s", ">= 1M events/s"},
-	{"Starlark Task", "./starlark", "Task", "100000x", "events/s", ""},
-	{"plugin source -> stream -> plugin sink", "./plugins", "SourceToSink", "300000x", "events/s", ">= 1M events/s"},
-	{"rayvens run: start to first timer event", ".", "FirstEvent", "10x", "ns/op", "<= 30 ms"},
-}
-
-// result is a workload's outcome.
-type result struct {
-	workload
-	Median  float64   `json:"median"`
-	Runs    []float64 `json:"runs"`
-	PeakRSS int64     `json:"peak_rss_bytes"` // the largest of the runs
-	Err     string    `json:"error,omitempty"`
+// report is the JSON that bench writes.
+type report struct {
+	Started    time.Time `json:"started"`
+	Seconds    float64   `json:"seconds"`
+	Runs       int       `json:"runs"`
+	CPUs       int       `json:"cpus"`
+	GoVersion  string    `json:"go_version"`
+	LoadBefore string    `json:"load_before"` // /proc/loadavg
+	LoadAfter  string    `json:"load_after"`
+	Results    []result  `json:"results"`
 }
 
 func main() {
 	runs := flag.Int("runs", 5, "runs of each workload (the table shows their median)")
-	only := flag.String("only", "", "run only the workloads whose benchmark matches this `regexp`")
-	jsonOut := flag.String("json", "", "also write the results as JSON to `FILE`")
+	only := flag.String("only", "", "run only the workloads whose ID matches this `regexp`, and their baselines")
+	outDir := flag.String("out", "", "write bench-results.json and bench-results.svg into `DIR` (default: bench/results in the module)")
+	jsonOut := flag.String("json", "", "write the JSON to `FILE` instead")
+	svgOut := flag.String("svg", "", "write the SVG chart to `FILE` instead")
 	flag.Parse()
 	if *runs < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -runs must be at least 1")
-		os.Exit(2)
+		usage("-runs must be at least 1")
+	}
+	if flag.NArg() > 0 {
+		usage(fmt.Sprintf("unexpected argument %q", flag.Arg(0)))
 	}
 	selected := workloads
 	if *only != "" {
 		re, err := regexp.Compile(*only)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: -only: %v\n", err)
-			os.Exit(2)
+			usage(fmt.Sprintf("-only: %v", err))
 		}
-		selected = slices.DeleteFunc(slices.Clone(workloads), func(w workload) bool { return !re.MatchString(w.Bench) })
+		if selected = selectWorkloads(workloads, re); len(selected) == 0 {
+			usage(fmt.Sprintf("-only %q matches no workload", *only))
+		}
 	}
 	root, err := moduleRoot()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		os.Exit(1)
+		fail(err)
+	}
+	if *outDir == "" {
+		*outDir = filepath.Join(root, "bench", "results")
+	}
+	if *jsonOut == "" {
+		*jsonOut = filepath.Join(*outDir, "bench-results.json")
+	}
+	if *svgOut == "" {
+		*svgOut = filepath.Join(*outDir, "bench-results.svg")
 	}
 	tmp, err := os.MkdirTemp("", "rayvens-bench")
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		os.Exit(1)
+		fail(err)
 	}
 	defer os.RemoveAll(tmp)
 
-	var results []result
-	binaries := map[string]string{}
+	rep := report{Started: time.Now(), Runs: *runs, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadBefore: loadAverage()}
+	ctx := context.Background()
+	b := newBuilder(root, tmp)
 	for _, w := range selected {
-		fmt.Fprintf(os.Stderr, "bench: %s (%s %s) ", w.Name, w.Pkg, w.Bench)
-		r := result{workload: w}
-		bin, ok := binaries[w.Pkg]
-		if !ok {
-			bin = filepath.Join(tmp, strings.NewReplacer("/", "_", ".", "_").Replace(w.Pkg)+".test")
-			if err := build(root, w.Pkg, bin); err != nil {
-				bin = ""
-				r.Err = err.Error()
-			}
-			binaries[w.Pkg] = bin
-		}
-		if bin == "" && r.Err == "" {
-			r.Err = "its package did not build"
-		}
-		for i := 0; i < *runs && r.Err == ""; i++ {
-			v, rss, err := runOnce(filepath.Join(root, w.Pkg), bin, w)
-			if err != nil {
-				r.Err = err.Error()
-				break
-			}
-			r.Runs = append(r.Runs, v)
-			r.PeakRSS = max(r.PeakRSS, rss)
-			fmt.Fprint(os.Stderr, ".")
-		}
-		fmt.Fprintln(os.Stderr)
-		if r.Err == "" {
-			r.Median = median(r.Runs)
-		}
-		results = append(results, r)
+		rep.Results = append(rep.Results, measure(ctx, b, w, *runs))
 	}
-	printTable(os.Stdout, results)
-	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(results, "", "  ")
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-			os.Exit(1)
-		}
+	judge(rep.Results)
+	rep.Seconds = time.Since(rep.Started).Seconds()
+	rep.LoadAfter = loadAverage()
+
+	printTable(os.Stdout, rep.Results)
+	fmt.Fprintf(os.Stderr, "bench: %d workloads in %s; load average %s before, %s after\n",
+		len(rep.Results), time.Duration(rep.Seconds*float64(time.Second)).Round(time.Second), rep.LoadBefore, rep.LoadAfter)
+	if err := writeOutputs(rep, *jsonOut, *svgOut); err != nil {
+		fail(err)
 	}
-	for _, r := range results {
+	fmt.Fprintf(os.Stderr, "bench: wrote %s and %s\n", *jsonOut, *svgOut)
+	for _, r := range rep.Results {
 		if r.Err != "" {
 			os.Exit(1)
 		}
 	}
+}
+
+func usage(msg string) {
+	fmt.Fprintln(os.Stderr, "bench: "+msg)
+	os.Exit(2)
+}
+
+func fail(err error) {
+	fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+	os.Exit(1)
+}
+
+// selectWorkloads is the workloads whose ID matches re and, transitively,
+// the baselines they are compared with, in the table's order.
+func selectWorkloads(all []workload, re *regexp.Regexp) []workload {
+	byID := map[string]workload{}
+	for _, w := range all {
+		byID[w.ID] = w
+	}
+	want := map[string]bool{}
+	var add func(id string)
+	add = func(id string) {
+		if want[id] {
+			return
+		}
+		want[id] = true
+		for _, c := range byID[id].Checks {
+			if c.Baseline != "" {
+				add(c.Baseline)
+			}
+		}
+	}
+	for _, w := range all {
+		if re.MatchString(w.ID) {
+			add(w.ID)
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(all), func(w workload) bool { return !want[w.ID] })
+}
+
+// measure builds what w needs and runs it runs times; a failure to build
+// or of a run is the result's error, not the end of bench.
+func measure(ctx context.Context, b *builder, w workload, runs int) result {
+	fmt.Fprintf(os.Stderr, "bench: %s (%s %s %s) ", w.Name, w.Kind, w.Where, w.ID)
+	defer fmt.Fprintln(os.Stderr)
+	r := result{workload: w}
+	bin, err := b.binary(ctx, w)
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	for range runs {
+		m, rss, err := runOnce(ctx, b.root, bin, w)
+		if err == nil {
+			_, err = judged(m, w)
+		}
+		if err != nil {
+			r.Err = err.Error()
+			return r
+		}
+		r.Runs = append(r.Runs, m)
+		r.PeakRSS = max(r.PeakRSS, rss)
+		fmt.Fprint(os.Stderr, ".")
+	}
+	r.Median = medians(r.Runs)
+	return r
+}
+
+func writeOutputs(rep report, jsonPath, svgPath string) error {
+	for _, p := range []string{jsonPath, svgPath} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+	}
+	var js bytes.Buffer
+	enc := json.NewEncoder(&js)
+	enc.SetEscapeHTML(false) // "->" and ">=" as they are
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	if err := os.WriteFile(jsonPath, js.Bytes(), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(svgPath)
+	if err != nil {
+		return err
+	}
+	if err := writeSVG(f, rep.Results); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// loadAverage is the first three fields of /proc/loadavg, "" elsewhere.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	fields := strings.Fields(string(b))
+	return strings.Join(fields[:min(3, len(fields))], " ")
 }
 
 // moduleRoot is the directory of the main module's go.mod.
@@ -148,108 +239,16 @@ func moduleRoot() (string, error) {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	mod := strings.TrimSpace(string(out))
+	notHere := errors.New("run bench inside the rayvens module (go run ./bench)")
 	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run bench inside the rayvens module (go run ./bench)")
+		return "", notHere
+	}
+	text, err := os.ReadFile(mod)
+	if err != nil {
+		return "", err
+	}
+	if first, _, _ := strings.Cut(string(text), "\n"); strings.TrimSpace(first) != "module github.com/rayvens/rayvens" {
+		return "", notHere // a peer's module
 	}
 	return filepath.Dir(mod), nil
-}
-
-// build compiles the test binary of pkg to out.
-func build(root, pkg, out string) error {
-	cmd := exec.Command("go", "test", "-c", "-o", out, pkg)
-	cmd.Dir = root
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the tests of %s: %v: %s", pkg, err, strings.TrimSpace(string(b)))
-	}
-	return nil
-}
-
-// runOnce runs the workload's benchmark once in dir (its package's, as
-// go test does) and returns its figure and the process's peak RSS.
-func runOnce(dir, bin string, w workload) (float64, int64, error) {
-	cmd := exec.Command(bin, "-test.run", "^$", "-test.bench", "^Benchmark"+w.Bench+"$", "-test.benchtime", w.BenchTime, "-test.count", "1")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return 0, 0, fmt.Errorf("%v: %s", err, lastLines(string(out), 5))
-	}
-	v, err := metric(strings.NewReader(string(out)), w.Bench, w.Metric)
-	if err != nil {
-		return 0, 0, err
-	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = int64(ru.Maxrss) * 1024 // kilobytes on Linux
-	}
-	return v, rss, nil
-}
-
-// metric finds the value of unit on the result line of benchmark name in
-// go test's output, e.g. "BenchmarkX-2  1000  708 ns/op  1412429 events/s".
-func metric(out io.Reader, name, unit string) (float64, error) {
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark"+name) {
-			continue
-		}
-		if rest := strings.TrimPrefix(fields[0], "Benchmark"+name); rest != "" && !strings.HasPrefix(rest, "-") {
-			continue // another benchmark whose name starts with this one's
-		}
-		for i := 2; i+1 < len(fields); i += 2 {
-			if fields[i+1] == unit {
-				return strconv.ParseFloat(fields[i], 64)
-			}
-		}
-		return 0, fmt.Errorf("benchmark %s reported no %s: %s", name, unit, sc.Text())
-	}
-	return 0, fmt.Errorf("benchmark %s printed no result", name)
-}
-
-// median of a non-empty list.
-func median(vs []float64) float64 {
-	s := slices.Sorted(slices.Values(vs))
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func printTable(w io.Writer, results []result) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKLOAD\tMEDIAN\tRUNS\tTARGET\tPEAK RSS")
-	for _, r := range results {
-		if r.Err != "" {
-			fmt.Fprintf(tw, "%s\tfailed: %s\t\t%s\t\n", r.Name, r.Err, r.Target)
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.1f MB\n", r.Name, format(r.Median, r.Metric), len(r.Runs), r.Target, float64(r.PeakRSS)/1e6)
-	}
-	tw.Flush()
-}
-
-// format writes a figure in its unit, as people read it.
-func format(v float64, unit string) string {
-	switch unit {
-	case "events/s":
-		if v >= 1e6 {
-			return fmt.Sprintf("%.2fM events/s", v/1e6)
-		}
-		return fmt.Sprintf("%.0fk events/s", v/1e3)
-	case "ns/op":
-		return fmt.Sprintf("%.1f ms", v/1e6)
-	case "B/stream":
-		return fmt.Sprintf("%.1f KB/stream", v/1e3)
-	}
-	return fmt.Sprintf("%g %s", v, unit)
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
 }
