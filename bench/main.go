@@ -171,8 +171,11 @@ func selectWorkloads(all []workload, re *regexp.Regexp) []workload {
 // or of a run is the result's error, not the end of bench.
 func measure(ctx context.Context, b *builder, w workload, runs int) result {
 	fmt.Fprintf(os.Stderr, "bench: %s (%s %s %s) ", w.Name, w.Kind, w.Where, w.ID)
-	defer fmt.Fprintln(os.Stderr)
 	r := result{workload: w}
+	start := time.Now()
+	defer func() {
+		fmt.Fprintf(os.Stderr, " %s\n", time.Since(start).Round(100*time.Millisecond))
+	}()
 	bin, err := b.binary(ctx, w)
 	if err != nil {
 		r.Err = err.Error()
