@@ -1,11 +1,15 @@
 // Package file holds the file connectors: file-source and file-source-raw,
 // which read the files that appear in a directory and then delete, move or
-// keep them, and file-sink, which writes each event to a file atomically.
+// keep them, and file-sink, which writes each event to a file atomically,
+// or appends it to one.
 //
 // The sources poll (source.go); a file leaves its directory only once the
 // host's stream has accepted its event, so a crash or a full stream never
-// loses one. The sink (sink.go) writes to a hidden temporary file, syncs it
-// and renames it into place, so readers never see half a file.
+// loses one. The sink (sink.go) replaces a file by writing a hidden
+// temporary file, syncing it and renaming it into place, so readers never
+// see half a file; it appends (append.go) a whole batch with one write and
+// one sync, recording the write in a journal first, so that a write a
+// crash cut off is cut off again before its events are written again.
 package file
 
 import (
@@ -39,11 +43,14 @@ var RawSourceKind = sdk.SourceKind{
 // SinkKind declares file-sink.
 var SinkKind = sdk.SinkKind{
 	Name:        "file-sink",
-	Description: "Writes each event to a file in a directory, atomically (a temporary file renamed into place). The file name is the event's CamelFileName header (see OutputEvent), else fileName, else a unique generated name.",
-	Events:      "each event is the content of one file",
+	Description: "Writes each event to a file in a directory, replacing the file atomically (a temporary file renamed into place), or appending to it (fileExist=Append: a batch with one write). The file name is the event's CamelFileName header (see OutputEvent), else fileName, else a unique generated name.",
+	Events:      "each event is the content of one file, or is appended to its file (fileExist=Append)",
 	Params: []sdk.Param{
 		{Name: "path", Type: sdk.String, Required: true, Description: "The directory to write files to; it is created if needed."},
-		{Name: "fileName", Type: sdk.String, Aliases: []string{"file_name"}, Description: "The file name to use when an event has no CamelFileName header; each event replaces the file."},
+		{Name: "fileName", Type: sdk.String, Aliases: []string{"file_name"}, Description: "The file name to use when an event has no CamelFileName header."},
+		{Name: "fileExist", Type: sdk.String, Default: override, Aliases: []string{"file_exist"}, Description: "What to do with a file that exists, as in Camel's file component: Override (each event replaces the file) or Append (each event is added at its end)."},
+		{Name: "appendChars", Type: sdk.String, Aliases: []string{"append_chars"}, Description: "Characters written after each event, e.g. a newline to append one event per line."},
+		{Name: "forceWrites", Type: sdk.Boolean, Default: true, Aliases: []string{"force_writes"}, Description: "Sync each write to disk before the event is acknowledged, so that it survives a power cut; false: acknowledged once the OS has it, which survives a crash of rayvens but not of the machine, and is faster."},
 	},
 	New: newSink,
 }

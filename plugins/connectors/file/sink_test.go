@@ -138,7 +138,7 @@ func TestSinkTempNamesAreLeftoverNames(t *testing.T) {
 	for _, name := range []string{"a.txt", "sub/b.json", "rayvens-1-2"} {
 		tmp := tempName(name)
 		require.Equal(t, filepath.Dir(name), filepath.Dir(tmp), "in the directory of the file")
-		m := leftover.FindStringSubmatch(filepath.Base(tmp))
+		m := leftover().FindStringSubmatch(filepath.Base(tmp))
 		require.NotNil(t, m, tmp)
 		require.Equal(t, strconv.Itoa(os.Getpid()), m[1])
 	}
