@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/rayvens/rayvens/camel"
 )
@@ -56,7 +57,11 @@ const (
 )
 
 // paramsBlock matches a generated table, with the kind its marker names.
-var paramsBlock = regexp.MustCompile(`(?s)<!-- parameters of (\S+?): generated [^>]*-->\n.*?` + regexp.QuoteMeta(paramsEnd))
+// It is compiled on first use: only go generate and the tests need it, and
+// every rayvens process links this package.
+var paramsBlock = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?s)<!-- parameters of (\S+?): generated [^>]*-->\n.*?` + regexp.QuoteMeta(paramsEnd))
+})
 
 // Readme returns the text of a connector's README with the parameter table
 // of each kind its markers name rewritten from the kind's declaration, with
@@ -64,8 +69,8 @@ var paramsBlock = regexp.MustCompile(`(?s)<!-- parameters of (\S+?): generated [
 // error.
 func Readme(text string) (string, error) {
 	var unknown []string
-	out := paramsBlock.ReplaceAllStringFunc(text, func(block string) string {
-		name := paramsBlock.FindStringSubmatch(block)[1]
+	out := paramsBlock().ReplaceAllStringFunc(text, func(block string) string {
+		name := paramsBlock().FindStringSubmatch(block)[1]
 		k, ok := Catalog().Lookup(name)
 		if !ok {
 			unknown = append(unknown, name)

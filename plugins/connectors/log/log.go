@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/rayvens/rayvens/plugins/sdk"
@@ -183,20 +184,27 @@ func body(b []byte) string {
 // DefaultMaskingFormatter's keywords do.
 const secretKey = `(?:passphrase|password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)`
 
-// Masks, applied in order: JSON members ("password": "x"), then key=value
-// and key: value pairs (password=x, Token: x). Values become xxxxx, as in
-// Camel.
-var masks = []struct {
+// mask is a pattern of secrets and what its matches become.
+type mask struct {
 	re   *regexp.Regexp
 	with string
-}{
-	{regexp.MustCompile(`(?i)("[^"]*` + secretKey + `[^"]*"\s*:\s*)(?:"(?:[^"\\]|\\.)*"|[^\s,}\]]+)`), `${1}"xxxxx"`},
-	{regexp.MustCompile(`(?i)(\b[\w.-]*` + secretKey + `[\w.-]*\s*[=:]\s*)(?:"[^"]*"|'[^']*'|[^\s,;&'"}\])]+)`), `${1}xxxxx`},
 }
+
+// masks are applied in order: JSON members ("password": "x"), then
+// key=value and key: value pairs (password=x, Token: x). Values become
+// xxxxx, as in Camel. They are compiled when a sink first masks, not when
+// the program starts: every rayvens process links this package, and most
+// never mask.
+var masks = sync.OnceValue(func() []mask {
+	return []mask{
+		{regexp.MustCompile(`(?i)("[^"]*` + secretKey + `[^"]*"\s*:\s*)(?:"(?:[^"\\]|\\.)*"|[^\s,}\]]+)`), `${1}"xxxxx"`},
+		{regexp.MustCompile(`(?i)(\b[\w.-]*` + secretKey + `[\w.-]*\s*[=:]\s*)(?:"[^"]*"|'[^']*'|[^\s,;&'"}\])]+)`), `${1}xxxxx`},
+	}
+})
 
 // maskSecrets replaces the values of likely secrets in s with xxxxx.
 func maskSecrets(s string) string {
-	for _, m := range masks {
+	for _, m := range masks() {
 		s = m.re.ReplaceAllString(s, m.with)
 	}
 	return s
