@@ -54,8 +54,9 @@ func (a *Actor) anyMethod() string {
 }
 
 func (a *Actor) method(name string, fn starlark.Callable) engine.Subscriber {
-	return a.a.Method(name, func(ctx context.Context, state any, ev engine.Event) (engine.Event, error) {
-		return a.rt.callEvent(ctx, a.a.Name()+"."+name, fn, state, ev)
+	qualified := a.a.Name() + "." + name
+	return a.a.Method(name, func(_ context.Context, state any, ev engine.Event) (engine.Event, error) {
+		return a.rt.callEvent(qualified, fn, state, ev)
 	})
 }
 

@@ -24,6 +24,9 @@ type gil struct {
 	off     atomic.Bool
 	waiting atomic.Int32 // goroutines in lock
 	holder  *hold        // guarded by mu
+	// callbacks is the context of the blocking operations of callbacks,
+	// the engine's (see Lock).
+	callbacks context.Context
 }
 
 // hold is one goroutine's tenure of the lock; only that goroutine touches it.
@@ -54,6 +57,36 @@ func (g *gil) acquire(ctx context.Context) (release func()) {
 			g.mu.Unlock()
 		}
 	}
+}
+
+// Lock takes the lock for an engine goroutine about to run callbacks (the
+// engine's Interlock): false means the lock is off. The engine keeps it
+// across the callbacks of one batch of events and gives it up before it
+// blocks; a callback that blocks inside a builtin gives it up meanwhile,
+// as the main thread does.
+func (g *gil) Lock() bool {
+	if g.off.Load() {
+		return false
+	}
+	g.lock()
+	if g.off.Load() {
+		g.mu.Unlock()
+		return false
+	}
+	g.holder = &hold{held: true, ctx: g.callbacks}
+	return true
+}
+
+// Unlock gives up what Lock took. The lock may have been switched off
+// meanwhile, while a callback blocked: then nobody holds it.
+func (g *gil) Unlock() {
+	if g.off.Load() {
+		return
+	}
+	h := g.holder
+	h.held = false
+	g.holder = nil
+	g.mu.Unlock()
 }
 
 // switchOff is called by the holder once the globals are frozen.

@@ -54,9 +54,22 @@ type Runtime struct {
 	cfg   Config
 	conns connectors
 
-	stdout  *lines.Writer
-	lock    gil
-	threads sync.Pool // idle callback threads
+	stdout   *lines.Writer
+	lock     gil
+	threads  sync.Pool // idle threads of Call
+	handlers handlerThreads
+}
+
+// handlerThreads are the threads that run the callbacks the engine calls
+// (subscribers, operators, actor methods, tasks): one call at a time each,
+// reused, since a thread's set-up is not free. Every one made is known, so
+// that one cancellation, when the engine's context ends (a forced stop),
+// reaches them all: no per-call registration with the context.
+type handlerThreads struct {
+	mu     sync.Mutex
+	free   []*starlark.Thread
+	all    []*starlark.Thread
+	killed bool
 }
 
 // NewRuntime returns a runtime for one run.
@@ -70,7 +83,15 @@ func NewRuntime(cfg Config) *Runtime {
 	if cfg.LookupEnv == nil {
 		cfg.LookupEnv = os.LookupEnv
 	}
-	return &Runtime{cfg: cfg, stdout: lines.New(cfg.Stdout)}
+	rt := &Runtime{cfg: cfg, stdout: lines.New(cfg.Stdout)}
+	if cfg.Engine != nil {
+		// The engine takes the interpreter lock for the callbacks it runs,
+		// a batch of events at a time (see gil.Lock).
+		rt.lock.callbacks = cfg.Engine.Context()
+		cfg.Engine.SetInterlock(&rt.lock)
+		context.AfterFunc(cfg.Engine.Context(), rt.killHandlers)
+	}
+	return rt
 }
 
 // NewThread returns a thread for one goroutine of this run: print goes to the
@@ -112,21 +133,91 @@ func (rt *Runtime) Call(ctx context.Context, name string, fn starlark.Callable, 
 	return v, err
 }
 
+// callHandler calls fn with args for the engine, which holds the
+// interpreter lock for it while the top level runs (see Config.Engine); a
+// forced stop of the engine cancels the call.
+func (rt *Runtime) callHandler(name string, fn starlark.Callable, args starlark.Tuple) (starlark.Value, error) {
+	thread := rt.handlerThread(name)
+	v, err := starlark.Call(thread, fn, args, nil)
+	rt.idleHandlerThread(thread)
+	return v, err
+}
+
+// handlerThread returns an idle handler thread, or a new one.
+func (rt *Runtime) handlerThread(name string) *starlark.Thread {
+	h := &rt.handlers
+	h.mu.Lock()
+	var thread *starlark.Thread
+	if n := len(h.free); n > 0 {
+		thread = h.free[n-1]
+		h.free = h.free[:n-1]
+	}
+	h.mu.Unlock()
+	if thread == nil {
+		thread = rt.newCallbackThread(name)
+		h.mu.Lock()
+		h.all = append(h.all, thread)
+		if h.killed {
+			thread.Cancel(errStopped.Error())
+		}
+		h.mu.Unlock()
+	}
+	thread.Name = name
+	thread.Steps = 0
+	thread.SetMaxExecutionSteps(rt.nextPause(0, rt.cfg.MaxCallbackSteps))
+	return thread
+}
+
+// idleHandlerThread takes thread back after a call, unless the engine was
+// stopped (then the thread stays cancelled).
+func (rt *Runtime) idleHandlerThread(thread *starlark.Thread) {
+	h := &rt.handlers
+	if rt.cfg.Engine.Context().Err() != nil {
+		return
+	}
+	thread.Uncancel() // a cancellation by the step budget is forgotten
+	h.mu.Lock()
+	if h.killed { // killHandlers ran meanwhile
+		thread.Cancel(errStopped.Error())
+	}
+	h.free = append(h.free, thread)
+	h.mu.Unlock()
+}
+
+// killHandlers cancels every handler thread, for good: the engine was
+// stopped by force.
+func (rt *Runtime) killHandlers() {
+	h := &rt.handlers
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.killed = true
+	for _, t := range h.all {
+		t.Cancel(errStopped.Error())
+	}
+}
+
 // callbackThread returns a thread for one callback on the current
 // goroutine: threads are reused, one call at a time, since a callback is
 // short and a thread's set-up is not free.
 func (rt *Runtime) callbackThread(name string) *starlark.Thread {
 	thread, _ := rt.threads.Get().(*starlark.Thread)
 	if thread == nil {
-		thread = rt.NewThread(name)
-		thread.SetLocal(callbackKey, true)
-		rt.Pace(thread, rt.cfg.MaxCallbackSteps, func(t *starlark.Thread) {
-			t.Cancel(fmt.Sprintf("%s ran past its budget of %d steps (a runaway loop?)", t.Name, rt.cfg.MaxCallbackSteps))
-		})
+		thread = rt.newCallbackThread(name)
 	}
 	thread.Name = name
 	thread.Steps = 0
 	thread.SetMaxExecutionSteps(rt.nextPause(0, rt.cfg.MaxCallbackSteps))
+	return thread
+}
+
+// newCallbackThread makes a thread for callbacks: marked as one (see
+// notInCallback), bounded by the step budget, sharing the lock fairly.
+func (rt *Runtime) newCallbackThread(name string) *starlark.Thread {
+	thread := rt.NewThread(name)
+	thread.SetLocal(callbackKey, true)
+	rt.Pace(thread, rt.cfg.MaxCallbackSteps, func(t *starlark.Thread) {
+		t.Cancel(fmt.Sprintf("%s ran past its budget of %d steps (a runaway loop?)", t.Name, rt.cfg.MaxCallbackSteps))
+	})
 	return thread
 }
 

@@ -65,18 +65,30 @@ func (a *Actor) run(init func(ctx context.Context) (any, error)) {
 	}
 	a.e.pending.add(-1)
 	defer a.abandon()
-	for !stopped(a.quit) {
+	t := turn{e: a.e}
+	defer t.leave()
+	for n := 1; !a.e.halted.Load(); n++ {
+		var m actorMsg
 		select {
-		case m := <-a.mailbox:
-			if initErr != nil {
-				m.from.finish(m.sn, m.ev, nil, initErr, m.rec)
-			} else {
-				res, err := safeCall(func() (Event, error) { return m.h(a.e.ctx, state, m.ev) })
-				m.from.finish(m.sn, m.ev, res, err, m.rec)
+		case m = <-a.mailbox:
+		default:
+			t.leave() // before waiting
+			select {
+			case m = <-a.mailbox:
+			case <-a.quit:
+				return
 			}
-			m.from.release()
-		case <-a.quit:
-			return
+		}
+		if initErr != nil {
+			m.from.finish(&t, m.sn, m.ev, nil, initErr, m.rec)
+		} else {
+			t.enter()
+			res, err := safeCall(func() (Event, error) { return m.h(a.e.ctx, state, m.ev) })
+			m.from.finish(&t, m.sn, m.ev, res, err, m.rec)
+		}
+		m.from.release()
+		if n%turnLength == 0 {
+			t.leave() // a goroutine waiting for the interlock gets it now
 		}
 	}
 }
@@ -93,10 +105,17 @@ type actorMethod struct {
 	h    ActorHandler
 }
 
-func (m actorMethod) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
+func (m actorMethod) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
 	from.hold()
+	msg := actorMsg{h: m.h, from: from, sn: sn, ev: ev, rec: rec}
 	select {
-	case m.a.mailbox <- actorMsg{h: m.h, from: from, sn: sn, ev: ev, rec: rec}:
+	case m.a.mailbox <- msg:
+		return
+	default:
+	}
+	t.leave() // before waiting for room
+	select {
+	case m.a.mailbox <- msg:
 	case <-from.e.ctx.Done():
 		from.release()
 		rec.finish(from.fail("subscriber", sn.name, ev, ErrClosed))

@@ -45,6 +45,8 @@ type Engine struct {
 	// channels, for the price of a load.
 	halted atomic.Bool
 
+	interlock atomic.Pointer[Interlock] // see SetInterlock
+
 	pending inflight // work in flight: busy queues, held events, actors' inits
 	sources inflight // connected sources
 	batched atomic.Int64

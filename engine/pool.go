@@ -44,22 +44,41 @@ func (p *Pool) Name() string { return p.name }
 
 func (p *Pool) work() {
 	defer p.abandon()
-	for !stopped(p.quit) {
+	t := turn{e: p.e}
+	defer t.leave()
+	for n := 1; !p.e.halted.Load(); n++ {
+		var m poolMsg
 		select {
-		case m := <-p.queue:
-			res, err := safeCall(func() (Event, error) { return p.h(p.e.ctx, m.ev) })
-			m.from.finish(m.sn, m.ev, res, err, m.rec)
-			m.from.release()
-		case <-p.quit:
-			return
+		case m = <-p.queue:
+		default:
+			t.leave() // before waiting
+			select {
+			case m = <-p.queue:
+			case <-p.quit:
+				return
+			}
+		}
+		t.enter()
+		res, err := safeCall(func() (Event, error) { return p.h(p.e.ctx, m.ev) })
+		m.from.finish(&t, m.sn, m.ev, res, err, m.rec)
+		m.from.release()
+		if n%turnLength == 0 {
+			t.leave() // a goroutine waiting for the interlock gets it now
 		}
 	}
 }
 
-func (p *Pool) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
+func (p *Pool) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
 	from.hold()
+	msg := poolMsg{from: from, sn: sn, ev: ev, rec: rec}
 	select {
-	case p.queue <- poolMsg{from: from, sn: sn, ev: ev, rec: rec}:
+	case p.queue <- msg:
+		return
+	default:
+	}
+	t.leave() // before waiting for a worker
+	select {
+	case p.queue <- msg:
 	case <-from.e.ctx.Done():
 		from.release()
 		rec.finish(from.fail("subscriber", sn.name, ev, ErrClosed))

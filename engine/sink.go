@@ -24,7 +24,8 @@ type sinkSub struct {
 	sink Sink
 }
 
-func (s sinkSub) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
+func (s sinkSub) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
+	t.leave() // a sink may block
 	done := begin(from, sn, ev, rec)
 	_, err := safeCall(func() (Event, error) { return nil, s.sink.Deliver(from.e.ctx, ev, done) })
 	if err != nil { // refused, or panicked, before taking the event

@@ -82,6 +82,7 @@ type Stream struct {
 
 	pending inflight
 	batched atomic.Int64
+	turn    turn // the dispatcher's
 
 	appended           atomic.Uint64 // written by appenders
 	_                  [56]byte      // the dispatcher's counters on another cache line
@@ -138,6 +139,7 @@ func (e *Engine) NewStream(name string, cfg StreamConfig) (*Stream, error) {
 		sources: map[string]*sourceRun{},
 	}
 	s.q = newQueue(cfg.Capacity, &s.pending, &e.pending)
+	s.turn.e = e
 	s.routes.Store(&routes{})
 	if cfg.Accept != nil {
 		s.accept.Store(&cfg.Accept)
@@ -225,6 +227,21 @@ func (s *Stream) appendRec(ctx context.Context, ev Event, rec *record) error {
 		return err
 	}
 	return s.send(ctx, ev, rec, s.routes.Load())
+}
+
+// handOn is appendRec for the goroutine of t, which gives up its turn
+// before it blocks on a full stream.
+func (s *Stream) handOn(t *turn, ev Event, rec *record) error {
+	ev, err := s.accepted(ev)
+	if err != nil {
+		return err
+	}
+	ok, err := s.tryAppend(ev, rec)
+	if ok || err != nil {
+		return err
+	}
+	t.leave()
+	return s.send(s.e.ctx, ev, rec, s.routes.Load())
 }
 
 // SetAccept replaces the stream's Accept function (see StreamConfig) for
@@ -452,6 +469,7 @@ func (s *Stream) dispatch() {
 		idle    *time.Timer
 	)
 	defer func() {
+		s.turn.leave()
 		if timer != nil {
 			timer.Stop()
 		}
@@ -489,6 +507,7 @@ func (s *Stream) dispatch() {
 		}
 		items, flushes := s.q.take()
 		if items == nil && flushes == nil {
+			s.turn.leave()
 			var timeout <-chan time.Time
 			if pending {
 				timeout = timer.C
@@ -552,6 +571,7 @@ func (s *Stream) dispatch() {
 			close(f)
 		}
 		s.q.recycle(items)
+		s.turn.leave() // a goroutine waiting for the interlock gets it now
 	}
 }
 
@@ -559,11 +579,12 @@ func (s *Stream) dispatch() {
 // (by an operator that returned nil, or failed: then rec has the failure).
 func (s *Stream) operate(r *routes, ev Event, rec *record) (Event, bool) {
 	for _, op := range r.ops {
+		s.turn.enter()
 		out, err := safeCall(func() (Event, error) { return op.op(s.e.ctx, ev) })
 		if err != nil {
 			s.dropped.Add(1)
 			rec.add()
-			s.failed("operator", op.name, ev, err, rec)
+			s.failed(&s.turn, "operator", op.name, ev, err, rec)
 			return nil, false
 		}
 		if out == nil {
@@ -580,22 +601,22 @@ func (s *Stream) fanout(r *routes, ev Event, rec *record) {
 	s.delivered.Store(s.delivered.Load() + 1) // only the dispatcher writes it
 	for _, sn := range r.subs {
 		rec.add()
-		sn.sub.deliver(s, sn, ev, rec)
+		sn.sub.deliver(&s.turn, s, sn, ev, rec)
 	}
 }
 
-// finish handles the outcome of one subscriber call, and ends its part of
-// rec: a failure is reported, a non-nil result goes to the derived stream
-// (a part of rec of its own).
-func (s *Stream) finish(sn *subscription, ev, res Event, err error, rec *record) {
+// finish handles the outcome of one subscriber call, made on the
+// goroutine of t, and ends its part of rec: a failure is reported, a
+// non-nil result goes to the derived stream (a part of rec of its own).
+func (s *Stream) finish(t *turn, sn *subscription, ev, res Event, err error, rec *record) {
 	if err != nil {
-		s.failed("subscriber", sn.name, ev, err, rec)
+		s.failed(t, "subscriber", sn.name, ev, err, rec)
 		return
 	}
 	if res != nil && sn.derived != nil {
 		rec.add()
-		if err := sn.derived.appendRec(s.e.ctx, res, rec); err != nil {
-			s.failed("subscriber", sn.name, ev, fmt.Errorf("result not delivered to %q: %w", sn.derived.name, err), rec)
+		if err := sn.derived.handOn(t, res, rec); err != nil {
+			s.failed(t, "subscriber", sn.name, ev, fmt.Errorf("result not delivered to %q: %w", sn.derived.name, err), rec)
 		}
 	}
 	rec.finish(nil)
@@ -616,19 +637,19 @@ func (s *Stream) abandon(recs []*record) {
 	}
 }
 
-// failed handles the failure of the subscriber or operator name on ev and
-// ends that part of rec: with a dead-letter stream, ev's dead-letter record
+// failed handles the failure of the subscriber or operator name on ev, on
+// the goroutine of t (nil if it holds no turn), and ends that part of rec: with a dead-letter stream, ev's dead-letter record
 // goes there and the part becomes the record's; otherwise (or if the
 // dead-letter stream refuses the record) the failure is reported and the
 // part fails.
-func (s *Stream) failed(kind, name string, ev Event, err error, rec *record) {
+func (s *Stream) failed(t *turn, kind, name string, ev Event, err error, rec *record) {
 	if dl := s.cfg.DeadLetter; dl != nil && !errors.Is(err, ErrClosed) {
 		text := err.Error()
 		if s.e.opts.ErrorText != nil {
 			text = s.e.opts.ErrorText(err)
 		}
 		letter := map[string]any{"stream": s.name, "subscriber": name, "error": text, "event": ev}
-		dlErr := dl.appendRec(s.e.ctx, letter, rec)
+		dlErr := dl.handOn(t, letter, rec)
 		if dlErr == nil {
 			s.deadLettered.Add(1)
 			return

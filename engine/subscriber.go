@@ -14,10 +14,10 @@ type Handler func(ctx context.Context, ev Event) (Event, error)
 // [Func], [Forward], [Actor.Method] and [Engine.NewPool].
 type Subscriber interface {
 	// deliver hands ev to the subscriber; it runs on the dispatch goroutine
-	// of from and may block (backpressure).
-	// rec is the event's delivery record: the call is one part of it,
+	// of from, whose turn t is, and may block (backpressure), after giving
+	// up t. rec is the event's delivery record: the call is one part of it,
 	// which the subscriber ends when it is done with the event.
-	deliver(from *Stream, sn *subscription, ev Event, rec *record)
+	deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record)
 	// target is the stream a Forward appends to, nil for other kinds.
 	target() *Stream
 	defaultName() string
@@ -33,9 +33,10 @@ type funcSub struct {
 	h    Handler
 }
 
-func (f funcSub) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
+func (f funcSub) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
+	t.enter()
 	res, err := safeCall(func() (Event, error) { return f.h(from.e.ctx, ev) })
-	from.finish(sn, ev, res, err, rec)
+	from.finish(t, sn, ev, res, err, rec)
 }
 
 func (f funcSub) target() *Stream { return nil }
@@ -52,10 +53,10 @@ func Forward(s *Stream) Subscriber { return forward{s} }
 
 type forward struct{ to *Stream }
 
-func (f forward) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
+func (f forward) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
 	// The call's part of rec becomes the event's part in the target.
-	if err := f.to.appendRec(from.e.ctx, ev, rec); err != nil {
-		from.failed("subscriber", sn.name, ev, err, rec)
+	if err := f.to.handOn(t, ev, rec); err != nil {
+		from.failed(t, "subscriber", sn.name, ev, err, rec)
 	}
 }
 
@@ -79,7 +80,8 @@ type asyncSub struct {
 	h    AsyncHandler
 }
 
-func (a asyncSub) deliver(from *Stream, sn *subscription, ev Event, rec *record) {
+func (a asyncSub) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
+	t.leave() // the handler is Go code that may block
 	complete := begin(from, sn, ev, rec)
 	_, err := safeCall(func() (Event, error) {
 		a.h(ev, complete)
@@ -99,7 +101,7 @@ func begin(from *Stream, sn *subscription, ev Event, rec *record) func(error) {
 	return func(err error) {
 		once.Do(func() {
 			if err != nil {
-				from.failed("subscriber", sn.name, ev, err, rec)
+				from.failed(nil, "subscriber", sn.name, ev, err, rec)
 			} else {
 				rec.finish(nil)
 			}

@@ -53,3 +53,67 @@ for i in range(int(argv[0])):
     s << i
 `)
 }
+
+// topLevelPipeline is the issue's top-level-loop workload: argv[0] events
+// appended by the top level into a lambda, whose results an actor counts.
+const topLevelPipeline = `
+def count(state, e):
+    state["n"] += 1
+
+def init():
+    return {"n": 0}
+
+s = Stream("s")
+s >> (lambda e: e) >> Actor(init=init, append=count)
+for i in range(int(argv[0])):
+    s << i
+`
+
+// BenchmarkTopLevelLoop runs topLevelPipeline; compare with
+// BenchmarkTopLevelDirect, the same calls made directly.
+func BenchmarkTopLevelLoop(b *testing.B) { benchScript(b, topLevelPipeline) }
+
+// BenchmarkTopLevelDirect makes the calls of BenchmarkTopLevelLoop without
+// streams: the lambda and the actor's method, called by the loop itself.
+func BenchmarkTopLevelDirect(b *testing.B) {
+	benchScript(b, `
+def count(state, e):
+    state["n"] += 1
+
+def init():
+    return {"n": 0}
+
+f = lambda e: e
+state = init()
+for i in range(int(argv[0])):
+    r = f(i)
+    if r != None:
+        count(state, r)
+`)
+}
+
+// cpuHeavy is a callback that computes for a while (about 1,000 steps).
+const cpuHeavy = `
+def heavy(e):
+    x = 0
+    for i in range(300):
+        x += i * e
+    return None
+`
+
+// BenchmarkTaskCPU1 and BenchmarkTaskCPU2 run a CPU-heavy callback as a
+// Task with 1 and 2 workers: their ratio is the speed-up of parallelism.
+// The events are appended before the top level ends, and the callbacks
+// run in parallel only once it has (before, they share the interpreter).
+func BenchmarkTaskCPU1(b *testing.B) { benchScript(b, cpuHeavy+taskOf(1)) }
+
+func BenchmarkTaskCPU2(b *testing.B) { benchScript(b, cpuHeavy+taskOf(2)) }
+
+func taskOf(parallelism int) string {
+	return `
+s = Stream("s", capacity=int(argv[0]) + 1)
+s >> Task(heavy, parallelism=` + strconv.Itoa(parallelism) + `)
+for i in range(int(argv[0])):
+    s << i
+`
+}
