@@ -67,9 +67,16 @@ type Runtime struct {
 // reaches them all: no per-call registration with the context.
 type handlerThreads struct {
 	mu     sync.Mutex
-	free   []*starlark.Thread
+	free   []*handlerThread
 	all    []*starlark.Thread
 	killed bool
+}
+
+// handlerThread is a handler thread and the buffer of its calls'
+// arguments.
+type handlerThread struct {
+	*starlark.Thread
+	args [2]starlark.Value
 }
 
 // NewRuntime returns a runtime for one run.
@@ -133,30 +140,45 @@ func (rt *Runtime) Call(ctx context.Context, name string, fn starlark.Callable, 
 	return v, err
 }
 
-// callHandler calls fn with args for the engine, which holds the
-// interpreter lock for it while the top level runs (see Config.Engine); a
-// forced stop of the engine cancels the call.
-func (rt *Runtime) callHandler(name string, fn starlark.Callable, args starlark.Tuple) (starlark.Value, error) {
+// callHandler calls fn with args (at most 2) for the engine, which holds
+// the interpreter lock for it while the top level runs (see
+// Config.Engine); a forced stop of the engine cancels the call.
+func (rt *Runtime) callHandler(name string, fn starlark.Callable, args ...engine.Event) (starlark.Value, error) {
 	thread := rt.handlerThread(name)
-	v, err := starlark.Call(thread, fn, args, nil)
-	rt.idleHandlerThread(thread)
-	return v, err
+	defer rt.idleHandlerThread(thread)
+	var vals starlark.Tuple
+	if _, ok := fn.(*starlark.Function); ok {
+		// A Starlark function copies its arguments into its frame: the
+		// thread's buffer serves each call. Builtins may keep theirs.
+		vals = thread.args[:len(args)]
+		defer clear(vals)
+	} else {
+		vals = make(starlark.Tuple, len(args))
+	}
+	for i, a := range args {
+		v, err := ToStarlark(a)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = v
+	}
+	return starlark.Call(thread.Thread, fn, vals, nil)
 }
 
 // handlerThread returns an idle handler thread, or a new one.
-func (rt *Runtime) handlerThread(name string) *starlark.Thread {
+func (rt *Runtime) handlerThread(name string) *handlerThread {
 	h := &rt.handlers
 	h.mu.Lock()
-	var thread *starlark.Thread
+	var thread *handlerThread
 	if n := len(h.free); n > 0 {
 		thread = h.free[n-1]
 		h.free = h.free[:n-1]
 	}
 	h.mu.Unlock()
 	if thread == nil {
-		thread = rt.newCallbackThread(name)
+		thread = &handlerThread{Thread: rt.newCallbackThread(name)}
 		h.mu.Lock()
-		h.all = append(h.all, thread)
+		h.all = append(h.all, thread.Thread)
 		if h.killed {
 			thread.Cancel(errStopped.Error())
 		}
@@ -170,7 +192,7 @@ func (rt *Runtime) handlerThread(name string) *starlark.Thread {
 
 // idleHandlerThread takes thread back after a call, unless the engine was
 // stopped (then the thread stays cancelled).
-func (rt *Runtime) idleHandlerThread(thread *starlark.Thread) {
+func (rt *Runtime) idleHandlerThread(thread *handlerThread) {
 	h := &rt.handlers
 	if rt.cfg.Engine.Context().Err() != nil {
 		return

@@ -38,15 +38,7 @@ func (rt *Runtime) subscriber(v starlark.Value) (engine.Subscriber, error) {
 // result for the engine: None becomes nil (dropped), anything else is
 // frozen so it can cross goroutines.
 func (rt *Runtime) callEvent(name string, fn starlark.Callable, args ...engine.Event) (engine.Event, error) {
-	vals := make(starlark.Tuple, len(args))
-	for i, a := range args {
-		v, err := ToStarlark(a)
-		if err != nil {
-			return nil, err
-		}
-		vals[i] = v
-	}
-	res, err := rt.callHandler(name, fn, vals)
+	res, err := rt.callHandler(name, fn, args...)
 	return result(res, err)
 }
 

@@ -121,3 +121,44 @@ func BenchmarkIdleStream(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "B/stream")
 	b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/float64(b.N), "goroutines/stream")
 }
+
+// BenchmarkManyStreams makes b.N streams with one Go func subscriber each
+// and appends 100 events to each, round-robin, so every stream is busy at
+// once: its cost per stream (B/stream, the heap after a collection once the
+// events are handled) and its throughput. bench runs it with 10,000 streams
+// and reports the process's peak RSS.
+func BenchmarkManyStreams(b *testing.B) {
+	const events = 100
+	e := engine.New(engine.Options{})
+	defer func() { _ = e.Shutdown(context.Background()) }()
+	ctx := context.Background()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	streams := make([]*engine.Stream, b.N)
+	for i := range streams {
+		s, err := e.NewStream(fmt.Sprintf("s%d", i), engine.StreamConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Subscribe("f", engine.Func("f", noop)); err != nil {
+			b.Fatal(err)
+		}
+		streams[i] = s
+	}
+	for j := range events {
+		for _, s := range streams {
+			if err := s.Append(ctx, j); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	require.NoError(b, e.Wait(ctx))
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*events)/b.Elapsed().Seconds(), "events/s")
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "B/stream")
+	b.ReportMetric(float64(after.HeapSys)/(1<<20), "heap-sys-MB")
+}
