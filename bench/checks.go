@@ -3,14 +3,17 @@ package main
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
 // A check is one target of a workload: a bound on its figure, on its peak
-// RSS, or on its ratio to a baseline workload measured in the same run.
+// RSS, on its ratio to a baseline workload measured in the same run, or on
+// its ratio to another metric of its own runs.
 type check struct {
 	On       target  `json:"on"`
-	Baseline string  `json:"baseline,omitempty"` // the ID of the baseline workload (On ratio)
+	Baseline string  `json:"baseline,omitempty"` // the ID of the baseline workload (speed and time ratios)
+	Over     string  `json:"over,omitempty"`     // the other metric (growth)
 	Op       string  `json:"op"`                 // ">=" or "<="
 	Value    float64 `json:"value"`
 }
@@ -27,6 +30,9 @@ const (
 	// its target is written.
 	onSpeed target = "speed ratio"
 	onTime  target = "time ratio"
+	// onGrowth is the ratio of the figure to another metric of the same
+	// runs, such as the RSS at the end over the RSS at a quarter.
+	onGrowth target = "growth"
 )
 
 func atLeast(v float64) check   { return check{On: onFigure, Op: ">=", Value: v} }
@@ -39,6 +45,10 @@ func speedOf(baseline, op string, v float64) check {
 
 func timeOf(baseline, op string, v float64) check {
 	return check{On: onTime, Baseline: baseline, Op: op, Value: v}
+}
+
+func growth(over, op string, v float64) check {
+	return check{On: onGrowth, Over: over, Op: op, Value: v}
 }
 
 // An outcome is a check applied to the results of a run.
@@ -82,6 +92,13 @@ func apply(c check, r, base *result) outcome {
 		o.Actual = r.figure()
 	case onRSS:
 		o.Actual = float64(r.PeakRSS)
+	case onGrowth:
+		over, ok := r.Median[c.Over]
+		if !ok || over <= 0 {
+			o.Err = fmt.Sprintf("no %s to compare with", c.Over)
+			return o
+		}
+		o.Actual = r.figure() / over
 	case onSpeed, onTime:
 		switch {
 		case base == nil:
@@ -156,6 +173,8 @@ func (o outcome) describe() string {
 		return fmt.Sprintf("%sx as fast as %s", ratioText(o.Actual), base)
 	case onTime:
 		return fmt.Sprintf("%sx the time of %s", ratioText(o.Actual), base)
+	case onGrowth:
+		return fmt.Sprintf("%sx its %s", ratioText(o.Actual), o.Over)
 	case onRSS:
 		return "peak RSS " + bytesText(o.Actual)
 	}
@@ -166,6 +185,9 @@ func (o outcome) describe() string {
 func (c check) targetText(unit string) string {
 	switch c.On {
 	case onFigure:
+		if name, ok := strings.CutSuffix(unit, "-ns"); ok { // p99-ns
+			return name + " " + c.Op + " " + duration(c.Value)
+		}
 		return c.Op + " " + format(c.Value, unit)
 	case onRSS:
 		return "peak RSS " + c.Op + " " + bytesText(c.Value)
@@ -177,7 +199,7 @@ func ratioText(v float64) string {
 	if v >= 10 {
 		return fmt.Sprintf("%.0f", v)
 	}
-	return fmt.Sprintf("%.2g", v)
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 func bytesText(v float64) string { return fmt.Sprintf("%.0f MB", v/mb) }

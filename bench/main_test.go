@@ -78,6 +78,7 @@ func TestFormat(t *testing.T) {
 	require.Equal(t, "p99 1.9 ms", format(1.9e6, "p99-ns"))
 	require.Equal(t, "p50 412 µs", format(412e3, "p50-ns"))
 	require.Equal(t, "69.5 KB/stream", format(69502, "B/stream"))
+	require.Equal(t, "rss-100% 45.2 MB", format(45.2, "rss-100%-MB"))
 	require.Equal(t, "3 widgets", format(3, "widgets"))
 }
 
@@ -98,6 +99,7 @@ func TestJudge(t *testing.T) {
 		run("Hello", "ns/run", metrics{"ns/run": 10e6}, 0),
 		run("Process", "ns/run", metrics{"ns/run": 15e6}, 0, timeOf("Hello", "<=", 2), speedOf("Hello", ">=", 1)),
 		run("Latency", "p99-ns", metrics{"p99-ns": 1e6}, 0, atMost(2e6)),
+		run("Slow", "rss-100%-MB", metrics{"rss-100%-MB": 60, "rss-25%-MB": 40}, 0, growth("rss-25%-MB", "<=", 1.25), growth("rss-50%-MB", "<=", 1.25)),
 		run("Orphan", "events/s", metrics{"events/s": 1}, 0, speedOf("Missing", ">=", 1), timeOf("Broken", "<=", 1)),
 		{workload: workload{ID: "Broken", Metric: "events/s", Checks: []check{atLeast(1)}}, Err: "boom"},
 	}
@@ -121,12 +123,20 @@ func TestJudge(t *testing.T) {
 	require.False(t, proc[1].Met)
 
 	require.True(t, results[5].Outcomes[0].Met, "p99 1 ms is within 2 ms")
+	require.Equal(t, "p99 <= 2.0 ms", results[5].Outcomes[0].targetText("p99-ns"))
 	require.InDelta(t, 2.0, results[5].Outcomes[0].Score, 1e-9)
 
-	orphan := results[6].Outcomes
+	slow := results[6].Outcomes
+	require.Equal(t, "<= 1.25x", slow[0].targetText("rss-100%-MB"))
+	require.InDelta(t, 1.5, slow[0].Actual, 1e-9, "the RSS grew by half from a quarter to the end")
+	require.False(t, slow[0].Met)
+	require.Equal(t, "1.5x its rss-25%-MB", slow[0].describe())
+	require.Equal(t, "no rss-50%-MB to compare with", slow[1].Err)
+
+	orphan := results[7].Outcomes
 	require.Equal(t, "its baseline Missing did not run", orphan[0].Err)
 	require.Equal(t, "its baseline Broken failed", orphan[1].Err)
-	require.Equal(t, "the workload failed", results[7].Outcomes[0].Err)
+	require.Equal(t, "the workload failed", results[8].Outcomes[0].Err)
 
 	_, err := speedRatio(1, "events/s", 1, "ns/op")
 	require.EqualError(t, err, "events/s cannot be compared with ns/op")

@@ -64,6 +64,8 @@ func chartRows(results []result) []chartRow {
 				label = r.Name + " vs " + o.Baseline + " (speed " + o.targetText(r.Metric) + ")"
 			case onTime:
 				label = r.Name + " vs " + o.Baseline + " (time " + o.targetText(r.Metric) + ")"
+			case onGrowth:
+				label = r.Name + " (" + r.Metric + " " + o.targetText(r.Metric) + " " + o.Over + ")"
 			}
 			row := chartRow{label: label, o: o}
 			if o.Err != "" {

@@ -114,6 +114,8 @@ func format(v float64, unit string) string {
 		return duration(v)
 	case strings.HasSuffix(unit, "-ns"): // p50-ns, p99-ns
 		return strings.TrimSuffix(unit, "-ns") + " " + duration(v)
+	case strings.HasSuffix(unit, "-MB"): // rss-100%-MB
+		return fmt.Sprintf("%s %.1f MB", strings.TrimSuffix(unit, "-MB"), v)
 	case unit == "B/stream":
 		return fmt.Sprintf("%.1f KB/stream", v/kb)
 	}
