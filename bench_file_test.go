@@ -72,7 +72,7 @@ for i in range(n):
 	want := make([]byte, 0, len(got))
 	want = append(want, "warm-up\n"...)
 	for i := 0; i < b.N; i++ {
-		want = append(append(strconv.AppendInt(append(want, "event "...), int64(i), 10)), '\n')
+		want = append(strconv.AppendInt(append(want, "event "...), int64(i), 10), '\n')
 	}
 	if !bytes.Equal(got, want) {
 		b.Fatalf("the file does not hold every event once, in order: %d bytes, want %d", len(got), len(want))
