@@ -55,8 +55,8 @@ func (a *Actor) anyMethod() string {
 
 func (a *Actor) method(name string, fn starlark.Callable) engine.Subscriber {
 	qualified := a.a.Name() + "." + name
-	return a.a.Method(name, func(_ context.Context, state any, ev engine.Event) (engine.Event, error) {
-		return a.rt.callEvent(qualified, fn, state, ev)
+	return a.a.Method(name, func(ctx context.Context, state any, ev engine.Event) (engine.Event, error) {
+		return a.rt.callEvent(ctx, qualified, fn, state, ev)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"go.starlark.net/starlark"
 
@@ -69,14 +70,18 @@ type handlerThreads struct {
 	mu     sync.Mutex
 	free   []*handlerThread
 	all    []*starlark.Thread
-	killed bool
+	killed atomic.Bool
 }
 
 // handlerThread is a handler thread and the buffer of its calls'
-// arguments.
+// arguments. An engine goroutine keeps one for its calls (engine.Local);
+// one that finds it busy (a call within a call) takes one from the free
+// list for that call.
 type handlerThread struct {
 	*starlark.Thread
-	args [2]starlark.Value
+	args  [2]starlark.Value
+	busy  bool // in a call
+	owned bool // kept by an engine goroutine, never on the free list
 }
 
 // NewRuntime returns a runtime for one run.
@@ -142,9 +147,14 @@ func (rt *Runtime) Call(ctx context.Context, name string, fn starlark.Callable, 
 
 // callHandler calls fn with args (at most 2) for the engine, which holds
 // the interpreter lock for it while the top level runs (see
-// Config.Engine); a forced stop of the engine cancels the call.
-func (rt *Runtime) callHandler(name string, fn starlark.Callable, args ...engine.Event) (starlark.Value, error) {
-	thread := rt.handlerThread(name)
+// Config.Engine); ctx is the handler's, and a forced stop of the engine
+// cancels the call.
+func (rt *Runtime) callHandler(ctx context.Context, name string, fn starlark.Callable, args ...engine.Event) (starlark.Value, error) {
+	thread := rt.handlerThread(ctx)
+	thread.busy = true
+	thread.Name = name
+	thread.Steps = 0
+	thread.SetMaxExecutionSteps(rt.nextPause(0, rt.cfg.MaxCallbackSteps))
 	defer rt.idleHandlerThread(thread)
 	var vals starlark.Tuple
 	if _, ok := fn.(*starlark.Function); ok {
@@ -165,8 +175,15 @@ func (rt *Runtime) callHandler(name string, fn starlark.Callable, args ...engine
 	return starlark.Call(thread.Thread, fn, vals, nil)
 }
 
-// handlerThread returns an idle handler thread, or a new one.
-func (rt *Runtime) handlerThread(name string) *handlerThread {
+// handlerThread returns the thread of the engine goroutine whose handler
+// context ctx is, or an idle thread, or a new one.
+func (rt *Runtime) handlerThread(ctx context.Context) *handlerThread {
+	slot := engine.Local(ctx)
+	if slot != nil {
+		if thread, _ := (*slot).(*handlerThread); thread != nil && !thread.busy {
+			return thread
+		}
+	}
 	h := &rt.handlers
 	h.mu.Lock()
 	var thread *handlerThread
@@ -176,34 +193,37 @@ func (rt *Runtime) handlerThread(name string) *handlerThread {
 	}
 	h.mu.Unlock()
 	if thread == nil {
-		thread = &handlerThread{Thread: rt.newCallbackThread(name)}
+		thread = &handlerThread{Thread: rt.newCallbackThread("callback")}
 		h.mu.Lock()
 		h.all = append(h.all, thread.Thread)
-		if h.killed {
+		h.mu.Unlock()
+		if h.killed.Load() {
 			thread.Cancel(errStopped.Error())
 		}
-		h.mu.Unlock()
 	}
-	thread.Name = name
-	thread.Steps = 0
-	thread.SetMaxExecutionSteps(rt.nextPause(0, rt.cfg.MaxCallbackSteps))
+	if slot != nil && *slot == nil {
+		*slot, thread.owned = thread, true
+	}
 	return thread
 }
 
 // idleHandlerThread takes thread back after a call, unless the engine was
 // stopped (then the thread stays cancelled).
 func (rt *Runtime) idleHandlerThread(thread *handlerThread) {
-	h := &rt.handlers
+	thread.busy = false
 	if rt.cfg.Engine.Context().Err() != nil {
 		return
 	}
 	thread.Uncancel() // a cancellation by the step budget is forgotten
-	h.mu.Lock()
-	if h.killed { // killHandlers ran meanwhile
+	if rt.handlers.killed.Load() { // killHandlers ran meanwhile
 		thread.Cancel(errStopped.Error())
 	}
-	h.free = append(h.free, thread)
-	h.mu.Unlock()
+	if !thread.owned {
+		h := &rt.handlers
+		h.mu.Lock()
+		h.free = append(h.free, thread)
+		h.mu.Unlock()
+	}
 }
 
 // killHandlers cancels every handler thread, for good: the engine was
@@ -212,7 +232,7 @@ func (rt *Runtime) killHandlers() {
 	h := &rt.handlers
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.killed = true
+	h.killed.Store(true)
 	for _, t := range h.all {
 		t.Cancel(errStopped.Error())
 	}

@@ -292,8 +292,8 @@ func (s *Stream) sendTo(sub starlark.Value, name string) (starlark.Value, error)
 
 func (s *Stream) addOperator(fn starlark.Callable) {
 	name := fn.Name()
-	s.s.AddOperator(name, func(_ context.Context, ev engine.Event) (engine.Event, error) {
-		return s.rt.callEvent(name, fn, ev)
+	s.s.AddOperator(name, func(ctx context.Context, ev engine.Event) (engine.Event, error) {
+		return s.rt.callEvent(ctx, name, fn, ev)
 	})
 }
 

@@ -27,8 +27,8 @@ func (rt *Runtime) subscriber(v starlark.Value) (engine.Subscriber, error) {
 	case *Task:
 		return v.pool, nil
 	case starlark.Callable:
-		return engine.Func(v.Name(), func(_ context.Context, ev engine.Event) (engine.Event, error) {
-			return rt.callEvent(v.Name(), v, ev)
+		return engine.Func(v.Name(), func(ctx context.Context, ev engine.Event) (engine.Event, error) {
+			return rt.callEvent(ctx, v.Name(), v, ev)
 		}), nil
 	}
 	return nil, fmt.Errorf("cannot subscribe a %s: a subscriber is a function, an Actor, an actor method, a Task or a Stream", v.Type())
@@ -37,8 +37,8 @@ func (rt *Runtime) subscriber(v starlark.Value) (engine.Subscriber, error) {
 // callEvent calls fn(ev) for the engine (see callHandler) and converts the
 // result for the engine: None becomes nil (dropped), anything else is
 // frozen so it can cross goroutines.
-func (rt *Runtime) callEvent(name string, fn starlark.Callable, args ...engine.Event) (engine.Event, error) {
-	res, err := rt.callHandler(name, fn, args...)
+func (rt *Runtime) callEvent(ctx context.Context, name string, fn starlark.Callable, args ...engine.Event) (engine.Event, error) {
+	res, err := rt.callHandler(ctx, name, fn, args...)
 	return result(res, err)
 }
 

@@ -33,8 +33,8 @@ func (rt *Runtime) makeTask(thread *starlark.Thread, b *starlark.Builtin, args s
 		return nil, fmt.Errorf("%s: parallelism must be at least 1, got %d", b.Name(), parallelism)
 	}
 	name := fn.Name()
-	pool, err := rt.cfg.Engine.NewPool(name, func(_ context.Context, ev engine.Event) (engine.Event, error) {
-		return rt.callEvent(name, fn, ev)
+	pool, err := rt.cfg.Engine.NewPool(name, func(ctx context.Context, ev engine.Event) (engine.Event, error) {
+		return rt.callEvent(ctx, name, fn, ev)
 	}, parallelism)
 	if err != nil {
 		return nil, err

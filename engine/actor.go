@@ -65,7 +65,7 @@ func (a *Actor) run(init func(ctx context.Context) (any, error)) {
 	}
 	a.e.pending.add(-1)
 	defer a.abandon()
-	t := turn{e: a.e}
+	t := newTurn(a.e)
 	defer t.leave()
 	for n := 1; !a.e.halted.Load(); n++ {
 		var m actorMsg
@@ -83,7 +83,7 @@ func (a *Actor) run(init func(ctx context.Context) (any, error)) {
 			m.from.finish(&t, m.sn, m.ev, nil, initErr, m.rec)
 		} else {
 			t.enter()
-			res, err := safeCall(func() (Event, error) { return m.h(a.e.ctx, state, m.ev) })
+			res, err := safeCall(func() (Event, error) { return m.h(&t, state, m.ev) })
 			m.from.finish(&t, m.sn, m.ev, res, err, m.rec)
 		}
 		m.from.release()

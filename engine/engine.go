@@ -80,9 +80,10 @@ func New(opts Options) *Engine {
 }
 
 // Context returns the context the engine gives subscribers, operators,
-// actors and sources: it ends when a shutdown is forced, after the engine
-// has counted the events it abandons, so work cancelled by it is counted
-// as undelivered the same way every time.
+// actors and sources (handlers get one derived from it, see [Local]): it
+// ends when a shutdown is forced, after the engine has counted the events
+// it abandons, so work cancelled by it is counted as undelivered the same
+// way every time.
 func (e *Engine) Context() context.Context { return e.ctx }
 
 // Errors returns the number of failures reported so far.

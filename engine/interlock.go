@@ -1,5 +1,7 @@
 package engine
 
+import "context"
+
 // Interlock is a lock the handlers of an engine need held while they run: a
 // script interpreter's lock, whose holder alone may execute the script's
 // code. See [Engine.SetInterlock].
@@ -23,10 +25,37 @@ func (e *Engine) SetInterlock(l Interlock) { e.interlock.Store(&l) }
 // turn is one goroutine's tenure of the engine's interlock (see
 // SetInterlock). The zero value holds nothing; a nil turn is a goroutine
 // that never takes the lock (one that runs no handler).
+//
+// A turn is also the context its goroutine's handlers get: the engine's
+// (see Engine.Context), with a slot of the goroutine's own (see Local).
 type turn struct {
-	e    *Engine
-	l    Interlock // held, when held
-	held bool
+	context.Context // the engine's
+	e               *Engine
+	l               Interlock // held, when held
+	held            bool
+	local           any
+}
+
+func newTurn(e *Engine) turn { return turn{Context: e.ctx, e: e} }
+
+type localKey struct{}
+
+// Value returns the turn's slot for Local, or the engine context's values.
+func (t *turn) Value(key any) any {
+	if key == (localKey{}) {
+		return &t.local
+	}
+	return t.Context.Value(key)
+}
+
+// Local returns, from the context a handler (a Func, Actor method, Pool or
+// operator handler) is given, a slot private to the goroutine that runs
+// it: the handlers that goroutine runs share it, one call at a time, so
+// it can keep what is costly to make per call, such as an interpreter's
+// thread. Nil for any other context.
+func Local(ctx context.Context) *any {
+	p, _ := ctx.Value(localKey{}).(*any)
+	return p
 }
 
 // enter takes the interlock, if there is one and t does not hold it yet.

@@ -44,7 +44,7 @@ func (p *Pool) Name() string { return p.name }
 
 func (p *Pool) work() {
 	defer p.abandon()
-	t := turn{e: p.e}
+	t := newTurn(p.e)
 	defer t.leave()
 	for n := 1; !p.e.halted.Load(); n++ {
 		var m poolMsg
@@ -59,7 +59,7 @@ func (p *Pool) work() {
 			}
 		}
 		t.enter()
-		res, err := safeCall(func() (Event, error) { return p.h(p.e.ctx, m.ev) })
+		res, err := safeCall(func() (Event, error) { return p.h(&t, m.ev) })
 		m.from.finish(&t, m.sn, m.ev, res, err, m.rec)
 		m.from.release()
 		if n%turnLength == 0 {

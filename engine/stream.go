@@ -139,7 +139,7 @@ func (e *Engine) NewStream(name string, cfg StreamConfig) (*Stream, error) {
 		sources: map[string]*sourceRun{},
 	}
 	s.q = newQueue(cfg.Capacity, &s.pending, &e.pending)
-	s.turn.e = e
+	s.turn = newTurn(e)
 	s.routes.Store(&routes{})
 	if cfg.Accept != nil {
 		s.accept.Store(&cfg.Accept)
@@ -580,7 +580,7 @@ func (s *Stream) dispatch() {
 func (s *Stream) operate(r *routes, ev Event, rec *record) (Event, bool) {
 	for _, op := range r.ops {
 		s.turn.enter()
-		out, err := safeCall(func() (Event, error) { return op.op(s.e.ctx, ev) })
+		out, err := safeCall(func() (Event, error) { return op.op(&s.turn, ev) })
 		if err != nil {
 			s.dropped.Add(1)
 			rec.add()

@@ -35,7 +35,7 @@ type funcSub struct {
 
 func (f funcSub) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
 	t.enter()
-	res, err := safeCall(func() (Event, error) { return f.h(from.e.ctx, ev) })
+	res, err := safeCall(func() (Event, error) { return f.h(t, ev) })
 	from.finish(t, sn, ev, res, err, rec)
 }
 

@@ -34,6 +34,16 @@ for i in range(int(argv[0])):
 `)
 }
 
+// BenchmarkLambdaDirect makes the calls of BenchmarkAppendToLambda
+// directly: the loop calls the lambda itself.
+func BenchmarkLambdaDirect(b *testing.B) {
+	benchScript(b, `
+f = lambda e: e
+for i in range(int(argv[0])):
+    f(i)
+`)
+}
+
 // BenchmarkLambdaChain measures a three-stage pipeline of lambdas.
 func BenchmarkLambdaChain(b *testing.B) {
 	benchScript(b, `
