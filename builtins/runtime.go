@@ -214,8 +214,10 @@ func (rt *Runtime) idleHandlerThread(thread *handlerThread) {
 	if rt.cfg.Engine.Context().Err() != nil {
 		return
 	}
-	thread.Uncancel() // a cancellation by the step budget is forgotten
-	if rt.handlers.killed.Load() { // killHandlers ran meanwhile
+	// A cancellation by the step budget is forgotten, one by killHandlers
+	// (which may have run meanwhile) is not.
+	thread.Uncancel()
+	if rt.handlers.killed.Load() {
 		thread.Cancel(errStopped.Error())
 	}
 	if !thread.owned {
