@@ -8,8 +8,10 @@
 //   - [Engine] owns every stream, actor and task pool it creates, and every
 //     goroutine they run. [Engine.Wait] blocks until the pipeline is drained;
 //     [Engine.Shutdown] stops sources, drains and stops the goroutines.
-//   - [Stream] has a bounded inbox and one dispatch goroutine. [Stream.Append]
-//     never drops an event: it blocks while the inbox is full (backpressure).
+//   - [Stream] has a bounded inbox and one dispatch goroutine, which runs
+//     while the stream has work (an idle stream costs no goroutine).
+//     [Stream.Append] never drops an event: it blocks while the inbox is
+//     full (backpressure).
 //   - [Subscriber] is what a stream delivers to: [Func] (runs on the
 //     stream's dispatch goroutine, in subscription order), [Actor.Method]
 //     (the actor's own goroutine and bounded mailbox, in order), [Pool] (N
@@ -31,6 +33,17 @@
 // failing subscriber (an error or a panic) skips that event only; the failure
 // is counted and handed to [Options.OnError]. Subscriptions that would form a
 // cycle of streams are refused.
+//
+// # Cost
+//
+// The hot path is batched without changing what a subscriber sees: an
+// append takes the inbox's lock and, only when the dispatcher sleeps, wakes
+// it; the dispatcher takes every waiting event at once and handles them
+// one by one, in order. In-flight counts change once per busy period of a
+// stream, not per event. An engine whose handlers need a lock (a script
+// interpreter's, [Engine.SetInterlock]) takes it once per batch. Each
+// hot path has a benchmark (bench_test.go; docs/performance.md has the
+// figures).
 //
 // # Delivery records
 //
