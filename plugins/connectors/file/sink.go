@@ -42,6 +42,10 @@ type sink struct {
 	// fixed is the appender of fileName, open for the instance's life
 	// (appending); the other names are opened for one batch at a time.
 	fixed *appender
+	// buf and ends are what appendBatch writes, and where its events end,
+	// kept from one batch to the next (Write is called one at a time).
+	buf  []byte
+	ends []int
 }
 
 // generated numbers the generated file names of this process, so two
@@ -200,8 +204,8 @@ func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 // outside the directory is a permanent error.
 func (s *sink) nameOf(ev sdk.Event) (string, error) {
 	name := ev.Headers[fileNameHeader]
-	if name == "" {
-		name = s.fileName
+	if name == "" && s.fileName != "" {
+		return s.fileName, nil // checked and cleaned by newSink
 	}
 	if name == "" {
 		name = "rayvens-" + strconv.FormatInt(time.Now().UnixNano(), 10) + "-" + strconv.FormatUint(generated.Add(1), 10)
@@ -212,12 +216,19 @@ func (s *sink) nameOf(ev sdk.Event) (string, error) {
 	return filepath.Clean(name), nil
 }
 
+// maxKeptBuf is the largest buffer kept from one batch to the next.
+const maxKeptBuf = 1 << 20
+
 // appendBatch appends the events of the batch to their files: each run of
 // consecutive events to one file with one write (and one sync), so that a
 // batch to a fixed fileName is one write.
 func (s *sink) appendBatch(ctx context.Context, batch []sdk.Event) error {
-	var buf []byte
-	var ends []int
+	buf, ends := s.buf, s.ends
+	defer func() {
+		if cap(buf) <= maxKeptBuf {
+			s.buf, s.ends = buf[:0], ends[:0] // kept for the next batch
+		}
+	}()
 	for i := 0; i < len(batch); {
 		if err := ctx.Err(); err != nil {
 			return sdk.Partial(i, err)
