@@ -108,9 +108,7 @@ func main() {
 	rep := report{Started: time.Now(), Runs: *runs, CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadBefore: loadAverage()}
 	ctx := context.Background()
 	b := newBuilder(root, tmp)
-	for _, w := range selected {
-		rep.Results = append(rep.Results, measure(ctx, b, w, *runs))
-	}
+	rep.Results = measureAll(ctx, b, selected, *runs)
 	judge(rep.Results)
 	rep.Seconds = time.Since(rep.Started).Seconds()
 	rep.LoadAfter = loadAverage()
@@ -165,37 +163,6 @@ func selectWorkloads(all []workload, re *regexp.Regexp) []workload {
 		}
 	}
 	return slices.DeleteFunc(slices.Clone(all), func(w workload) bool { return !want[w.ID] })
-}
-
-// measure builds what w needs and runs it runs times; a failure to build
-// or of a run is the result's error, not the end of bench.
-func measure(ctx context.Context, b *builder, w workload, runs int) result {
-	fmt.Fprintf(os.Stderr, "bench: %s (%s %s %s) ", w.Name, w.Kind, w.Where, w.ID)
-	r := result{workload: w}
-	start := time.Now()
-	defer func() {
-		fmt.Fprintf(os.Stderr, " %s\n", time.Since(start).Round(100*time.Millisecond))
-	}()
-	bin, err := b.binary(ctx, w)
-	if err != nil {
-		r.Err = err.Error()
-		return r
-	}
-	for range runs {
-		m, rss, err := runOnce(ctx, b.root, bin, w)
-		if err == nil {
-			_, err = judged(m, w)
-		}
-		if err != nil {
-			r.Err = err.Error()
-			return r
-		}
-		r.Runs = append(r.Runs, m)
-		r.PeakRSS = max(r.PeakRSS, rss)
-		fmt.Fprint(os.Stderr, ".")
-	}
-	r.Median = medians(r.Runs)
-	return r
 }
 
 func writeOutputs(rep report, jsonPath, svgPath string) error {

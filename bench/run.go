@@ -90,36 +90,60 @@ func goCommand(ctx context.Context, dir, what string, args ...string) error {
 	return nil
 }
 
-// runOnce makes one run of w with its binary bin and returns what it
-// reported and the peak RSS of the processes it started.
-func runOnce(ctx context.Context, root, bin string, w workload) (metrics, int64, error) {
+// A reported is what one workload reported in one run, or why it did not.
+type reported struct {
+	m   metrics
+	err error
+}
+
+// runOnce makes one run of the job's workloads with its binary bin and
+// returns what each reported, in the job's order, and the peak RSS of the
+// processes it started.
+func runOnce(ctx context.Context, root, bin string, j job) ([]reported, int64) {
 	ctx, cancel := context.WithTimeout(ctx, runTimeout)
 	defer cancel()
+	w := j[0]
+	fail := func(err error) ([]reported, int64) {
+		rs := make([]reported, len(j))
+		for i := range rs {
+			rs[i].err = err
+		}
+		return rs, 0
+	}
 	switch w.Kind {
 	case goBench:
-		cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", "^Benchmark"+w.ID+"$",
+		cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", "^Benchmark("+strings.Join(j.ids(), "|")+")$",
 			"-test.benchtime", w.BenchTime, "-test.count", "1", "-test.benchmem")
 		cmd.Dir = filepath.Join(root, w.Where) // as go test runs it
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return nil, 0, fmt.Errorf("%v: %s", err, lastLines(string(out), 5))
+		out, runErr := cmd.CombinedOutput()
+		if cmd.ProcessState == nil {
+			return fail(runErr)
 		}
-		m, err := benchMetrics(bytes.NewReader(out), w.ID)
-		return m, peakRSS(cmd), err
+		// A benchmark that failed does not stop the others: each
+		// workload's result line is read whatever the exit status.
+		rs := make([]reported, len(j))
+		for i, w := range j {
+			rs[i].m, rs[i].err = benchMetrics(bytes.NewReader(out), w.ID)
+			if rs[i].err != nil && runErr != nil {
+				rs[i].err = fmt.Errorf("%v: %s", runErr, lastLines(string(out), 5))
+			}
+		}
+		return rs, peakRSS(cmd)
 	case peer:
 		cmd := exec.CommandContext(ctx, bin, w.Args...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			return nil, 0, fmt.Errorf("%v: %s", err, lastLines(stderr.String(), 5))
+			return fail(fmt.Errorf("%v: %s", err, lastLines(stderr.String(), 5)))
 		}
 		m, err := peerMetrics(string(out))
-		return m, peakRSS(cmd), err
+		return []reported{{m, err}}, peakRSS(cmd)
 	case process:
-		return timeProcess(ctx, root, bin, w.Args)
+		m, rss, err := timeProcess(ctx, root, bin, w.Args)
+		return []reported{{m, err}}, rss
 	}
-	return nil, 0, fmt.Errorf("unknown kind of workload %q", w.Kind)
+	return fail(fmt.Errorf("unknown kind of workload %q", w.Kind))
 }
 
 // timeProcess starts bin processRepeats times in dir, one after the other,

@@ -13,11 +13,14 @@ import (
 // and its checks judged.
 type result struct {
 	workload
-	Runs     []metrics `json:"runs"`
-	Median   metrics   `json:"median"`
-	PeakRSS  int64     `json:"peak_rss_bytes"` // the largest of the runs
-	Err      string    `json:"error,omitempty"`
-	Outcomes []outcome `json:"outcomes,omitempty"`
+	Runs    []metrics `json:"runs"`
+	Median  metrics   `json:"median"`
+	PeakRSS int64     `json:"peak_rss_bytes"` // the largest of the runs
+	// SharedWith are the workloads whose process (and peak RSS) this one
+	// shared.
+	SharedWith []string  `json:"shared_with,omitempty"`
+	Err        string    `json:"error,omitempty"`
+	Outcomes   []outcome `json:"outcomes,omitempty"`
 }
 
 // figure is the median of the workload's judged metric.
@@ -52,6 +55,9 @@ func printTable(w io.Writer, results []result) {
 		}
 		lead := fmt.Sprintf("%s\t%s\t%d\t%s", r.Name, figureText(r), len(r.Runs), spreadText(r))
 		rss := bytesText(float64(r.PeakRSS))
+		if len(r.SharedWith) > 0 {
+			rss += " (with " + strings.Join(r.SharedWith, ", ") + ")"
+		}
 		if len(r.Outcomes) == 0 {
 			fmt.Fprintf(tw, "%s\t\t\t\t%s\n", lead, rss)
 			continue
