@@ -12,7 +12,10 @@
 //   - a go test benchmark of the package whose hot path it measures (so
 //     go test -bench and benchstat work on it too): bench builds each
 //     package's test binary once and runs it once per run, so that a run's
-//     peak RSS is its own; every metric on its result line is kept;
+//     peak RSS is its own (except for workloads marked Shared, which run
+//     together with their package's others to pay its TestMain once per
+//     run: the table says whose RSS they share); every metric on its result
+//     line is kept;
 //   - a peer: Benthos, built from its own module in bench/peers/benthos (so
 //     that the main module does not depend on it; building it needs the Go
 //     module proxy), which prints one JSON line;
