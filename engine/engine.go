@@ -46,6 +46,7 @@ type Engine struct {
 	halted atomic.Bool
 
 	interlock atomic.Pointer[Interlock] // see SetInterlock
+	idleExit  time.Duration             // idleExit, but for tests
 
 	pending inflight // work in flight: busy queues, held events, actors' inits
 	sources inflight // connected sources
@@ -70,12 +71,13 @@ type Engine struct {
 func New(opts Options) *Engine {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Engine{
-		opts:    opts,
-		ctx:     ctx,
-		cancel:  cancel,
-		streams: map[string]*Stream{},
-		graph:   graph{},
-		stopped: make(chan struct{}),
+		opts:     opts,
+		ctx:      ctx,
+		cancel:   cancel,
+		streams:  map[string]*Stream{},
+		graph:    graph{},
+		stopped:  make(chan struct{}),
+		idleExit: idleExit,
 	}
 }
 

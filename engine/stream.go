@@ -513,9 +513,9 @@ func (s *Stream) dispatch() {
 				timeout = timer.C
 			}
 			if idle == nil {
-				idle = time.NewTimer(idleExit)
+				idle = time.NewTimer(s.e.idleExit)
 			} else {
-				idle.Reset(idleExit)
+				idle.Reset(s.e.idleExit)
 			}
 			select {
 			case <-s.q.wake:
