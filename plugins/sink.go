@@ -13,7 +13,6 @@ import (
 	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/engine"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
-	"github.com/rayvens/rayvens/plugins/proto"
 )
 
 // Sink tuning: events per batch at most, batches in flight at most, how
@@ -59,7 +58,7 @@ type Sink struct {
 }
 
 type delivery struct {
-	ev   *proto.Event
+	ev   camel.Event
 	done func(error)
 }
 
@@ -118,14 +117,13 @@ func (s *Sink) Deliver(ctx context.Context, ev engine.Event, done func(error)) e
 	if err := wire.CheckEvent(ce); err != nil {
 		return kindError(s.kind, err.Error())
 	}
-	pe := &proto.Event{Body: ce.Body, ContentType: ce.ContentType, Headers: ce.Headers}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.ended {
 		return ErrSinkClosed
 	}
 	select {
-	case s.in <- delivery{ev: pe, done: done}:
+	case s.in <- delivery{ev: ce, done: done}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

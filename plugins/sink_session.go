@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/engine"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
@@ -20,7 +21,7 @@ import (
 // names.
 type batch struct {
 	seq          uint64
-	events       []*proto.Event
+	events       []camel.Event
 	dones        []func(error)
 	attempts     int
 	firstFailure time.Time // zero until a write of it failed
@@ -145,7 +146,7 @@ func (ss *sinkSession) run(conn proto.ConnectorClient) error {
 // open starts the stream, the receiver, and sends again the batches a
 // previous session left unacknowledged.
 func (ss *sinkSession) open(conn proto.ConnectorClient) error {
-	stream, err := conn.Sink(ss.ctx)
+	stream, err := conn.Sink(ss.ctx, wire.CallOptions()...)
 	if err != nil {
 		return err
 	}
@@ -197,14 +198,14 @@ func (ss *sinkSession) receive() {
 // SinkMaxBatch events and wire.MaxBatchBytes, and sends it.
 func (ss *sinkSession) sendNew(d delivery) error {
 	ss.unacked.seq++
-	b := &batch{seq: ss.unacked.seq, events: []*proto.Event{d.ev}, dones: []func(error){d.done}}
-	size := len(d.ev.GetBody())
+	b := &batch{seq: ss.unacked.seq, events: []camel.Event{d.ev}, dones: []func(error){d.done}}
+	size := wire.EventSize(d.ev)
 	for len(b.events) < SinkMaxBatch && size < wire.MaxBatchBytes {
 		select {
 		case d := <-ss.s.in:
 			b.events = append(b.events, d.ev)
 			b.dones = append(b.dones, d.done)
-			size += len(d.ev.GetBody())
+			size += wire.EventSize(d.ev)
 			continue
 		default:
 		}
@@ -281,7 +282,7 @@ func (ss *sinkSession) settle(b *batch, ack *proto.Ack) wire.SinkOutcome {
 func (ss *sinkSession) send(b *batch) error {
 	retry := ss.blocked // the first batch after a failure unblocks the plugin
 	ss.blocked = false
-	err := ss.stream.Send(&proto.SinkRequest{Msg: &proto.SinkRequest_Batch{Batch: &proto.Batch{Seq: b.seq, Events: b.events, Retry: retry}}})
+	err := ss.stream.SendMsg(&wire.SinkBatch{Batch: wire.Batch{Seq: b.seq, Events: b.events, Retry: retry}})
 	if err != nil {
 		return recvError(ss.waitRecv(), err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rayvens/rayvens/engine"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
@@ -39,7 +40,7 @@ type sourceSession struct {
 // ctx ended.
 func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit func(context.Context, engine.Event) error) error {
 	streamCtx, cancel := context.WithCancel(s.h.ctx)
-	stream, err := conn.Source(streamCtx)
+	stream, err := conn.Source(streamCtx, wire.CallOptions()...)
 	if err != nil {
 		cancel()
 		return err
@@ -50,17 +51,17 @@ func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit f
 	if err := stream.Send(&proto.SourceRequest{Msg: &proto.SourceRequest_Open{Open: open}}); err != nil {
 		return recvError(stream.RecvMsg(new(proto.SourceResponse)), err)
 	}
-	batches := make(chan *proto.Batch)
+	batches := make(chan *wire.Batch)
 	ended := make(chan error, 1)
 	go func() { // ends with the stream, which linger ends
 		for {
-			resp, err := stream.Recv()
-			if err != nil {
+			resp := new(wire.SourceBatch)
+			if err := stream.RecvMsg(resp); err != nil {
 				ended <- err
 				return
 			}
 			select {
-			case batches <- resp.GetBatch():
+			case batches <- &resp.Batch:
 			case <-streamCtx.Done():
 				return
 			}
@@ -86,20 +87,23 @@ func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit f
 // emit emits the events of b, each tracked end to end, and reports whether
 // all were taken. A batch not wholly taken is never acknowledged: the
 // plugin learns, when the stream ends, that it was not.
-func (ss *sourceSession) emit(ctx context.Context, b *proto.Batch, emit func(context.Context, engine.Event) error) bool {
-	// The batch's outcome waits for one part per event emitted and one
-	// for the emitting itself, so it cannot be decided half-way.
-	bt := &batchOutcome{ss: ss, seq: b.GetSeq(), left: 1}
+func (ss *sourceSession) emit(ctx context.Context, b *wire.Batch, emit func(context.Context, engine.Event) error) bool {
+	// The batch's outcome waits for one part per event and one for the
+	// emitting itself, so it cannot be decided half-way.
+	n := len(b.Events)
+	bt := &batchOutcome{ss: ss, seq: b.Seq}
+	bt.left.Store(int64(n) + 1)
 	ss.open.Add(1)
-	for i, ev := range b.GetEvents() {
-		bt.add()
-		if err := emit(ctx, engine.WithAck(wire.EventFromProto(ev), bt.doneFunc(i))); err != nil {
-			bt.abandon() // this event's done has had err; later ones are not emitted
+	for i, ev := range b.Events {
+		if err := emit(ctx, engine.WithAck(ev, bt.doneFunc(i))); err != nil {
+			// This event's done has had err; the later ones are not
+			// emitted, and their parts end with the emitting's.
+			bt.abandon(n - i)
 			return false
 		}
 		ss.s.taken.Add(1)
 	}
-	bt.done()
+	bt.end(1)
 	return true
 }
 
@@ -135,21 +139,18 @@ func (ss *sourceSession) ack(seq uint64, failures []*proto.EventFailure) {
 	_ = ss.stream.Send(&proto.SourceRequest{Msg: &proto.SourceRequest_Ack{Ack: &proto.Ack{Seq: seq, Failures: failures}}})
 }
 
-// batchOutcome gathers the outcomes of a batch's events.
+// batchOutcome gathers the outcomes of a batch's events. Its parts are
+// counted with one atomic operation each: events of a batch are finished
+// on many goroutines, and the count is touched once per event.
 type batchOutcome struct {
 	ss  *sourceSession
 	seq uint64
 
-	mu        sync.Mutex
-	left      int
-	failures  []*proto.EventFailure
-	abandoned bool
-}
+	left      atomic.Int64 // parts not ended; the one that ends the last sends the ack
+	abandoned atomic.Bool
 
-func (bt *batchOutcome) add() {
-	bt.mu.Lock()
-	bt.left++
-	bt.mu.Unlock()
+	mu       sync.Mutex
+	failures []*proto.EventFailure
 }
 
 func (bt *batchOutcome) doneFunc(i int) func(error) {
@@ -164,30 +165,27 @@ func (bt *batchOutcome) doneFunc(i int) func(error) {
 			bt.failures = append(bt.failures, &proto.EventFailure{Index: uint32(i), Error: msg})
 			bt.mu.Unlock()
 		}
-		bt.done()
+		bt.end(1)
 	}
 }
 
-// abandon marks the batch as not wholly taken and ends the emitting part.
-func (bt *batchOutcome) abandon() {
-	bt.mu.Lock()
-	bt.abandoned = true
-	bt.mu.Unlock()
-	bt.done()
+// abandon marks the batch as not wholly taken and ends n parts: the
+// emitting's and those of the events not emitted.
+func (bt *batchOutcome) abandon(n int) {
+	bt.abandoned.Store(true)
+	bt.end(n)
 }
 
-// done ends one part; the last one sends the batch's ack, unless the batch
+// end ends n parts; the last one sends the batch's ack, unless the batch
 // was abandoned.
-func (bt *batchOutcome) done() {
-	bt.mu.Lock()
-	bt.left--
-	last := bt.left == 0
-	abandoned, failures := bt.abandoned, bt.failures
-	bt.mu.Unlock()
-	if !last {
+func (bt *batchOutcome) end(n int) {
+	if bt.left.Add(-int64(n)) != 0 {
 		return
 	}
-	if !abandoned {
+	if !bt.abandoned.Load() {
+		bt.mu.Lock()
+		failures := bt.failures
+		bt.mu.Unlock()
 		bt.ss.ack(bt.seq, failures)
 	}
 	bt.ss.open.Done()

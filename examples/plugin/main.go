@@ -105,11 +105,17 @@ var jsonlSink = sdk.SinkKind{
 }
 
 // jsonl is one jsonl-sink instance. It implements io.Closer, so the SDK
-// closes its file when the instance ends.
+// closes its file when the instance ends. The SDK calls Write one batch at
+// a time, so one buffer serves every batch.
 type jsonl struct {
 	file *os.File
 	log  *slog.Logger
+	buf  bytes.Buffer
+	enc  *json.Encoder // encodes into buf
 }
+
+// noHeaders is written for an event without headers: {}, not null.
+var noHeaders = map[string]string{}
 
 // line is how an event is written.
 type line struct {
@@ -133,7 +139,9 @@ func newJSONL(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 		// sends that batch again, since it was never acknowledged.
 		log.Warn("cut off a partial last line left by a crash", "bytes", cut)
 	}
-	return &jsonl{file: f, log: log}, nil
+	j := &jsonl{file: f, log: log}
+	j.enc = json.NewEncoder(&j.buf)
+	return j, nil
 }
 
 // cutPartialLine cuts off the end of f after its last newline, what a write
@@ -166,23 +174,22 @@ func cutPartialLine(f *os.File) (int64, error) {
 // host sends the batch again; a crash in the middle of the write leaves a
 // partial line, which the next instance cuts off (newJSONL).
 func (j *jsonl) Write(_ context.Context, batch []sdk.Event) error {
-	var buf []byte
+	j.buf.Reset()
 	for _, ev := range batch {
 		headers := ev.Headers
 		if headers == nil {
-			headers = map[string]string{}
+			headers = noHeaders
 		}
-		b, err := json.Marshal(line{Body: string(ev.Body), ContentType: ev.ContentType, Headers: headers})
-		if err != nil {
+		// Encode writes the line as json.Marshal would, and a newline.
+		if err := j.enc.Encode(line{Body: string(ev.Body), ContentType: ev.ContentType, Headers: headers}); err != nil {
 			return err
 		}
-		buf = append(append(buf, b...), '\n')
 	}
 	info, err := j.file.Stat()
 	if err != nil {
 		return err
 	}
-	if _, err := j.file.Write(buf); err != nil {
+	if _, err := j.file.Write(j.buf.Bytes()); err != nil {
 		if terr := j.file.Truncate(info.Size()); terr != nil {
 			j.log.Error("cannot cut off a partial write", "error", terr)
 		}

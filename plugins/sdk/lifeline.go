@@ -44,8 +44,9 @@ func lifelineFromEnv() (*lifeline, error) {
 // exitWithHost makes the process clean up and exit (status 0) once the
 // host is gone, or when it gets SIGTERM: a host on Linux can have the
 // kernel send that to its plugins when it dies, and a plugin killed by it
-// would leave its socket behind.
-func (l *lifeline) exitWithHost() {
+// would leave its socket behind. beforeExit runs first (it writes the
+// profiles, see EnvProfileDir).
+func (l *lifeline) exitWithHost(beforeExit func()) {
 	terminated := make(chan os.Signal, 1)
 	signal.Notify(terminated, syscall.SIGTERM)
 	// The host also held the read end of stderr: once it is gone, a log
@@ -63,6 +64,7 @@ func (l *lifeline) exitWithHost() {
 		case <-gone:
 		case <-terminated:
 		}
+		beforeExit()
 		l.cleanUp()
 		os.Exit(0)
 	}()

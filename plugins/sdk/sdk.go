@@ -35,6 +35,8 @@
 //   - Logs go through the *slog.Logger given to New; the host shows them
 //     prefixed with the plugin and instance names. Nothing may be written to
 //     stdout: it carries the go-plugin handshake.
+//   - With [EnvProfileDir] set in the host's environment, the plugin writes
+//     its CPU and allocation profiles there when it stops.
 //
 // Package [github.com/rayvens/rayvens/plugins/sdk/sdktest] runs a kind in
 // process for its tests, validating configs exactly as the host does.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -40,14 +41,16 @@ func Serve(p Plugin) {
 		fmt.Fprintf(stderr, "rayvens plugin %s: %v\n", p.Name, err)
 		os.Exit(1)
 	}
+	stopProfiling := sync.OnceFunc(startProfiling(p.Name, stderr))
+	defer stopProfiling()
 	if life != nil {
-		life.exitWithHost()
+		life.exitWithHost(stopProfiling)
 	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: wire.Handshake,
 		Plugins:         wire.Plugins(srv),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return plugin.DefaultGRPCServer(append(opts, grpc.MaxRecvMsgSize(wire.MaxMessageSize)))
+			return plugin.DefaultGRPCServer(append(opts, wire.ServerOptions()...))
 		},
 		// go-plugin logs every step at trace level by default; only its
 		// problems are worth the host's attention.

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 )
 
@@ -28,7 +29,7 @@ func serveConnector(t *testing.T, p Plugin) (proto.ConnectorClient, *syncBuffer)
 	require.NoError(t, err)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(wire.ServerOptions()...)
 	proto.RegisterConnectorServer(gs, srv)
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = gs.Serve(lis) })

@@ -47,28 +47,29 @@ func (s *server) Sink(stream proto.Connector_SinkServer) error {
 	ctx := stream.Context()
 	blocked := false // a write failed; waiting for the host's retry
 	for {
-		req, err := stream.Recv()
+		var req wire.SinkBatch
+		err := stream.RecvMsg(&req)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		batch := req.GetBatch()
-		if batch == nil {
+		if !req.IsBatch {
 			return status.Error(codes.InvalidArgument, "a sink instance takes only batches after its Open")
 		}
-		if batch.GetRetry() {
+		batch := req.Batch
+		if batch.Retry {
 			blocked = false
 		}
 		var ack *proto.Ack
 		if blocked {
-			ack = &proto.Ack{Seq: batch.GetSeq(), Skipped: true, Error: "not written: an earlier batch failed and is being sent again"}
+			ack = &proto.Ack{Seq: batch.Seq, Skipped: true, Error: "not written: an earlier batch failed and is being sent again"}
 		} else {
-			events := eventsFromProto(batch.GetEvents())
+			events := eventsFromWire(batch.Events)
 			err := guard.Call(log, "Write", func() error { return sink.Write(ctx, events) })
 			var misnamed bool
-			ack, misnamed = sinkerr.Ack(batch.GetSeq(), len(events), err)
+			ack, misnamed = sinkerr.Ack(batch.Seq, len(events), err)
 			if misnamed {
 				n, _ := Written(err)
 				log.Error("Write returned Partial for an event beyond its batch; its error is taken to be about the whole batch",

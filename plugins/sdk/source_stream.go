@@ -12,7 +12,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	protobuf "google.golang.org/protobuf/proto"
 
 	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
@@ -101,7 +100,7 @@ type sourceStream struct {
 
 // queued is an emitted event waiting for a batch.
 type queued struct {
-	event *proto.Event
+	event camel.Event
 	ack   func(error)
 }
 
@@ -191,12 +190,14 @@ func (s *sourceStream) emit(instance context.Context) Emit {
 			return errClosed
 		}
 		// An event the wire cannot carry would break the whole batch it
-		// joins: it is refused here, alone.
-		if err := wire.CheckEvent(camel.Event{ContentType: ev.ContentType, Headers: ev.Headers}); err != nil {
+		// joins: it is refused here, alone. The body is not copied: a
+		// source hands its event over when it emits it.
+		ce := camel.Event{Body: ev.Body, ContentType: ev.ContentType, Headers: ev.Headers}
+		if err := wire.CheckEvent(ce); err != nil {
 			return fmt.Errorf("the event cannot be sent to rayvens: %w", err)
 		}
 		select {
-		case s.queue <- queued{event: ev.toProto(), ack: ev.Ack}:
+		case s.queue <- queued{event: ce, ack: ev.Ack}:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -239,8 +240,7 @@ func (s *sourceStream) send(ctx context.Context) error {
 		s.mu.Lock()
 		s.unacked[seq] = acks
 		s.mu.Unlock()
-		batch := &proto.Batch{Seq: seq, Events: events}
-		if err := s.stream.Send(&proto.SourceResponse{Batch: batch}); err != nil {
+		if err := s.stream.SendMsg(&wire.SourceBatch{Batch: wire.Batch{Seq: seq, Events: events}}); err != nil {
 			return err
 		}
 	}
@@ -270,14 +270,14 @@ func (s *sourceStream) next(ctx context.Context) (queued, bool, error) {
 
 // gather makes a batch of first and what else is queued, up to maxBatch
 // events and maxBatchBytes.
-func (s *sourceStream) gather(first queued) ([]*proto.Event, []func(error)) {
-	events := []*proto.Event{first.event}
-	size := protobuf.Size(first.event)
+func (s *sourceStream) gather(first queued) ([]camel.Event, []func(error)) {
+	events := []camel.Event{first.event}
+	size := wire.EventSize(first.event)
 	acks := []func(error){first.ack} // by event; nil where an event has none
 	for len(events) < maxBatch {
 		select {
 		case q := <-s.queue:
-			n := protobuf.Size(q.event)
+			n := wire.EventSize(q.event)
 			if size+n > maxBatchBytes {
 				s.carry = &q
 				return events, acks

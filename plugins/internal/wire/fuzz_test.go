@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/mem"
 	protobuf "google.golang.org/protobuf/proto"
 
 	"github.com/rayvens/rayvens/camel"
@@ -56,40 +57,71 @@ func hasNaNDefault(k camel.Kind) bool {
 	return false
 }
 
-// FuzzBatch reads the events of a batch, from a source plugin's response
-// or the host's sink request: each converts to an event that goes back on
-// the wire and comes back with the same body, content type and headers.
+// FuzzBatch reads a batch, from a source plugin's response or the host's
+// sink request, with Codec as the host and the SDK do, and with protobuf's
+// generated code: both accept the same bytes and read the same events, and
+// a batch read goes back on the wire and comes back the same.
 func FuzzBatch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, fromSource bool) {
-		var batch *proto.Batch
+		var want *proto.Batch
+		var got Batch
+		var wantErr, err error
+		var msg any
 		if fromSource {
 			var m proto.SourceResponse
-			if protobuf.Unmarshal(data, &m) != nil {
-				return
-			}
-			batch = m.GetBatch()
+			wantErr = protobuf.Unmarshal(data, &m)
+			want = m.GetBatch()
+			var sb SourceBatch
+			err = Codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(data)}, &sb)
+			got, msg = sb.Batch, &sb
 		} else {
 			var m proto.SinkRequest
-			if protobuf.Unmarshal(data, &m) != nil {
-				return
+			wantErr = protobuf.Unmarshal(data, &m)
+			want = m.GetBatch() // nil when the request holds an Open, or nothing
+			var sb SinkBatch
+			err = Codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(data)}, &sb)
+			got, msg = sb.Batch, &sb
+			if err == nil && wantErr == nil {
+				require.Equal(t, want != nil, sb.IsBatch, "a batch, or not")
 			}
-			batch = m.GetBatch()
 		}
-		for _, pe := range batch.GetEvents() { // none for a nil batch
-			ev := EventFromProto(pe)
-			b, err := protobuf.Marshal(EventToProto(ev))
-			require.NoError(t, err, "an event read from the wire can be sent again")
-			var back proto.Event
-			require.NoError(t, protobuf.Unmarshal(b, &back))
-			got := EventFromProto(&back)
-			require.Equal(t, string(ev.Body), string(got.Body))
-			require.Equal(t, ev.ContentType, got.ContentType)
-			require.Equal(t, len(ev.Headers), len(got.Headers))
-			for k, v := range ev.Headers {
-				require.Equal(t, v, got.Headers[k])
-			}
+		if wantErr != nil {
+			require.Error(t, err, "protobuf refuses it: %v", wantErr)
+			return
+		}
+		require.NoError(t, err)
+		requireSameBatch(t, want, got)
+		again, err := Codec{}.Marshal(msg)
+		require.NoError(t, err, "a batch read from the wire can be sent again")
+		if fromSource {
+			var back proto.SourceResponse
+			require.NoError(t, protobuf.Unmarshal(again.Materialize(), &back))
+			requireSameBatch(t, back.GetBatch(), got)
+		} else if want != nil {
+			var back proto.SinkRequest
+			require.NoError(t, protobuf.Unmarshal(again.Materialize(), &back))
+			requireSameBatch(t, back.GetBatch(), got)
 		}
 	})
+}
+
+// requireSameBatch checks that b holds what pb holds (nil: nothing).
+func requireSameBatch(t *testing.T, pb *proto.Batch, b Batch) {
+	t.Helper()
+	require.Equal(t, pb.GetSeq(), b.Seq)
+	require.Equal(t, pb.GetRetry(), b.Retry)
+	require.Len(t, b.Events, len(pb.GetEvents()))
+	for i, pe := range pb.GetEvents() {
+		ev := b.Events[i]
+		require.Equal(t, string(pe.GetBody()), string(ev.Body))
+		require.Equal(t, len(pe.GetBody()) == 0, ev.Body == nil, "an empty body is nil")
+		require.Equal(t, pe.GetContentType(), ev.ContentType)
+		require.Equal(t, len(pe.GetHeaders()) == 0, ev.Headers == nil, "no headers is nil")
+		require.Len(t, ev.Headers, len(pe.GetHeaders()))
+		for k, v := range pe.GetHeaders() {
+			require.Equal(t, v, ev.Headers[k])
+		}
+	}
 }
 
 // FuzzAck reads a sink plugin's ack as the answer to a batch of n events:

@@ -48,13 +48,3 @@ func KindFromProto(pk *proto.Kind) camel.Kind {
 	}
 	return k
 }
-
-// EventToProto converts an event for the wire; the body is not copied.
-func EventToProto(e camel.Event) *proto.Event {
-	return &proto.Event{Body: e.Body, ContentType: e.ContentType, Headers: e.Headers}
-}
-
-// EventFromProto converts an event from the wire.
-func EventFromProto(e *proto.Event) camel.Event {
-	return camel.Event{Body: e.GetBody(), ContentType: e.GetContentType(), Headers: e.GetHeaders()}
-}

@@ -70,3 +70,15 @@ func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc
 func Plugins(server proto.ConnectorServer) plugin.PluginSet {
 	return plugin.PluginSet{PluginName: &GRPCPlugin{Impl: server}}
 }
+
+// ServerOptions are the gRPC options of a plugin's server: the batches'
+// codec, and the largest message it accepts.
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ForceServerCodecV2(Codec{}), grpc.MaxRecvMsgSize(MaxMessageSize)}
+}
+
+// CallOptions are the gRPC options of the host's Source and Sink calls:
+// the batches' codec.
+func CallOptions() []grpc.CallOption {
+	return []grpc.CallOption{grpc.ForceCodecV2(Codec{})}
+}
