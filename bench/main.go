@@ -188,7 +188,7 @@ func writeOutputs(rep report, jsonPath, svgPath string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeSVG(f, rep.Results); err != nil {
+	if err := writeSVG(f, rep); err != nil {
 		f.Close()
 		return err
 	}

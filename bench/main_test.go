@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -239,7 +240,9 @@ func TestSVG(t *testing.T) {
 	}
 	judge(results)
 	var b strings.Builder
-	require.NoError(t, writeSVG(&b, results))
+	rep := report{Started: time.Date(2026, 12, 2, 1, 56, 0, 0, time.UTC), Runs: 5, CPUs: 2, GoVersion: "go1.26.8",
+		LoadBefore: "6.65 7.05 5.24", LoadAfter: "4.23 5.31 5.13", Results: results}
+	require.NoError(t, writeSVG(&b, rep))
 	var doc svgDoc
 	require.NoError(t, xml.Unmarshal([]byte(b.String()), &doc), "the chart is well-formed XML, its labels escaped")
 
@@ -284,4 +287,11 @@ func TestSVG(t *testing.T) {
 	}
 	require.Equal(t, []string{"failed", "not judged: its baseline Nobody did not run"}, unjudged)
 	require.Contains(t, b.String(), "s &lt;&lt; i &amp; co")
+	var about []string
+	for _, tx := range doc.Texts {
+		if tx.Class == "about" {
+			about = append(about, tx.Text)
+		}
+	}
+	require.Equal(t, []string{"2026-12-02 01:56 UTC, the median of 5 runs each, 2 CPUs, go1.26.8; load average 6.65 7.05 5.24 before, 4.23 5.31 5.13 after"}, about)
 }

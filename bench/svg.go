@@ -19,7 +19,7 @@ const (
 	maxScore     = 100
 	rowHeight    = 20
 	barHeight    = 14
-	chartTop     = 72
+	chartTop     = 84
 	chartBottom  = 46
 	colourMet    = "#3a9d5d"
 	colourMissed = "#d0463b"
@@ -77,9 +77,10 @@ func chartRows(results []result) []chartRow {
 	return rows
 }
 
-// writeSVG draws each check's score, relative to its target.
-func writeSVG(w io.Writer, results []result) error {
-	rows := chartRows(results)
+// writeSVG draws each check's score, relative to its target, and says
+// under the title when and how the report was measured.
+func writeSVG(w io.Writer, rep report) error {
+	rows := chartRows(rep.Results)
 	ax := newAxis(rows)
 	width := int(ax.right) + 60
 	height := chartTop + rowHeight*len(rows) + chartBottom
@@ -88,6 +89,7 @@ func writeSVG(w io.Writer, results []result) error {
 		width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">Rayvens for Go, issue 10: each workload relative to its target (1 = on target, log scale)</text>`+"\n")
+	fmt.Fprintf(&b, `<text class="about" x="10" y="38" fill="#555555">%s</text>`+"\n", escape(about(rep)))
 	bottom := chartTop + rowHeight*len(rows)
 	for _, s := range []float64{0.01, 0.1, 1, 10, 100} {
 		x := ax.x(s)
@@ -128,7 +130,13 @@ func scoreLabel(s float64) string {
 	if math.IsInf(s, 1) {
 		return "met"
 	}
-	return fmt.Sprintf("%.2gx", s)
+	return ratioText(s) + "x"
+}
+
+// about says when, how often and on how loaded a machine rep was measured.
+func about(rep report) string {
+	return fmt.Sprintf("%s, the median of %d runs each, %d CPUs, %s; load average %s before, %s after",
+		rep.Started.UTC().Format("2006-01-02 15:04 UTC"), rep.Runs, rep.CPUs, rep.GoVersion, rep.LoadBefore, rep.LoadAfter)
 }
 
 func escape(s string) string {
