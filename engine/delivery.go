@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 )
 
@@ -22,9 +21,7 @@ import (
 type record struct {
 	n    atomic.Int32
 	done func(error)
-
-	mu  sync.Mutex
-	err error // the first failure
+	err  atomic.Pointer[error] // the first failure
 }
 
 func newRecord(done func(error)) *record {
@@ -46,17 +43,14 @@ func (r *record) finish(err error) {
 		return
 	}
 	if err != nil {
-		r.mu.Lock()
-		if r.err == nil {
-			r.err = err
-		}
-		r.mu.Unlock()
+		r.err.CompareAndSwap(nil, &err)
 	}
 	if r.n.Add(-1) == 0 {
-		r.mu.Lock()
-		err := r.err
-		r.mu.Unlock()
-		r.done(err)
+		var first error
+		if p := r.err.Load(); p != nil {
+			first = *p
+		}
+		r.done(first)
 	}
 }
 
