@@ -43,7 +43,8 @@ func (r *record) finish(err error) {
 		return
 	}
 	if err != nil {
-		r.err.CompareAndSwap(nil, &err)
+		first := err // only failures move to the heap, not every err
+		r.err.CompareAndSwap(nil, &first)
 	}
 	if r.n.Add(-1) == 0 {
 		var first error
