@@ -12,15 +12,20 @@ import (
 
 	"github.com/rayvens/rayvens/camel"
 	"github.com/rayvens/rayvens/engine"
+	"github.com/rayvens/rayvens/plugins/internal/queue"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 )
 
-// Sink tuning: events per batch at most, batches in flight at most, how
-// long a batch the plugin could not write is sent again before its events
-// are reported as failed (Options.SinkRetryFor, default), and the longest
-// wait between two attempts.
+// Sink tuning: events per batch at most (and events queued for the next
+// batch at most), batches in flight at most, how long a batch the plugin
+// could not write is sent again before its events are reported as failed
+// (Options.SinkRetryFor, default), and the longest wait between two
+// attempts. Batches are only as large as what is queued when the window
+// has room, so a sink that keeps up gets small ones; one that does not
+// gets large ones, and what each batch costs it (a write, an fsync) is
+// spread over thousands of events.
 const (
-	SinkMaxBatch        = 256
+	SinkMaxBatch        = 4096
 	SinkWindow          = 4
 	DefaultSinkRetryFor = 2 * time.Minute
 	SinkMaxBackoff      = 5 * time.Second
@@ -43,23 +48,15 @@ type Sink struct {
 	config *structpb.Struct
 	encode camel.Encoder
 
-	in      chan delivery
+	// queue is closed once run is over, and what is left in it fails:
+	// every event queued is either taken by run or failed, none is lost.
+	queue   *queue.Queue
 	quit    chan struct{}
 	quitOne sync.Once
-	done    chan struct{}
-	// ended is set, under mu held for writing, once run has returned;
-	// Deliver queues under mu held for reading. So every event queued is
-	// either taken by run or failed by it on the way out: none is lost.
-	mu     sync.RWMutex
-	ended  bool
-	ctx    context.Context
-	abort  context.CancelFunc
-	resent atomic.Uint64
-}
-
-type delivery struct {
-	ev   camel.Event
-	done func(error)
+	done    chan struct{} // closed once run is over
+	ctx     context.Context
+	abort   context.CancelFunc
+	resent  atomic.Uint64
 }
 
 // OpenSink validates config for a sink kind and starts the instance: it
@@ -77,9 +74,9 @@ func (h *Host) OpenSink(ctx context.Context, kind, name string, config map[strin
 	}
 	s := &Sink{
 		h: h, proc: proc, kind: kind, name: name, config: cfg, encode: encode,
-		in:   make(chan delivery, SinkMaxBatch),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		queue: queue.New(SinkMaxBatch),
+		quit:  make(chan struct{}),
+		done:  make(chan struct{}),
 	}
 	finished, err := h.instances.add()
 	if err != nil {
@@ -117,19 +114,7 @@ func (s *Sink) Deliver(ctx context.Context, ev engine.Event, done func(error)) e
 	if err := wire.CheckEvent(ce); err != nil {
 		return kindError(s.kind, err.Error())
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.ended {
-		return ErrSinkClosed
-	}
-	select {
-	case s.in <- delivery{ev: ce, done: done}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.done:
-		return ErrSinkClosed
-	}
+	return s.queue.Put(ctx, ce, done)
 }
 
 // Close waits until every queued event is acknowledged, then closes the
@@ -152,18 +137,9 @@ func (s *Sink) Close(ctx context.Context) error {
 func (s *Sink) run() {
 	endErr := ErrSinkClosed
 	defer func() {
-		close(s.done) // Deliver calls waiting to queue give up
-		s.mu.Lock()
-		s.ended = true
-		s.mu.Unlock()
-		for {
-			select {
-			case d := <-s.in:
-				d.done(endErr)
-			default:
-				return
-			}
-		}
+		s.queue.Close(ErrSinkClosed) // Deliver calls waiting to queue give up
+		s.queue.FailAll(endErr)
+		close(s.done)
 	}()
 	var unacked window
 	for {
@@ -197,18 +173,12 @@ func (s *Sink) failAll(pending []*batch, err error) {
 		b.finish(err)
 	}
 	for {
+		s.queue.FailAll(err)
 		select {
-		case d := <-s.in:
-			d.done(err)
+		case <-s.queue.Ready():
 		case <-s.quit:
-			for {
-				select {
-				case d := <-s.in:
-					d.done(err)
-				default:
-					return
-				}
-			}
+			s.queue.FailAll(err)
+			return
 		case <-s.ctx.Done():
 			return
 		}

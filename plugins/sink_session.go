@@ -117,17 +117,17 @@ func (ss *sinkSession) run(conn proto.ConnectorClient) error {
 	}
 	quit := ss.s.quit
 	for {
-		if quit == nil && len(ss.unacked.batches) == 0 && len(ss.s.in) == 0 {
+		if quit == nil && len(ss.unacked.batches) == 0 && ss.s.queue.Len() == 0 {
 			return ss.close()
 		}
-		var in chan delivery
+		var ready <-chan struct{}
 		if len(ss.unacked.batches) < SinkWindow {
-			in = ss.s.in
+			ready = ss.s.queue.Ready()
 		}
 		var err error
 		select {
-		case d := <-in:
-			err = ss.sendNew(d)
+		case <-ready:
+			err = ss.sendNew()
 		case ack := <-ss.acks:
 			err = ss.apply(ack)
 		case err = <-ss.recvErr:
@@ -194,23 +194,15 @@ func (ss *sinkSession) receive() {
 	}
 }
 
-// sendNew makes a batch of d and whatever else is queued, up to
-// SinkMaxBatch events and wire.MaxBatchBytes, and sends it.
-func (ss *sinkSession) sendNew(d delivery) error {
-	ss.unacked.seq++
-	b := &batch{seq: ss.unacked.seq, events: []camel.Event{d.ev}, dones: []func(error){d.done}}
-	size := wire.EventSize(d.ev)
-	for len(b.events) < SinkMaxBatch && size < wire.MaxBatchBytes {
-		select {
-		case d := <-ss.s.in:
-			b.events = append(b.events, d.ev)
-			b.dones = append(b.dones, d.done)
-			size += wire.EventSize(d.ev)
-			continue
-		default:
-		}
-		break
+// sendNew makes a batch of what is queued, up to SinkMaxBatch events and
+// wire.MaxBatchBytes, and sends it.
+func (ss *sinkSession) sendNew() error {
+	events, dones := ss.s.queue.Take()
+	if len(events) == 0 {
+		return nil // taken with the batch before
 	}
+	ss.unacked.seq++
+	b := &batch{seq: ss.unacked.seq, events: events, dones: dones}
 	ss.unacked.batches = append(ss.unacked.batches, b)
 	return ss.send(b)
 }

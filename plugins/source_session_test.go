@@ -15,7 +15,7 @@ import (
 // sdkMaxBatch is the most events the SDK puts in one batch: with
 // SourceWindow batches not done, a plugin source has sent at most
 // SourceWindow*sdkMaxBatch events.
-const sdkMaxBatch = 256
+const sdkMaxBatch = 4096
 
 // holder is an emit function's state that takes every event and keeps its
 // Done function without calling it, as a stream whose subscribers have not

@@ -14,21 +14,25 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/plugins/internal/queue"
 	"github.com/rayvens/rayvens/plugins/internal/wire"
 	"github.com/rayvens/rayvens/plugins/proto"
 	"github.com/rayvens/rayvens/plugins/sdk/internal/guard"
 )
 
-// How a source instance batches its events.
+// How a source instance batches its events. A flood moves in batches of
+// thousands: each batch costs a message, a wakeup of each goroutine on
+// its way and an ack, and at 256 events those were a third of the CPU an
+// event cost on either side. The window times maxBatch is also what a
+// source has in flight end to end: with less, the stages of the pipeline
+// after it run dry and wait for each event in turn.
 const (
-	// maxBatch is the most events in one batch.
-	maxBatch = 256
-	// maxBatchBytes bounds a batch's encoded size, well below gRPC's
-	// default 4 MiB message limit; an event larger than that goes alone.
-	maxBatchBytes = wire.MaxBatchBytes
+	// maxBatch is the most events in one batch; a batch also ends once it
+	// holds wire.MaxBatchBytes (an event larger than that goes alone).
+	maxBatch = 4096
 	// queueSize is the most events emitted but not yet in a batch; emit
-	// blocks beyond it.
-	queueSize = 256
+	// blocks beyond it. A batch takes at most the whole queue.
+	queueSize = maxBatch
 	// defaultWindow is the most unacknowledged batches when the host's
 	// Open does not say.
 	defaultWindow = 4
@@ -63,12 +67,13 @@ func (s *server) Source(stream proto.Connector_SourceServer) error {
 }
 
 // sourceStream runs a Source and moves what it emits to the host. Three
-// goroutines share it: Run, which emits into queue; the sender, which
-// makes batches from queue and sends them while the window has room; and
-// the receiver, which takes the host's acks and frees room in the window.
+// goroutines share it: Run (and any goroutine of the source), which emits
+// into queue; the sender, which makes batches from queue and sends them
+// while the window has room; and the receiver, which takes the host's acks
+// and frees room in the window.
 //
 // A batch is as large as what is queued when the window has room, up to
-// maxBatch events and maxBatchBytes: there is no timer, so an event alone
+// maxBatch events and wire.MaxBatchBytes: there is no timer, so an event alone
 // leaves at once and a flood leaves in full batches. When the window is
 // full the queue fills and emit blocks, which is how a full stream on the
 // host stops a source.
@@ -77,31 +82,18 @@ type sourceStream struct {
 	log    *slog.Logger
 	window int
 
-	queue chan queued
+	// queue holds the events emitted and not yet in a batch, with their
+	// Ack functions. It is closed when Run returns or the instance ends:
+	// emit fails from then on, so each event queued is either sent or
+	// acked by abandon, exactly once.
+	queue *queue.Queue
 	// credit holds one token per batch in the window: taken by the sender
 	// before it makes a batch, returned by the receiver with the batch's ack.
 	credit chan struct{}
-
-	// emitMu is read-held by emit and write-held to close it, so that no
-	// event enters the queue once Run has returned and the queue is drained
-	// (each event is then acked exactly once).
-	emitMu     sync.RWMutex
-	emitClosed bool
-	stop       chan struct{} // closed when Run returns: blocked emits give up
-	ran        chan struct{} // closed once no event can enter the queue any more
-
-	// carry is the event the last batch had no room for; only the sender
-	// uses it.
-	carry *queued
+	ran    chan struct{} // closed once no event can enter the queue any more
 
 	mu      sync.Mutex
 	unacked map[uint64][]func(error) // the Ack functions of each batch sent, by event (nil: none); nil once the instance is over
-}
-
-// queued is an emitted event waiting for a batch.
-type queued struct {
-	event camel.Event
-	ack   func(error)
 }
 
 func newSourceStream(stream proto.Connector_SourceServer, window int, log *slog.Logger) *sourceStream {
@@ -109,9 +101,8 @@ func newSourceStream(stream proto.Connector_SourceServer, window int, log *slog.
 		stream:  stream,
 		log:     log,
 		window:  window,
-		queue:   make(chan queued, queueSize),
+		queue:   queue.New(queueSize),
 		credit:  make(chan struct{}, window),
-		stop:    make(chan struct{}),
 		ran:     make(chan struct{}),
 		unacked: map[uint64][]func(error){},
 	}
@@ -125,11 +116,13 @@ func newSourceStream(stream proto.Connector_SourceServer, window int, log *slog.
 func (s *sourceStream) serve(src Source) error {
 	ctx, cancel := context.WithCancel(s.stream.Context())
 	defer cancel()
+	// Once the instance is over, an emit waiting for room gives up.
+	defer context.AfterFunc(ctx, func() { s.queue.Close(errClosed) })()
 
 	var wg sync.WaitGroup
 	ran := make(chan error, 1)
 	wg.Go(func() {
-		err := guard.Call(s.log, "Run", func() error { return src.Run(ctx, s.emit(ctx)) })
+		err := guard.Call(s.log, "Run", func() error { return src.Run(ctx, s.emit()) })
 		s.closeEmit()
 		ran <- err
 	})
@@ -182,13 +175,8 @@ func (s *sourceStream) await(ctx context.Context, ran, sent, received <-chan err
 }
 
 // emit returns the Emit function given to Run.
-func (s *sourceStream) emit(instance context.Context) Emit {
+func (s *sourceStream) emit() Emit {
 	return func(ctx context.Context, ev Event) error {
-		s.emitMu.RLock()
-		defer s.emitMu.RUnlock()
-		if s.emitClosed {
-			return errClosed
-		}
 		// An event the wire cannot carry would break the whole batch it
 		// joins: it is refused here, alone. The body is not copied: a
 		// source hands its event over when it emits it.
@@ -196,25 +184,13 @@ func (s *sourceStream) emit(instance context.Context) Emit {
 		if err := wire.CheckEvent(ce); err != nil {
 			return fmt.Errorf("the event cannot be sent to rayvens: %w", err)
 		}
-		select {
-		case s.queue <- queued{event: ce, ack: ev.Ack}:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-instance.Done():
-			return errClosed
-		case <-s.stop:
-			return errClosed
-		}
+		return s.queue.Put(ctx, ce, ev.Ack)
 	}
 }
 
 // closeEmit makes emit fail from now on, once Run has returned.
 func (s *sourceStream) closeEmit() {
-	close(s.stop)
-	s.emitMu.Lock()
-	s.emitClosed = true
-	s.emitMu.Unlock()
+	s.queue.Close(errClosed)
 	close(s.ran)
 }
 
@@ -230,12 +206,11 @@ func (s *sourceStream) send(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		first, ok, err := s.next(ctx)
-		if !ok {
+		events, acks, err := s.next(ctx)
+		if len(events) == 0 {
 			<-s.credit
 			return err
 		}
-		events, acks := s.gather(first)
 		seq++
 		s.mu.Lock()
 		s.unacked[seq] = acks
@@ -246,50 +221,24 @@ func (s *sourceStream) send(ctx context.Context) error {
 	}
 }
 
-// next waits for the event the next batch starts with. It reports false
-// once Run has returned and every event is sent (nil), or when ctx ends.
-func (s *sourceStream) next(ctx context.Context) (queued, bool, error) {
-	if q := s.carry; q != nil {
-		s.carry = nil
-		return *q, true, nil
-	}
-	select {
-	case q := <-s.queue:
-		return q, true, nil
-	case <-s.ran:
-		select {
-		case q := <-s.queue:
-			return q, true, nil
-		default:
-			return queued{}, false, nil
+// next waits for the events of the next batch: what is queued, up to
+// maxBatch events and wire.MaxBatchBytes. It returns none once Run has
+// returned and every event is sent (nil), or when ctx ends.
+func (s *sourceStream) next(ctx context.Context) ([]camel.Event, []func(error), error) {
+	for {
+		if events, acks := s.queue.Take(); len(events) > 0 {
+			return events, acks, nil
 		}
-	case <-ctx.Done():
-		return queued{}, false, ctx.Err()
-	}
-}
-
-// gather makes a batch of first and what else is queued, up to maxBatch
-// events and maxBatchBytes.
-func (s *sourceStream) gather(first queued) ([]camel.Event, []func(error)) {
-	events := []camel.Event{first.event}
-	size := wire.EventSize(first.event)
-	acks := []func(error){first.ack} // by event; nil where an event has none
-	for len(events) < maxBatch {
 		select {
-		case q := <-s.queue:
-			n := wire.EventSize(q.event)
-			if size+n > maxBatchBytes {
-				s.carry = &q
-				return events, acks
-			}
-			size += n
-			events = append(events, q.event)
-			acks = append(acks, q.ack)
-		default:
-			return events, acks
+		case <-s.queue.Ready():
+		case <-s.ran:
+			// Nothing can be queued any more: this is the last of it.
+			events, acks := s.queue.Take()
+			return events, acks, nil
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
 		}
 	}
-	return events, acks
 }
 
 // receive takes the host's acks until the host closes its side of the
@@ -351,17 +300,6 @@ func (s *sourceStream) abandon() {
 			}
 		}
 	}
-	if q := s.carry; q != nil && q.ack != nil {
-		q.ack(errClosed)
-	}
-	for {
-		select {
-		case q := <-s.queue:
-			if q.ack != nil {
-				q.ack(errClosed)
-			}
-		default:
-			return
-		}
-	}
+	s.queue.Close(errClosed)
+	s.queue.FailAll(errClosed)
 }

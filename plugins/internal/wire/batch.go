@@ -92,22 +92,11 @@ func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	}
 	inner := b.size()
 	size := protowire.SizeTag(field) + protowire.SizeBytes(inner)
-	var buf *[]byte
-	var pool mem.BufferPool
-	if mem.IsBelowBufferPoolingThreshold(size) {
-		s := make([]byte, 0, size)
-		buf = &s
-	} else {
-		pool = mem.DefaultBufferPool()
-		buf = pool.Get(size)
-	}
+	buf := buffers.Get(size)
 	out := protowire.AppendTag((*buf)[:0], field, protowire.BytesType)
 	out = protowire.AppendVarint(out, uint64(inner))
 	*buf = b.appendTo(out)
-	if pool == nil {
-		return mem.BufferSlice{mem.SliceBuffer(*buf)}, nil
-	}
-	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+	return mem.BufferSlice{mem.NewBuffer(buf, &buffers)}, nil
 }
 
 // Unmarshal decodes data into v. The events' bodies, strings and headers
@@ -123,7 +112,7 @@ func (Codec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 
 func decodeMessage(data mem.BufferSlice, decode func([]byte) error) error {
-	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	buf := data.MaterializeToBuffer(&buffers)
 	defer buf.Free()
 	return decode(buf.ReadOnlyData())
 }
