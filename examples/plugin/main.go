@@ -18,9 +18,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -125,7 +127,7 @@ type line struct {
 }
 
 func newJSONL(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
-	f, err := os.OpenFile(cfg.String("path"), os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := openDurably(cfg.String("path"))
 	if err != nil {
 		return nil, fmt.Errorf("jsonl-sink: %w", err)
 	}
@@ -142,6 +144,30 @@ func newJSONL(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 	j := &jsonl{file: f, log: log}
 	j.enc = json.NewEncoder(&j.buf)
 	return j, nil
+}
+
+// openDurably opens path for appending, creating it if missing. A file it
+// creates is on disk, name and all, before it returns: syncing a file's
+// data (Write) makes it durable only once its directory entry is, and a
+// first sync that also commits the new file is the slowest.
+func openDurably(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o644)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	// Where a directory can be synced (not on Windows, say).
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = dir.Sync()
+		_ = dir.Close()
+	}
+	return f, nil
 }
 
 // cutPartialLine cuts off the end of f after its last newline, what a write

@@ -226,7 +226,8 @@ func (m *SourceBatch) decode(data []byte) error {
 
 func (m *SinkBatch) decode(data []byte) error {
 	m.Batch, m.IsBatch = Batch{}, false
-	var d decoder
+	// A sink's batch is written and dropped: its bodies share one array.
+	d := decoder{arena: make([]byte, 0, len(data))}
 	for len(data) > 0 {
 		num, typ, v, n := field(data)
 		if n < 0 {
@@ -253,9 +254,11 @@ func (m *SinkBatch) decode(data []byte) error {
 
 // decoder decodes the batches of one message. It keeps the last content
 // type it made, so that a batch of events of one content type holds one
-// string.
+// string. With an arena (room for every body of the message), the bodies
+// are cut from it rather than allocated one by one.
 type decoder struct {
 	contentType string
+	arena       []byte
 }
 
 func (d *decoder) batch(data []byte, b *Batch) error {
@@ -310,7 +313,7 @@ func (d *decoder) event(data []byte, ev *camel.Event) error {
 		}
 		switch num {
 		case eventBody:
-			ev.Body = append([]byte(nil), v...) // nil when empty, as protobuf's
+			ev.Body = d.body(v)
 		case eventContentType:
 			if !utf8.Valid(v) {
 				return errBadUTF8
@@ -331,6 +334,16 @@ func (d *decoder) event(data []byte, ev *camel.Event) error {
 		}
 	}
 	return nil
+}
+
+// body returns a copy of v, nil when it is empty (as protobuf's).
+func (d *decoder) body(v []byte) []byte {
+	if d.arena == nil || len(v) == 0 {
+		return append([]byte(nil), v...)
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, v...)
+	return d.arena[start:len(d.arena):len(d.arena)] // an append to it copies
 }
 
 // entry decodes a map<string, string> entry; a missing name or value is
