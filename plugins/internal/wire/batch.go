@@ -338,8 +338,13 @@ func (d *decoder) event(data []byte, ev *camel.Event) error {
 
 // body returns a copy of v, nil when it is empty (as protobuf's).
 func (d *decoder) body(v []byte) []byte {
-	if d.arena == nil || len(v) == 0 {
-		return append([]byte(nil), v...)
+	if len(v) == 0 {
+		return nil
+	}
+	if d.arena == nil {
+		b := make([]byte, len(v))
+		copy(b, v)
+		return b
 	}
 	start := len(d.arena)
 	d.arena = append(d.arena, v...)
