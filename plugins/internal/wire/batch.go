@@ -144,7 +144,7 @@ func (b *Batch) appendTo(out []byte) []byte {
 		out = protowire.AppendVarint(out, b.Seq)
 	}
 	for _, ev := range b.Events {
-		out = protowire.AppendTag(out, batchEvents, protowire.BytesType)
+		out = append(out, bytesTag(batchEvents))
 		out = protowire.AppendVarint(out, uint64(eventSize(ev)))
 		out = appendEvent(out, ev)
 	}
@@ -179,13 +179,17 @@ func entrySize(k, v string) int {
 	return protowire.SizeTag(mapKey) + protowire.SizeBytes(len(k)) + protowire.SizeTag(mapValue) + protowire.SizeBytes(len(v))
 }
 
+// bytesTag is the tag of a length-delimited field numbered below 16: one
+// byte.
+func bytesTag(num protowire.Number) byte { return byte(num)<<3 | byte(protowire.BytesType) }
+
 func appendEvent(out []byte, ev camel.Event) []byte {
 	if len(ev.Body) > 0 {
-		out = protowire.AppendTag(out, eventBody, protowire.BytesType)
+		out = append(out, bytesTag(eventBody))
 		out = protowire.AppendBytes(out, ev.Body)
 	}
 	if ev.ContentType != "" {
-		out = protowire.AppendTag(out, eventContentType, protowire.BytesType)
+		out = append(out, bytesTag(eventContentType))
 		out = protowire.AppendString(out, ev.ContentType)
 	}
 	if len(ev.Headers) == 0 {
@@ -380,6 +384,13 @@ func entry(data []byte) (k, v string, err error) {
 // the other types) and its length in all, which is negative when data does
 // not start with a valid field.
 func field(data []byte) (num protowire.Number, typ protowire.Type, v []byte, n int) {
+	// The fields of a batch's events are mostly short: a tag of one byte
+	// and a length of one byte.
+	if len(data) >= 2 && data[0] < 0x80 && data[0]&7 == byte(protowire.BytesType) && data[0] >= 1<<3 && data[1] < 0x80 {
+		if end := 2 + int(data[1]); end <= len(data) {
+			return protowire.Number(data[0] >> 3), protowire.BytesType, data[2:end], end
+		}
+	}
 	num, typ, tag := protowire.ConsumeTag(data)
 	if tag < 0 || num > protowire.MaxValidNumber {
 		return 0, 0, nil, -1
