@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/plugins/connectors/cron"
 	"github.com/rayvens/rayvens/plugins/connectors/file"
 	"github.com/rayvens/rayvens/plugins/connectors/filewatch"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
@@ -39,6 +40,7 @@ func Plugin(version string) sdk.Plugin {
 			file.SourceKind,
 			file.RawSourceKind,
 			filewatch.Kind,
+			cron.Kind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
