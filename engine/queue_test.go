@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,27 +26,11 @@ func TestDispatcherComesAndGoes(t *testing.T) {
 		return ev, nil
 	}))
 
-	ctx := testContext(t)
-	errs := make(chan error, publishers)
-	var wg sync.WaitGroup
-	for p := range publishers {
-		wg.Go(func() {
-			for i := range perPublisher {
-				if err := s.Append(ctx, seqEvent{p, i}); err != nil {
-					errs <- err
-					return
-				}
-				if i%burst == 0 {
-					runtime.Gosched() // let the dispatcher run dry
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	publish(t, s, publishers, perPublisher, func(i int) {
+		if i%burst == 0 {
+			runtime.Gosched() // let the dispatcher run dry
+		}
+	})
 	wait(t, e)
 	require.Empty(t, byFunc.bad)
 	for p := range publishers {

@@ -218,20 +218,16 @@ func (s *Stream) TryAppend(ev Event) (bool, error) {
 // appendRec appends ev carrying one part of rec (see record). On success
 // the part is the stream's; on error it is still the caller's.
 func (s *Stream) appendRec(ctx context.Context, ev Event, rec *record) error {
-	ev, err := s.accepted(ev)
-	if err != nil {
-		return err
-	}
-	ok, err := s.tryAppend(ev, rec)
-	if ok || err != nil {
-		return err
-	}
-	return s.send(ctx, ev, rec, s.routes.Load())
+	return s.appendOn(ctx, nil, ev, rec)
 }
 
-// handOn is appendRec for the goroutine of t, which gives up its turn
+// handOn is appendRec for an engine goroutine, whose turn t it gives up
 // before it blocks on a full stream.
 func (s *Stream) handOn(t *turn, ev Event, rec *record) error {
+	return s.appendOn(s.e.ctx, t, ev, rec)
+}
+
+func (s *Stream) appendOn(ctx context.Context, t *turn, ev Event, rec *record) error {
 	ev, err := s.accepted(ev)
 	if err != nil {
 		return err
@@ -240,8 +236,8 @@ func (s *Stream) handOn(t *turn, ev Event, rec *record) error {
 	if ok || err != nil {
 		return err
 	}
-	t.leave()
-	return s.send(s.e.ctx, ev, rec, s.routes.Load())
+	t.leave() // nil for other goroutines: they hold no turn
+	return s.send(ctx, ev, rec, s.routes.Load())
 }
 
 // SetAccept replaces the stream's Accept function (see StreamConfig) for

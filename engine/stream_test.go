@@ -57,24 +57,7 @@ func TestOrderPerPublisher(t *testing.T) {
 		return nil, nil
 	}))
 
-	ctx := testContext(t)
-	errs := make(chan error, publishers)
-	var wg sync.WaitGroup
-	for p := range publishers {
-		wg.Go(func() {
-			for i := range perPublisher {
-				if err := s.Append(ctx, seqEvent{p, i}); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	publish(t, s, publishers, perPublisher, nil)
 	wait(t, e)
 
 	for name, c := range map[string]*orderCheck{"func": byFunc, "actor": byActor} {
@@ -86,6 +69,34 @@ func TestOrderPerPublisher(t *testing.T) {
 	require.Equal(t, uint64(publishers*perPublisher), s.Stats().Appended)
 	require.Empty(t, log.all())
 	shutdown(t, e)
+}
+
+// publish appends perPublisher seqEvents from each of publishers
+// goroutines, calling between (if not nil) after each append, and fails t
+// if an append fails.
+func publish(t *testing.T, s *engine.Stream, publishers, perPublisher int, between func(i int)) {
+	t.Helper()
+	ctx := testContext(t)
+	errs := make(chan error, publishers)
+	var wg sync.WaitGroup
+	for p := range publishers {
+		wg.Go(func() {
+			for i := range perPublisher {
+				if err := s.Append(ctx, seqEvent{p, i}); err != nil {
+					errs <- err
+					return
+				}
+				if between != nil {
+					between(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 }
 
 // gate is a slow subscriber: each call blocks until the test takes its event
