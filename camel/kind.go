@@ -5,6 +5,28 @@ import (
 	"fmt"
 )
 
+// maxKindName bounds a kind's name: it is quoted whole in every error
+// about the kind's parameters.
+const maxKindName = 64
+
+// kindNameError says what is wrong with a kind's name, or "": a lowercase
+// letter, then lowercase letters, digits and hyphens, at most maxKindName
+// bytes, as Kamelet names are (e.g. "aws-s3-source").
+func kindNameError(name string) string {
+	if len(name) > maxKindName {
+		return fmt.Sprintf("is %d bytes long, more than %d", len(name), maxKindName)
+	}
+	for i, r := range name {
+		switch {
+		case 'a' <= r && r <= 'z':
+		case i > 0 && ('0' <= r && r <= '9' || r == '-'):
+		default:
+			return fmt.Sprintf("has %q at byte %d: a name is a lowercase letter, then lowercase letters, digits and hyphens", r, i)
+		}
+	}
+	return ""
+}
+
 // Direction tells sources from sinks.
 type Direction string
 
@@ -40,13 +62,16 @@ func (k Kind) Validate(config map[string]any) (map[string]any, error) {
 }
 
 // Check reports the mistakes in a declaration that would otherwise show
-// only when an instance is opened, or never: no name, a direction other
-// than Source or Sink, a parameter name or alias used twice, a default of
-// the wrong type.
+// only when an instance is opened, or never: no name, a name that is not
+// a lowercase letter followed by lowercase letters, digits and hyphens, a
+// direction other than Source or Sink, a parameter name or alias used
+// twice, a default of the wrong type.
 func (k Kind) Check() error {
 	switch {
 	case k.Name == "":
 		return errors.New("a kind has no name")
+	case kindNameError(k.Name) != "":
+		return fmt.Errorf("the kind %s: its name %s", quote(k.Name), kindNameError(k.Name))
 	case k.Direction != Source && k.Direction != Sink:
 		return fmt.Errorf("%s: direction must be %q or %q, not %q", k.Name, Source, Sink, k.Direction)
 	}
