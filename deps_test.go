@@ -59,7 +59,8 @@ var architecture = []struct {
 			return !project(dep) || dep == module+"/plugins/sdk" || dep == module+"/camel"
 		},
 		testsAllowed: func(dep string) bool {
-			return !project(dep) || dep == module+"/plugins/sdk" || dep == module+"/plugins/sdk/sdktest" || dep == module+"/camel"
+			return !project(dep) || dep == module+"/plugins/sdk" || dep == module+"/plugins/sdk/sdktest" || dep == module+"/camel" ||
+				dep == module+"/plugins/connectors/internal/testpeer"
 		},
 	},
 	{

@@ -37,7 +37,7 @@ func TestCatalog(t *testing.T) {
 }
 
 // notConnectors are the folders here that are not connectors.
-var notConnectors = []string{"gendocs", "testdata"}
+var notConnectors = []string{"gendocs", "internal", "testdata"}
 
 // TestConnectorFolders checks that each folder here is one connector: its
 // kinds are in Plugin, and it holds a README with their generated
