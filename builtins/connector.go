@@ -47,23 +47,34 @@ type connectors struct {
 }
 
 // connectorConfig splits a script's connector dict into kind, instance name
-// and parameters (as Go values).
-func connectorConfig(what string, v starlark.Value) (kind, name string, params map[string]any, err error) {
+// and parameters (as Go values); a source config may also have
+// with_headers, a Rayvens option like kind and name, not a parameter.
+func connectorConfig(what string, v starlark.Value) (kind, name string, params map[string]any, headers bool, err error) {
 	d, ok := v.(*starlark.Dict)
 	if !ok {
-		return "", "", nil, fmt.Errorf("%s must be a dict with a kind, e.g. dict(kind=\"timer-source\", ...), got %s", what, v.Type())
+		return "", "", nil, false, fmt.Errorf("%s must be a dict with a kind, e.g. dict(kind=\"timer-source\", ...), got %s", what, v.Type())
 	}
 	params = map[string]any{}
 	for _, kv := range d.Items() {
 		k, ok := kv[0].(starlark.String)
 		if !ok {
-			return "", "", nil, fmt.Errorf("%s: keys must be strings, got %s", what, kv[0].Type())
+			return "", "", nil, false, fmt.Errorf("%s: keys must be strings, got %s", what, kv[0].Type())
 		}
 		switch string(k) {
+		case "with_headers":
+			if what != "source config" {
+				return "", "", nil, false, fmt.Errorf("%s: with_headers is for sources: a sink takes the headers of the events it gets (see OutputEvent)", what)
+			}
+			b, ok := kv[1].(starlark.Bool)
+			if !ok {
+				return "", "", nil, false, fmt.Errorf("%s: with_headers must be True or False, got %s", what, kv[1].Type())
+			}
+			headers = bool(b)
+			continue
 		case "kind", "name":
 			s, ok := kv[1].(starlark.String)
 			if !ok {
-				return "", "", nil, fmt.Errorf("%s: %s must be a string, got %s", what, k, kv[1].Type())
+				return "", "", nil, false, fmt.Errorf("%s: %s must be a string, got %s", what, k, kv[1].Type())
 			}
 			if k == "kind" {
 				kind = string(s)
@@ -74,14 +85,14 @@ func connectorConfig(what string, v starlark.Value) (kind, name string, params m
 		}
 		gv, err := goValue(kv[1])
 		if err != nil {
-			return "", "", nil, fmt.Errorf("%s: parameter %q %w", what, string(k), err)
+			return "", "", nil, false, fmt.Errorf("%s: parameter %q %w", what, string(k), err)
 		}
 		params[string(k)] = gv
 	}
 	if kind == "" {
-		return "", "", nil, fmt.Errorf("%s has no kind, e.g. dict(kind=\"timer-source\", ...)", what)
+		return "", "", nil, false, fmt.Errorf("%s has no kind, e.g. dict(kind=\"timer-source\", ...)", what)
 	}
-	return kind, name, params, nil
+	return kind, name, params, headers, nil
 }
 
 // goValue converts a parameter value; connectors take scalars only.
@@ -126,7 +137,7 @@ func (s *Stream) addSource(config starlark.Value) (string, error) {
 	if conns == nil {
 		return "", ErrNoConnectors
 	}
-	kind, name, params, err := connectorConfig("source config", config)
+	kind, name, params, headers, err := connectorConfig("source config", config)
 	if err != nil {
 		return "", err
 	}
@@ -139,7 +150,10 @@ func (s *Stream) addSource(config starlark.Value) (string, error) {
 		return "", err
 	}
 	// Its events are camel.Event values, seen by scripts as their body
-	// (see ToStarlark).
+	// (see ToStarlark), or as Messages with their headers.
+	if headers {
+		src = withHeaders{src}
+	}
 	return s.s.AddSource(name, src)
 }
 
@@ -150,7 +164,7 @@ func (s *Stream) addSink(config starlark.Value) (string, error) {
 	if conns == nil {
 		return "", ErrNoConnectors
 	}
-	kind, name, params, err := connectorConfig("sink config", config)
+	kind, name, params, _, err := connectorConfig("sink config", config)
 	if err != nil {
 		return "", err
 	}
@@ -184,7 +198,8 @@ func (s *Stream) addSink(config starlark.Value) (string, error) {
 }
 
 // encodeEvent is the [camel.Encoder] of script values: a string as text,
-// bytes as bytes, an OutputEvent as its data with its headers, anything
+// bytes as bytes, a Message as it came (body, content type, headers), an
+// OutputEvent as its data with its headers, anything
 // else as JSON. Events appended from Go are converted first (ToStarlark).
 func encodeEvent(ev any) (camel.Event, error) {
 	v, err := ToStarlark(ev)
@@ -200,6 +215,8 @@ func sinkEvent(v starlark.Value) (camel.Event, error) {
 		return camel.Event{Body: []byte(v), ContentType: "text/plain"}, nil
 	case starlark.Bytes:
 		return camel.Event{Body: []byte(v), ContentType: "application/octet-stream"}, nil
+	case *Message:
+		return v.ev, nil
 	case *OutputEvent:
 		ev, err := sinkEvent(v.Data)
 		if err != nil {

@@ -172,8 +172,8 @@ func AcceptEvent(ev engine.Event) (engine.Event, error) {
 // None is nil, strings, bytes, bools, ints (int64, or *big.Int-backed
 // values as their decimal string when too large), floats, lists, tuples and
 // dicts with string keys become string, []byte, bool, int64, float64, []any
-// and map[string]any; an OutputEvent becomes its data; any other value its
-// Starlark text.
+// and map[string]any; an OutputEvent becomes its data, a Message the
+// camel.Event it shows; any other value its Starlark text.
 func FromStarlark(v starlark.Value) any {
 	switch v := v.(type) {
 	case starlark.NoneType:
@@ -215,6 +215,8 @@ func FromStarlark(v starlark.Value) any {
 		return out
 	case *OutputEvent:
 		return FromStarlark(v.Data)
+	case *Message:
+		return v.ev
 	}
 	return v.String()
 }

@@ -20,7 +20,9 @@
 // through the [Connectors] interface the program passes in Config: this
 // package validates nothing itself and links no plugin code, so a program
 // that embeds scripts without connectors carries none. Events from sources
-// are camel.Event values, seen by scripts as their body; events to sinks
-// are encoded from script values (a string as text, bytes as bytes, an
-// OutputEvent with its headers, anything else as JSON).
+// are camel.Event values, seen by scripts as their body, or as a [Message]
+// with its headers when the source config has with_headers=True; events
+// to sinks are encoded from script values (a string as text, bytes as
+// bytes, a Message as it came, an OutputEvent with its headers, anything
+// else as JSON).
 package builtins

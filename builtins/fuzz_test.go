@@ -109,7 +109,7 @@ func FuzzEventValues(f *testing.F) {
 			if _, hasKind, _ := config.Get(starlark.String("kind")); !hasKind {
 				require.NoError(t, config.SetKey(starlark.String("kind"), starlark.String("timer-source")))
 			}
-			_, _, params, err := connectorConfig("source config", config)
+			_, _, params, _, err := connectorConfig("source config", config)
 			if err != nil {
 				require.True(t, strings.HasPrefix(err.Error(), "source config"), err.Error())
 				return

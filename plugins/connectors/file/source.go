@@ -290,7 +290,7 @@ func (s *source) read(rel string) (sdk.Event, snapshot, error) {
 	if err != nil {
 		return sdk.Event{}, snapshot{}, err
 	}
-	return sdk.Event{Body: body, ContentType: "application/json"}, snapshotOf(info), nil
+	return sdk.Event{Body: body, ContentType: "application/json", Headers: map[string]string{fileNameHeader: name}}, snapshotOf(info), nil
 }
 
 // acker returns the Ack of the event of file rel, read as snap: it runs
