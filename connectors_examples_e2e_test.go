@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,7 +16,8 @@ import (
 // print what their comments say.
 func TestConnectorExamples(t *testing.T) {
 	runs := map[string]struct{ stdout, stderr string }{
-		"timer": {stdout: "tick\ntick\ntick\n"},
+		"timer":   {stdout: "tick\ntick\ntick\n"},
+		"generic": {stdout: "got tick\ngot tick\ngot tick\n", stderr: strings.Repeat("rayvens: [rayvens ticks-generic-sink] info: ticks: Exchange[ExchangePattern: InOnly, BodyType: text/plain, Body: tick]\n", 3)},
 		"log": {stderr: "rayvens: [rayvens out-log-sink] info: audit: Exchange[ExchangePattern: InOnly, Headers: {}, BodyType: text/plain, Body: hello]\n" +
 			"rayvens: [rayvens out-log-sink] info: audit: Exchange[ExchangePattern: InOnly, Headers: {CamelFileName=report.txt}, BodyType: text/plain, Body: report ready]\n"},
 	}
@@ -23,7 +25,7 @@ func TestConnectorExamples(t *testing.T) {
 	require.NoError(t, err)
 	var folders []string
 	for _, e := range entries {
-		if e.IsDir() && e.Name() != "gendocs" && e.Name() != "testdata" {
+		if e.IsDir() && e.Name() != "gendocs" && e.Name() != "internal" && e.Name() != "testdata" {
 			folders = append(folders, e.Name())
 		}
 	}

@@ -45,20 +45,35 @@ func (c *Catalog) Lookup(name string) (Kind, bool) {
 
 // Validate checks a config for the kind named kind, which must have the
 // direction dir, and returns it normalized (see [Kind.Validate]). An
-// unknown kind is an [*UnknownKindError].
+// unknown kind is an [*UnknownKindError]. For a kind that stands for
+// another (Kind.Rewrite), the other's config is checked too (see
+// [Kind.Resolve]), and returned.
 func (c *Catalog) Validate(kind string, dir Direction, config map[string]any) (map[string]any, error) {
-	k, ok := c.kinds[kind]
-	if !ok {
-		names := make([]string, 0, len(c.kinds))
-		for n := range c.kinds {
-			names = append(names, n)
-		}
-		return nil, &UnknownKindError{Kind: kind, Suggestion: Closest(kind, names)}
+	k, err := c.find(kind)
+	if err != nil {
+		return nil, err
 	}
 	if err := k.Is(dir); err != nil {
 		return nil, err
 	}
-	return k.Validate(config)
+	cfg, err := k.Validate(config)
+	if err != nil {
+		return nil, err
+	}
+	_, cfg, err = k.Resolve(cfg, c.find)
+	return cfg, err
+}
+
+// find returns the kind named name, or an [*UnknownKindError].
+func (c *Catalog) find(name string) (Kind, error) {
+	if k, ok := c.kinds[name]; ok {
+		return k, nil
+	}
+	names := make([]string, 0, len(c.kinds))
+	for n := range c.kinds {
+		names = append(names, n)
+	}
+	return Kind{}, &UnknownKindError{Kind: name, Suggestion: Closest(name, names)}
 }
 
 // Is checks that k has direction dir.
@@ -81,4 +96,38 @@ func (e *UnknownKindError) Error() string {
 		msg += fmt.Sprintf(" (did you mean %q?)", e.Suggestion)
 	}
 	return msg
+}
+
+// Resolve follows k's Rewrite, if it has one, from config (already
+// validated against k): it finds the kind the rewrite names with lookup,
+// reads the rewritten parameters as that kind's types and validates them.
+// It returns the kind to open and its config: k and config themselves when
+// k has no Rewrite. Errors start with k's name, then the other's:
+// `generic-source: kafka-source: missing required parameter "topic"`.
+func (k Kind) Resolve(config map[string]any, lookup func(name string) (Kind, error)) (Kind, map[string]any, error) {
+	if k.Rewrite == nil {
+		return k, config, nil
+	}
+	to, text, err := k.Rewrite(config)
+	if err != nil {
+		return Kind{}, nil, fmt.Errorf("%s: %w", k.Name, err)
+	}
+	target, err := lookup(to)
+	if err != nil {
+		return Kind{}, nil, fmt.Errorf("%s: %w", k.Name, err)
+	}
+	if err := target.Is(k.Direction); err != nil {
+		return Kind{}, nil, fmt.Errorf("%s: %w", k.Name, err)
+	}
+	if target.Rewrite != nil {
+		return Kind{}, nil, fmt.Errorf("%s: stands for %s, which stands for another kind in turn", k.Name, to)
+	}
+	params, err := target.ParseText(text)
+	if err == nil {
+		params, err = target.Validate(params)
+	}
+	if err != nil {
+		return Kind{}, nil, fmt.Errorf("%s: %w", k.Name, err)
+	}
+	return target, params, nil
 }

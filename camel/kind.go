@@ -50,7 +50,21 @@ type Kind struct {
 	// "http-source"), empty for kinds of Rayvens' own.
 	Kamelet string
 	Params  []Param
+	// Rewrite, when set, makes the kind stand for others, as
+	// generic-source stands for the connector of a Camel URI's scheme: the
+	// host validates a config against Params, then opens the kind Rewrite
+	// names with the config it returns, validated in turn against that
+	// kind. It is a function in the host's process, so only the kinds the
+	// host knows without asking a plugin (the built-in ones) can have one;
+	// the plugin protocol does not carry it.
+	Rewrite Rewrite
 }
+
+// A Rewrite turns a validated config into the kind and the parameters of
+// the connector that serves it. The parameters are text, as in a URI's
+// query: the host reads each as its parameter's type (see ParseText).
+// Errors, like a validation's, name parameters and never show a value.
+type Rewrite func(config map[string]any) (kind string, params map[string]string, err error)
 
 // Validate checks config against the kind's parameters and returns it
 // normalized: aliases replaced by canonical names, defaults filled in,

@@ -3,8 +3,11 @@ package camel
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -210,4 +213,46 @@ func quote(name string) string {
 		cut--
 	}
 	return fmt.Sprintf("%q... (%d bytes)", name[:cut], len(name))
+}
+
+// ParseText reads parameters given as text, as a Camel URI's query gives
+// them, as the types k declares: "2000" for an integer parameter is 2000,
+// "true" or "false" for a boolean one is a bool. A name k does not declare
+// stays text, for Validate to refuse. Errors name the parameter, never the
+// value.
+func (k Kind) ParseText(params map[string]string) (map[string]any, error) {
+	types := map[string]Type{}
+	for _, p := range k.Params {
+		types[p.Name] = p.Type
+		for _, a := range p.Aliases {
+			types[a] = p.Type
+		}
+	}
+	out := make(map[string]any, len(params))
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		text := params[name]
+		switch types[name] {
+		case Integer:
+			n, err := strconv.ParseInt(text, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: parameter %s must be an integer", k.Name, quote(name))
+			}
+			out[name] = n
+		case Number:
+			x, err := strconv.ParseFloat(text, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: parameter %s must be a number", k.Name, quote(name))
+			}
+			out[name] = x
+		case Boolean:
+			b, err := strconv.ParseBool(text)
+			if err != nil {
+				return nil, fmt.Errorf("%s: parameter %s must be true or false", k.Name, quote(name))
+			}
+			out[name] = b
+		default:
+			out[name] = text
+		}
+	}
+	return out, nil
 }

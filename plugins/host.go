@@ -286,30 +286,55 @@ func (h *Host) Plugins(ctx context.Context) []PluginInfo {
 	return out
 }
 
-// open validates config for kind and returns what an instance needs.
-func (h *Host) open(ctx context.Context, kind string, dir camel.Direction, config map[string]any) (*process, *structpb.Struct, error) {
-	sv, err := h.served(ctx, kind)
+// open validates config for kind and returns what an instance needs: the
+// process that serves it, and the kind and config to open there. A kind
+// that stands for another (camel.Kind.Rewrite) is rewritten into it, and
+// its errors start with both names: `generic-source: kafka-source: ...`.
+func (h *Host) open(ctx context.Context, kind string, dir camel.Direction, config map[string]any) (*process, string, *structpb.Struct, error) {
+	sv, cfg, err := h.validate(ctx, kind, dir, config)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	if err := sv.kind.Is(dir); err != nil {
-		return nil, nil, err
-	}
-	cfg, err := sv.kind.Validate(config)
-	if err != nil {
-		return nil, nil, err
+	if sv.kind.Rewrite != nil {
+		target, params, err := sv.kind.Resolve(cfg, func(name string) (camel.Kind, error) {
+			other, err := h.served(ctx, name)
+			return other.kind, err
+		})
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if sv, err = h.served(ctx, target.Name); err != nil {
+			return nil, "", nil, err
+		}
+		kind, cfg = target.Name, params
 	}
 	st, err := structpb.NewStruct(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", kind, err)
+		return nil, "", nil, fmt.Errorf("%s: %w", kind, err)
 	}
-	return sv.proc, st, nil
+	return sv.proc, kind, st, nil
+}
+
+// validate finds kind and validates config for it, as given.
+func (h *Host) validate(ctx context.Context, kind string, dir camel.Direction, config map[string]any) (served, map[string]any, error) {
+	sv, err := h.served(ctx, kind)
+	if err != nil {
+		return served{}, nil, err
+	}
+	if err := sv.kind.Is(dir); err != nil {
+		return served{}, nil, err
+	}
+	cfg, err := sv.kind.Validate(config)
+	if err != nil {
+		return served{}, nil, err
+	}
+	return sv, cfg, nil
 }
 
 // Check validates config for a kind of the given direction without opening
 // an instance.
 func (h *Host) Check(ctx context.Context, kind string, dir camel.Direction, config map[string]any) error {
-	_, _, err := h.open(ctx, kind, dir, config)
+	_, _, _, err := h.open(ctx, kind, dir, config)
 	return err
 }
 

@@ -65,7 +65,7 @@ type Sink struct {
 // Event as it is, a string as text, []byte as bytes, anything else as
 // JSON).
 func (h *Host) OpenSink(ctx context.Context, kind, name string, config map[string]any, encode camel.Encoder) (*Sink, error) {
-	proc, cfg, err := h.open(ctx, kind, camel.Sink, config)
+	proc, kind, cfg, err := h.open(ctx, kind, camel.Sink, config)
 	if err != nil {
 		return nil, err
 	}

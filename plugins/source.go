@@ -37,7 +37,7 @@ type Source struct {
 // OpenSource validates config for a source kind and returns the instance,
 // not yet started: Run starts it (launching the plugin if needed).
 func (h *Host) OpenSource(ctx context.Context, kind, name string, config map[string]any) (*Source, error) {
-	proc, cfg, err := h.open(ctx, kind, camel.Source, config)
+	proc, kind, cfg, err := h.open(ctx, kind, camel.Source, config)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/cron"
 	"github.com/rayvens/rayvens/plugins/connectors/file"
 	"github.com/rayvens/rayvens/plugins/connectors/filewatch"
+	"github.com/rayvens/rayvens/plugins/connectors/generic"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
@@ -41,12 +42,15 @@ func Plugin(version string) sdk.Plugin {
 			file.RawSourceKind,
 			filewatch.Kind,
 			cron.Kind,
+			generic.SourceKind,
+			generic.PeriodicSourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
 			httpsink.Kind,
 			slack.Kind,
 			file.SinkKind,
+			generic.SinkKind,
 		},
 	}
 }

@@ -31,6 +31,7 @@ func TestCatalog(t *testing.T) {
 	}
 	require.Equal(t, []string{
 		"cron-source source", "file-sink sink", "file-source source", "file-source-raw source", "file-watch-source source",
+		"generic-periodic-source source", "generic-sink sink", "generic-source source",
 		"http-sink sink", "http-source source", "log-sink sink", "slack-sink sink", "timer-source source",
 		"webhook-source source",
 	}, names)
@@ -65,7 +66,8 @@ func TestConnectorFolders(t *testing.T) {
 }
 
 // connectorFolders returns the folders the kinds of Plugin are declared
-// in, with their kinds: the package of each kind's New function.
+// in, with their kinds: the package of each kind's New function (or its
+// Rewrite, for a kind that stands for others).
 func connectorFolders() map[string][]string {
 	folders := map[string][]string{}
 	add := func(kind string, newFn any) {
@@ -75,10 +77,18 @@ func connectorFolders() map[string][]string {
 	}
 	p := Plugin("")
 	for _, k := range p.Sources {
-		add(k.Name, k.New)
+		if k.New == nil {
+			add(k.Name, k.Rewrite)
+		} else {
+			add(k.Name, k.New)
+		}
 	}
 	for _, k := range p.Sinks {
-		add(k.Name, k.New)
+		if k.New == nil {
+			add(k.Name, k.Rewrite)
+		} else {
+			add(k.Name, k.New)
+		}
 	}
 	return folders
 }

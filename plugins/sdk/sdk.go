@@ -73,6 +73,9 @@ type SourceKind struct {
 	Params  []Param
 	// New creates one source instance from a validated config.
 	New func(cfg Config, log *slog.Logger) (Source, error)
+	// Rewrite, instead of New, makes the kind stand for another (see
+	// camel.Kind.Rewrite): for kinds of the built-in plugin only.
+	Rewrite camel.Rewrite
 }
 
 // SinkKind is a kind of sink, e.g. "jsonl-sink": its declaration and its
@@ -88,6 +91,9 @@ type SinkKind struct {
 	Params  []Param
 	// New creates one sink instance from a validated config.
 	New func(cfg Config, log *slog.Logger) (Sink, error)
+	// Rewrite, instead of New, makes the kind stand for another (see
+	// camel.Kind.Rewrite): for kinds of the built-in plugin only.
+	Rewrite camel.Rewrite
 }
 
 // Source produces events. Run emits until ctx ends (the host disconnected
@@ -148,12 +154,12 @@ const (
 
 // Kind returns the declaration of k as the catalog has it.
 func (k SourceKind) Kind() camel.Kind {
-	return camel.Kind{Name: k.Name, Direction: camel.Source, Description: k.Description, Events: k.Events, Kamelet: k.Kamelet, Params: k.Params}
+	return camel.Kind{Name: k.Name, Direction: camel.Source, Description: k.Description, Events: k.Events, Kamelet: k.Kamelet, Params: k.Params, Rewrite: k.Rewrite}
 }
 
 // Kind returns the declaration of k as the catalog has it.
 func (k SinkKind) Kind() camel.Kind {
-	return camel.Kind{Name: k.Name, Direction: camel.Sink, Description: k.Description, Events: k.Events, Kamelet: k.Kamelet, Params: k.Params}
+	return camel.Kind{Name: k.Name, Direction: camel.Sink, Description: k.Description, Events: k.Events, Kamelet: k.Kamelet, Params: k.Params, Rewrite: k.Rewrite}
 }
 
 // Kinds returns the declarations of every kind p serves, sources first.

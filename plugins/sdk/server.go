@@ -63,8 +63,11 @@ func (p Plugin) check() error {
 		return fmt.Errorf("plugin %q: %w", p.Name, err)
 	}
 	for _, k := range p.Kinds() {
-		if !news[k.Name] {
+		switch {
+		case !news[k.Name] && k.Rewrite == nil:
 			return fmt.Errorf("plugin %q: kind %q has no New function", p.Name, k.Name)
+		case news[k.Name] && k.Rewrite != nil:
+			return fmt.Errorf("plugin %q: kind %q has both New and Rewrite: it is opened or it stands for another, not both", p.Name, k.Name)
 		}
 	}
 	return nil
@@ -114,6 +117,11 @@ func receiveOpen[Req interface{ GetOpen() *proto.Open }](recv func() (Req, error
 // kind and the parameter, never a value.
 func newInstance[T any](s *server, open *proto.Open, kind camel.Kind, newFn func(Config, *slog.Logger) (T, error)) (T, *slog.Logger, error) {
 	var inst T
+	if newFn == nil {
+		// A Rewrite kind: the host opens the kind it stands for, unless
+		// it is not the host's built-in plugin.
+		return inst, nil, status.Errorf(codes.FailedPrecondition, "%s stands for another kind (Rewrite), which only the built-in plugin's host applies; it has no instances of its own", kind.Name)
+	}
 	values, err := kind.Validate(open.GetConfig().AsMap())
 	if err != nil {
 		return inst, nil, status.Error(codes.InvalidArgument, err.Error())

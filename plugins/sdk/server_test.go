@@ -145,6 +145,10 @@ func TestPluginMistakes(t *testing.T) {
 		{Plugin{Name: "p", Sources: []SourceKind{{New: newSource}}}, `plugin "p": a kind has no name`},
 		{Plugin{Name: "p", Sources: []SourceKind{{Name: "a-source"}}}, `plugin "p": kind "a-source" has no New function`},
 		{
+			Plugin{Name: "p", Sources: []SourceKind{{Name: "a-source", New: newSource, Rewrite: func(map[string]any) (string, map[string]string, error) { return "", nil, nil }}}},
+			`plugin "p": kind "a-source" has both New and Rewrite: it is opened or it stands for another, not both`,
+		},
+		{
 			Plugin{Name: "p", Sources: []SourceKind{{Name: "a", New: newSource}, {Name: "a", New: newSource}}},
 			`plugin "p": kind "a" is declared twice`,
 		},
@@ -170,6 +174,9 @@ func TestOpenErrors(t *testing.T) {
 	failing := testPlugin(nil, func(Config, *slog.Logger) (Sink, error) {
 		return nil, errors.New("cannot open the file")
 	})
+	failing.Sources = append(failing.Sources, SourceKind{Name: "alias-source", Rewrite: func(map[string]any) (string, map[string]string, error) {
+		return "test-source", nil, nil
+	}})
 	client, _ := serveConnector(t, failing)
 
 	openSource := func(open *proto.Open) error {
@@ -193,6 +200,10 @@ func TestOpenErrors(t *testing.T) {
 	requireStatus(t, err, codes.InvalidArgument, `test-source: unknown parameter "perod" (did you mean "period"?)`)
 	err = openSource(&proto.Open{Kind: "test-sink"})
 	requireStatus(t, err, codes.NotFound, `plugin "test" has no source kind "test-sink"`)
+	// A kind that stands for another is rewritten by the built-in plugin's
+	// host; a host that asks a plugin to open one learns why it cannot.
+	err = openSource(&proto.Open{Kind: "alias-source"})
+	requireStatus(t, err, codes.FailedPrecondition, `alias-source stands for another kind (Rewrite), which only the built-in plugin's host applies; it has no instances of its own`)
 
 	err = openSink(&proto.Open{Kind: "test-sink", Instance: "out"})
 	requireStatus(t, err, codes.InvalidArgument, `test-sink: missing required parameter "path"`)
