@@ -98,7 +98,11 @@ func (k Kind) Check() error {
 			names[name] = true
 		}
 		if p.Default != nil {
-			if _, err := convert(p.Type, p.Default); err != nil {
+			v, err := convert(p.Type, p.Default)
+			if err == nil && p.Check != nil {
+				err = p.Check(v)
+			}
+			if err != nil {
 				return fmt.Errorf("%s: default of parameter %q %w", k.Name, p.Name, err)
 			}
 		} else if _, err := convert(p.Type, sampleOf(p.Type)); err != nil {

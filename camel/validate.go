@@ -45,6 +45,9 @@ func validate(kind string, ps []Param, config map[string]any) (map[string]any, e
 		}
 		given[p.Name] = k
 		v, err := convert(p.Type, config[k])
+		if err == nil && p.Check != nil {
+			err = p.Check(v)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: parameter %q %w", kind, k, err)
 		}

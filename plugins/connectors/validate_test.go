@@ -10,15 +10,26 @@ import (
 )
 
 // validConfig returns a config with every required parameter of k set to a
-// value of its type.
+// value of its type (one that passes its Check, from checkedSamples).
 func validConfig(k camel.Kind) map[string]any {
 	cfg := map[string]any{}
 	for _, p := range k.Params {
 		if p.Required {
 			cfg[p.Name] = sample(p.Type)
+			if v, ok := checkedSamples[k.Name+"."+p.Name]; ok {
+				cfg[p.Name] = v
+			}
 		}
 	}
 	return cfg
+}
+
+// checkedSamples are valid values of the required parameters that have a
+// Check, by "KIND.PARAMETER".
+var checkedSamples = map[string]any{
+	"cron-source.schedule": "0/5 * * * * ?",
+	"http-source.url":      "http://127.0.0.1:8080/quote",
+	"http-sink.url":        "https://example.com/hook",
 }
 
 func sample(t camel.Type) any {

@@ -34,10 +34,20 @@ var Kind = sdk.SourceKind{
 	Description: "Send events at specific time.",
 	Events:      "the message, as a string, at each time the schedule names",
 	Params: []sdk.Param{
-		{Name: "schedule", Type: sdk.String, Required: true, Description: `A cron expression that is used to trigger events generation: Quartz's six fields, seconds first ("0/3 10 * * * ?"; "+" for a space), or Unix cron's five, or a descriptor ("@hourly", "@every 1m30s"); a "CRON_TZ=Area/City " prefix sets the time zone.`},
+		{Name: "schedule", Type: sdk.String, Required: true, Check: checkSchedule, Description: `A cron expression that is used to trigger events generation: Quartz's six fields, seconds first ("0/3 10 * * * ?"; "+" for a space), or Unix cron's five, or a descriptor ("@hourly", "@every 1m30s"); a "CRON_TZ=Area/City " prefix sets the time zone.`},
 		{Name: "message", Type: sdk.String, Required: true, Description: "The message to generate."},
 	},
 	New: newCron,
+}
+
+// checkSchedule is the schedule's Param.Check: `rayvens check` finds a
+// schedule that does not parse.
+func checkSchedule(v any) error {
+	s, _ := v.(string)
+	if _, err := parse(s); err != nil {
+		return fmt.Errorf("is not a cron schedule: %w", err)
+	}
+	return nil
 }
 
 // parser reads Quartz's and Unix cron's fields and the descriptors.

@@ -44,7 +44,7 @@ var Kind = sdk.SinkKind{
 	Description: "Forwards each event to an HTTP or HTTPS endpoint, retrying failures with backoff.",
 	Events:      "each event is the body of one request",
 	Params: []sdk.Param{
-		{Name: "url", Type: sdk.String, Required: true, Description: "The URL to which you want to send data."},
+		{Name: "url", Type: sdk.String, Required: true, Check: sdk.URL("http", "https"), Description: "The URL to which you want to send data."},
 		{Name: "method", Type: sdk.String, Default: "POST", Description: "The HTTP method to use."},
 		{Name: "contentType", Type: sdk.String, Aliases: []string{"content_type"}, Description: "The Content-Type of the requests (default: the event's own content type)."},
 		{Name: "authorizationToken", Type: sdk.String, Secret: true, Aliases: []string{"authorization_token"}, Description: "When set, each request carries the header `Authorization: Bearer <token>`."},

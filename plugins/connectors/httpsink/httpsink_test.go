@@ -337,8 +337,8 @@ func TestParameters(t *testing.T) {
 		config map[string]any
 		err    string
 	}{
-		{map[string]any{"url": "mailto:x@example.com"}, "http-sink: url must be an http:// or https:// URL"},
-		{map[string]any{"url": "http://:8080/in?apikey=SECRET"}, "http-sink: url must be an http:// or https:// URL"},
+		{map[string]any{"url": "mailto:x@example.com"}, `http-sink: parameter "url" must be a URL starting with http:// or https://`},
+		{map[string]any{"url": "http://:8080/in?apikey=SECRET"}, `http-sink: parameter "url" must be a URL starting with http:// or https://`},
 		{map[string]any{"url": "https://example.com:99999/hooks/SECRET"}, "http-sink: url has port 99999, which is not a port number (1 to 65535)"},
 		{map[string]any{"url": "https://example.com:0/hooks/SECRET"}, "http-sink: url has port 0, which is not a port number (1 to 65535)"},
 		{map[string]any{"url": "http://example.com", "method": "FETCH"}, `http-sink: method "FETCH" is not one of GET, POST, PUT, DELETE, HEAD, OPTIONS, TRACE, PATCH`},

@@ -28,8 +28,8 @@ var Kind = sdk.SourceKind{
 	Description: "Periodically fetches an HTTP resource and provides the content as output.",
 	Events:      "the body of each 2xx response, as a string; failed fetches are logged and retried at the next period",
 	Params: []sdk.Param{
-		{Name: "url", Type: sdk.String, Required: true, Description: "The URL to fetch for data."},
-		{Name: "period", Type: sdk.Integer, Default: 1000, Description: "The interval between fetches in milliseconds (Rayvens' default: 1000; the Kamelet's is 10000)."},
+		{Name: "url", Type: sdk.String, Required: true, Check: sdk.URL("http", "https"), Description: "The URL to fetch for data."},
+		{Name: "period", Type: sdk.Integer, Default: 1000, Check: sdk.AtLeast(1), Description: "The interval between fetches in milliseconds (Rayvens' default: 1000; the Kamelet's is 10000)."},
 		{Name: "contentType", Type: sdk.String, Default: "application/json", Aliases: []string{"content_type"}, Description: "The content type accepted for the resource (the Accept header)."},
 	},
 	New: newHTTPSource,
@@ -59,15 +59,11 @@ type source struct {
 }
 
 func newHTTPSource(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
-	u, err := url.Parse(cfg.String("url"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		// The URL itself is not shown: it may carry an API key.
-		return nil, errors.New("http-source: url must be an http:// or https:// URL")
+	u, err := url.Parse(cfg.String("url")) // checked by validation, as period
+	if err != nil {
+		return nil, errors.New("http-source: url must be an http:// or https:// URL") // not shown: it may carry an API key
 	}
 	period := cfg.Millis("period")
-	if period <= 0 {
-		return nil, errors.New("http-source: period must be positive")
-	}
 	return &source{
 		url:    u.String(),
 		where:  location(u),

@@ -127,9 +127,9 @@ func TestParameters(t *testing.T) {
 		config map[string]any
 		err    string
 	}{
-		{map[string]any{"url": "ftp://example.com/?apikey=SECRET", "period": 10}, "http-source: url must be an http:// or https:// URL"},
-		{map[string]any{"url": "example.com/q", "period": 10}, "http-source: url must be an http:// or https:// URL"},
-		{map[string]any{"url": "http://example.com/q", "period": 0}, "http-source: period must be positive"},
+		{map[string]any{"url": "ftp://example.com/?apikey=SECRET", "period": 10}, `http-source: parameter "url" must be a URL starting with http:// or https://`},
+		{map[string]any{"url": "example.com/q", "period": 10}, `http-source: parameter "url" must be a URL starting with http:// or https://`},
+		{map[string]any{"url": "http://example.com/q", "period": 0}, `http-source: parameter "period" must be at least 1`},
 	} {
 		_, err := sdktest.OpenSource(Kind, bad.config)
 		require.EqualError(t, err, bad.err)

@@ -4,7 +4,6 @@ package timer
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -18,7 +17,7 @@ var Kind = sdk.SourceKind{
 	Description: "Produces periodic messages with a custom payload.",
 	Events:      "the message, as a string",
 	Params: []sdk.Param{
-		{Name: "period", Type: sdk.Integer, Default: 1000, Description: "The interval (in milliseconds) to wait between producing the next message."},
+		{Name: "period", Type: sdk.Integer, Default: 1000, Check: sdk.AtLeast(0), Description: "The interval (in milliseconds) to wait between producing the next message."},
 		{Name: "message", Type: sdk.String, Required: true, Description: "The message to generate."},
 		{Name: "contentType", Type: sdk.String, Default: "text/plain", Aliases: []string{"content_type"}, Description: "The content type of the generated message."},
 		{Name: "repeatCount", Type: sdk.Integer, Aliases: []string{"repeat_count"}, Description: "Specifies a maximum limit of number of fires; the source ends after that many messages in the run, counted across plugin restarts."},
@@ -39,9 +38,6 @@ type timer struct {
 }
 
 func newTimer(cfg sdk.Config, _ *slog.Logger) (sdk.Source, error) {
-	if cfg.Int("period") < 0 {
-		return nil, errors.New("timer-source: period must not be negative")
-	}
 	return &timer{
 		period:      cfg.Millis("period"),
 		message:     cfg.String("message"),

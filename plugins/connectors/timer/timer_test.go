@@ -56,7 +56,7 @@ func TestParameters(t *testing.T) {
 	_, err := sdktest.Validate(Kind, map[string]any{"period": 5})
 	require.EqualError(t, err, `timer-source: missing required parameter "message"`)
 	_, err = sdktest.OpenSource(Kind, map[string]any{"message": "m", "period": -1})
-	require.EqualError(t, err, "timer-source: period must not be negative")
+	require.EqualError(t, err, `timer-source: parameter "period" must not be negative`)
 	values, err := sdktest.Validate(Kind, map[string]any{"message": "m"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"message": "m", "period": int64(1000), "contentType": "text/plain"}, values)

@@ -54,8 +54,8 @@ var Kind = sdk.SourceKind{
 	Params: []sdk.Param{
 		{Name: "subpath", Type: sdk.String, Default: "webhook", Description: "The subpath where the webhook is registered."},
 		{Name: "host", Type: sdk.String, Default: "127.0.0.1", Description: "The address to listen on (Rayvens; use 0.0.0.0 to accept connections from other hosts)."},
-		{Name: "port", Type: sdk.Integer, Default: 8000, Description: "The port to listen on (Rayvens)."},
-		{Name: "maxBodySize", Type: sdk.Integer, Default: 1 << 20, Aliases: []string{"max_body_size"}, Description: "The largest body accepted, in bytes; a larger one is answered 413."},
+		{Name: "port", Type: sdk.Integer, Default: 8000, Check: sdk.Between(0, 65535), Description: "The port to listen on (Rayvens)."},
+		{Name: "maxBodySize", Type: sdk.Integer, Default: 1 << 20, Check: sdk.AtLeast(1), Aliases: []string{"max_body_size"}, Description: "The largest body accepted, in bytes; a larger one is answered 413."},
 		{Name: "authorizationToken", Type: sdk.String, Secret: true, Aliases: []string{"authorization_token"}, Description: "When set, requests must carry the header `Authorization: Bearer <token>`; others are answered 401."},
 	},
 	New: newWebhook,
@@ -112,13 +112,7 @@ type webhook struct {
 }
 
 func newWebhook(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
-	port := cfg.Int("port")
-	if port < 0 || port > 65535 {
-		return nil, fmt.Errorf("webhook-source: port %d is not between 0 and 65535", port)
-	}
-	if cfg.Int("maxBodySize") <= 0 {
-		return nil, errors.New("webhook-source: maxBodySize must be positive")
-	}
+	port := cfg.Int("port") // checked by validation, as maxBodySize
 	w := &webhook{
 		path:       "/" + strings.Trim(cfg.String("subpath"), "/"),
 		maxBody:    cfg.Int("maxBodySize"),

@@ -280,8 +280,8 @@ func TestParameters(t *testing.T) {
 		config map[string]any
 		err    string
 	}{
-		{map[string]any{"port": 70000}, "webhook-source: port 70000 is not between 0 and 65535"},
-		{map[string]any{"maxBodySize": 0}, "webhook-source: maxBodySize must be positive"},
+		{map[string]any{"port": 70000}, `webhook-source: parameter "port" must be between 0 and 65535`},
+		{map[string]any{"maxBodySize": 0}, `webhook-source: parameter "maxBodySize" must be at least 1`},
 	} {
 		_, err := sdktest.OpenSource(Kind, tt.config)
 		require.EqualError(t, err, tt.err)
