@@ -23,6 +23,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
 	"github.com/rayvens/rayvens/plugins/connectors/slack"
+	"github.com/rayvens/rayvens/plugins/connectors/telegram"
 	"github.com/rayvens/rayvens/plugins/connectors/timer"
 	"github.com/rayvens/rayvens/plugins/connectors/webhook"
 	"github.com/rayvens/rayvens/plugins/sdk"
@@ -41,12 +42,14 @@ func Plugin(version string) sdk.Plugin {
 			file.RawSourceKind,
 			filewatch.Kind,
 			cron.Kind,
+			telegram.SourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
 			httpsink.Kind,
 			slack.Kind,
 			file.SinkKind,
+			telegram.SinkKind,
 		},
 	}
 }
