@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/plugins/connectors/binance"
 	"github.com/rayvens/rayvens/plugins/connectors/cron"
 	"github.com/rayvens/rayvens/plugins/connectors/file"
 	"github.com/rayvens/rayvens/plugins/connectors/filewatch"
@@ -43,6 +44,7 @@ func Plugin(version string) sdk.Plugin {
 			filewatch.Kind,
 			cron.Kind,
 			telegram.SourceKind,
+			binance.Kind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,

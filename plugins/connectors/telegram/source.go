@@ -91,7 +91,7 @@ func (s *source) Run(ctx context.Context, emit sdk.Emit) error {
 				wait = refused.retryAfter
 			}
 			if outage == nil {
-				s.log.Warn(s.line(err) + "; trying again with backoff")
+				s.log.Warn(s.line(err)+"; trying again with backoff", "wait", wait.String())
 			} else {
 				s.log.Debug("getUpdates failed again", "error", s.line(err), "wait", wait.String())
 			}
