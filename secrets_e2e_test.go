@@ -93,6 +93,17 @@ for i in range(3):
 `, url, sinkToken, `{"X-Api-Key": "`+sinkHeader+`"}`, extra)
 }
 
+// telegramToken is a bot token: digits, a colon, then the secret.
+const telegramToken = "4242:" + secretMark + "-TELEGRAM"
+
+func telegramSinkScript(base, extra string) string {
+	return fmt.Sprintf("s = Stream(\"s\", sink_config=dict(kind=\"telegram-sink\", chatId=\"1\", baseUri=%q, authorizationToken=%q%s))\ns << \"x\"\n", base, telegramToken, extra)
+}
+
+func telegramSourceScript(base, extra string) string {
+	return fmt.Sprintf("s = Stream(\"s\", source_config=dict(kind=\"telegram-source\", baseUri=%q, authorizationToken=%q%s))\ns >> (lambda e: print(e))\n", base, telegramToken, extra)
+}
+
 var secretScenarios = []secretScenario{
 	// slack-sink: webhookUrl.
 	{name: "slack, connection refused", secrets: []string{"slack-sink.webhookUrl"}, exit: 1,
@@ -156,6 +167,21 @@ var secretScenarios = []secretScenario{
 		script: func(string) string {
 			return fmt.Sprintf("Stream(\"s\", source_config=dict(kind=\"webhook-source\", authorizationToken=%q, prot=8080))\n", webhookToken)
 		}},
+
+	// telegram-source, telegram-sink: authorizationToken, which goes in the
+	// path of every request's URL.
+	{name: "telegram-sink, connection refused", secrets: []string{"telegram-sink.authorizationToken"}, exit: 1,
+		script: func(base string) string { return telegramSinkScript(base, "") }},
+	{name: "telegram-sink, 403", secrets: []string{"telegram-sink.authorizationToken"}, endpoint: http.StatusForbidden, exit: 1,
+		script: func(base string) string { return telegramSinkScript(base, "") }},
+	{name: "telegram-sink, 500", secrets: []string{"telegram-sink.authorizationToken"}, endpoint: http.StatusInternalServerError, exit: 1,
+		script: func(base string) string { return telegramSinkScript(base, "") }},
+	{name: "telegram-source, connection refused", secrets: []string{"telegram-source.authorizationToken"}, exit: 0,
+		script: func(base string) string { return telegramSourceScript(base, "") }},
+	{name: "telegram-source, 401", secrets: []string{"telegram-source.authorizationToken"}, endpoint: http.StatusUnauthorized, exit: 1,
+		script: func(base string) string { return telegramSourceScript(base, "") }},
+	{name: "telegram-source, check with an unknown parameter", secrets: []string{"telegram-source.authorizationToken"}, check: true, exit: 1,
+		script: func(base string) string { return telegramSourceScript(base, ", chatid="+strconv.Quote(secretMark)) }},
 }
 
 // TestSecretsStayOutOfOutput runs every scenario and checks stdout, stderr
