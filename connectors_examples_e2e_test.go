@@ -23,7 +23,7 @@ func TestConnectorExamples(t *testing.T) {
 	require.NoError(t, err)
 	var folders []string
 	for _, e := range entries {
-		if e.IsDir() && e.Name() != "gendocs" && e.Name() != "testdata" {
+		if e.IsDir() && e.Name() != "gendocs" && e.Name() != "internal" && e.Name() != "testdata" {
 			folders = append(folders, e.Name())
 		}
 	}
