@@ -47,6 +47,8 @@ func newSource(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
 		return nil, err
 	}
 	api.prefix = sourceName + ": "
+	// A long poll that outlasts its timeout by this much has hung.
+	api.client.Timeout = pollTimeout + requestTimeout
 	return &source{
 		api: api, log: log, ledger: newLedger(),
 		pollTimeout: pollTimeout, pollDelay: pollDelay, firstWait: firstWait, maxWait: maxWait,
