@@ -26,7 +26,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -64,9 +63,20 @@ const (
 	requestTimeout = 10 * time.Second
 )
 
-// symbol is what a coin may be: Binance's symbols are capital letters and
-// digits.
-var symbol = regexp.MustCompile(`^[A-Z0-9]{1,20}$`)
+// isSymbol reports whether coin may be a symbol: Binance's are capital
+// letters and digits. (A loop, not a regexp: a regexp compiled at package
+// init would cost every rayvens start.)
+func isSymbol(coin string) bool {
+	if coin == "" || len(coin) > 20 {
+		return false
+	}
+	for _, r := range coin {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // source is one binance-source instance.
 type source struct {
@@ -88,7 +98,7 @@ func newSource(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
 	var coins []string
 	for c := range strings.SplitSeq(cfg.String("coin"), ",") {
 		c = strings.ToUpper(strings.TrimSpace(c))
-		if !symbol.MatchString(c) {
+		if !isSymbol(c) {
 			return nil, errors.New(name + `: coin must be one symbol, or several separated by commas ("BTC,ETH"), each of letters and digits`)
 		}
 		coins = append(coins, c)
