@@ -276,5 +276,8 @@ func (s *source) unreachable(err error) error {
 		}
 		err = request.Err
 	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: cannot reach %s: the connection closed before the answer", name, s.host)
+	}
 	return fmt.Errorf("%s: cannot reach %s: %w", name, s.host, err)
 }

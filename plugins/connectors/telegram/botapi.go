@@ -162,7 +162,11 @@ func (b *botAPI) unreachable(err error) error {
 	if errors.As(err, &request) {
 		err = request.Err
 	}
-	return &unreachableError{prefix: b.prefix, host: b.host, cause: b.redact(err.Error())}
+	cause := b.redact(err.Error())
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		cause = "the connection closed before the answer"
+	}
+	return &unreachableError{prefix: b.prefix, host: b.host, cause: cause}
 }
 
 // redact replaces the token in text a peer or a library wrote.
