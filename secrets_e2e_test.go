@@ -93,6 +93,17 @@ for i in range(3):
 `, url, sinkToken, `{"X-Api-Key": "`+sinkHeader+`"}`, extra)
 }
 
+// telegramToken is a bot token: digits, a colon, then the secret.
+const telegramToken = "4242:" + secretMark + "-TELEGRAM"
+
+func telegramSinkScript(base, extra string) string {
+	return fmt.Sprintf("s = Stream(\"s\", sink_config=dict(kind=\"telegram-sink\", chatId=\"1\", baseUri=%q, authorizationToken=%q%s))\ns << \"x\"\n", base, telegramToken, extra)
+}
+
+func telegramSourceScript(base, extra string) string {
+	return fmt.Sprintf("s = Stream(\"s\", source_config=dict(kind=\"telegram-source\", baseUri=%q, authorizationToken=%q%s))\ns >> (lambda e: print(e))\n", base, telegramToken, extra)
+}
+
 var secretScenarios = []secretScenario{
 	// slack-sink: webhookUrl.
 	{name: "slack, connection refused", secrets: []string{"slack-sink.webhookUrl"}, exit: 1,
@@ -118,6 +129,30 @@ var secretScenarios = []secretScenario{
 
 	// http-sink: authorizationToken and headers (and a URL with a token
 	// in its path and query).
+	{name: "generic-sink, an http URI answered 401", secrets: []string{"generic-sink.uri"}, endpoint: http.StatusUnauthorized, exit: 1,
+		script: func(base string) string {
+			return fmt.Sprintf("s = Stream(\"s\", sink_config=dict(kind=\"generic-sink\", uri=%q))\ns << \"x\"\n", base+sinkPath+"?"+sinkQuery)
+		}},
+	{name: "generic-sink, check of a spec that is not YAML", secrets: []string{"generic-sink.spec"}, check: true, exit: 1,
+		script: func(base string) string {
+			return fmt.Sprintf("s = Stream(\"s\", sink_config=dict(kind=\"generic-sink\", spec=%q))\n", "to: ["+base+sinkPath)
+		}},
+	{name: "generic-periodic-source, check with an unknown option", secrets: []string{"generic-periodic-source.uri"}, check: true, exit: 1,
+		script: func(base string) string {
+			return fmt.Sprintf("s = Stream(\"s\", source_config=dict(kind=\"generic-periodic-source\", uri=%q, period=%s))\n", "file:in?"+sinkQuery, secretNumber)
+		}},
+	{name: "generic-source, check of a spec with an unknown option", secrets: []string{"generic-source.spec"}, check: true, exit: 1,
+		script: func(base string) string {
+			return fmt.Sprintf("s = Stream(\"s\", source_config=dict(kind=\"generic-source\", spec=%q))\n", "from:\n  uri: timer:t?"+sinkQuery)
+		}},
+	{name: "generic-source, check of a scheme served by no connector", secrets: []string{"generic-source.uri"}, check: true, exit: 1,
+		script: func(base string) string {
+			return fmt.Sprintf("s = Stream(\"s\", source_config=dict(kind=\"generic-source\", uri=%q))\n", "jms:queue?"+sinkQuery)
+		}},
+	{name: "generic-periodic-source, check of a spec with steps", secrets: []string{"generic-periodic-source.spec"}, check: true, exit: 1,
+		script: func(base string) string {
+			return fmt.Sprintf("s = Stream(\"s\", source_config=dict(kind=\"generic-periodic-source\", spec=%q))\n", "from:\n  uri: "+base+sinkPath+"\n  steps:\n    - to: log:"+sinkToken)
+		}},
 	{name: "http-sink, connection refused", secrets: []string{"http-sink.authorizationToken", "http-sink.headers"}, exit: 1,
 		script: func(base string) string { return httpSinkScript(strconv.Quote(base+sinkPath+"?"+sinkQuery), "") }},
 	{name: "http-sink, 401", secrets: []string{"http-sink.authorizationToken", "http-sink.headers"}, endpoint: http.StatusUnauthorized, exit: 1,
@@ -156,6 +191,21 @@ var secretScenarios = []secretScenario{
 		script: func(string) string {
 			return fmt.Sprintf("Stream(\"s\", source_config=dict(kind=\"webhook-source\", authorizationToken=%q, prot=8080))\n", webhookToken)
 		}},
+
+	// telegram-source, telegram-sink: authorizationToken, which goes in the
+	// path of every request's URL.
+	{name: "telegram-sink, connection refused", secrets: []string{"telegram-sink.authorizationToken"}, exit: 1,
+		script: func(base string) string { return telegramSinkScript(base, "") }},
+	{name: "telegram-sink, 403", secrets: []string{"telegram-sink.authorizationToken"}, endpoint: http.StatusForbidden, exit: 1,
+		script: func(base string) string { return telegramSinkScript(base, "") }},
+	{name: "telegram-sink, 500", secrets: []string{"telegram-sink.authorizationToken"}, endpoint: http.StatusInternalServerError, exit: 1,
+		script: func(base string) string { return telegramSinkScript(base, "") }},
+	{name: "telegram-source, connection refused", secrets: []string{"telegram-source.authorizationToken"}, exit: 0,
+		script: func(base string) string { return telegramSourceScript(base, "") }},
+	{name: "telegram-source, 401", secrets: []string{"telegram-source.authorizationToken"}, endpoint: http.StatusUnauthorized, exit: 1,
+		script: func(base string) string { return telegramSourceScript(base, "") }},
+	{name: "telegram-source, check with an unknown parameter", secrets: []string{"telegram-source.authorizationToken"}, check: true, exit: 1,
+		script: func(base string) string { return telegramSourceScript(base, ", chatid="+strconv.Quote(secretMark)) }},
 }
 
 // TestSecretsStayOutOfOutput runs every scenario and checks stdout, stderr

@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/rayvens/rayvens/camel"
+	"github.com/rayvens/rayvens/plugins/connectors/binance"
 	"github.com/rayvens/rayvens/plugins/connectors/cron"
 	"github.com/rayvens/rayvens/plugins/connectors/file"
 	"github.com/rayvens/rayvens/plugins/connectors/filewatch"
@@ -24,6 +25,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
 	"github.com/rayvens/rayvens/plugins/connectors/slack"
+	"github.com/rayvens/rayvens/plugins/connectors/telegram"
 	"github.com/rayvens/rayvens/plugins/connectors/timer"
 	"github.com/rayvens/rayvens/plugins/connectors/webhook"
 	"github.com/rayvens/rayvens/plugins/sdk"
@@ -44,6 +46,8 @@ func Plugin(version string) sdk.Plugin {
 			cron.Kind,
 			generic.SourceKind,
 			generic.PeriodicSourceKind,
+			telegram.SourceKind,
+			binance.Kind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
@@ -51,6 +55,7 @@ func Plugin(version string) sdk.Plugin {
 			slack.Kind,
 			file.SinkKind,
 			generic.SinkKind,
+			telegram.SinkKind,
 		},
 	}
 }

@@ -30,9 +30,22 @@ func TestCatalog(t *testing.T) {
 		names = append(names, k.Name+" "+string(k.Direction))
 	}
 	require.Equal(t, []string{
-		"cron-source source", "file-sink sink", "file-source source", "file-source-raw source", "file-watch-source source",
-		"generic-periodic-source source", "generic-sink sink", "generic-source source",
-		"http-sink sink", "http-source source", "log-sink sink", "slack-sink sink", "timer-source source",
+		"binance-source source",
+		"cron-source source",
+		"file-sink sink",
+		"file-source source",
+		"file-source-raw source",
+		"file-watch-source source",
+		"generic-periodic-source source",
+		"generic-sink sink",
+		"generic-source source",
+		"http-sink sink",
+		"http-source source",
+		"log-sink sink",
+		"slack-sink sink",
+		"telegram-sink sink",
+		"telegram-source source",
+		"timer-source source",
 		"webhook-source source",
 	}, names)
 }

@@ -74,6 +74,9 @@ func TestKinds(t *testing.T) {
 var rayvensOnly = map[string][]string{
 	"webhook-source": {"host", "port", "maxBodySize", "authorizationToken"},
 	"http-sink":      {"contentType", "authorizationToken", "headers"},
+
+	"telegram-source": {"baseUri"},
+	"telegram-sink":   {"baseUri"},
 }
 
 func nilIfEmpty(s []string) []string {
