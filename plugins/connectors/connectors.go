@@ -22,6 +22,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
+	"github.com/rayvens/rayvens/plugins/connectors/s3"
 	"github.com/rayvens/rayvens/plugins/connectors/slack"
 	"github.com/rayvens/rayvens/plugins/connectors/timer"
 	"github.com/rayvens/rayvens/plugins/connectors/webhook"
@@ -41,12 +42,14 @@ func Plugin(version string) sdk.Plugin {
 			file.RawSourceKind,
 			filewatch.Kind,
 			cron.Kind,
+			s3.SourceKind, s3.COSSourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
 			httpsink.Kind,
 			slack.Kind,
 			file.SinkKind,
+			s3.SinkKind, s3.COSSinkKind,
 		},
 	}
 }

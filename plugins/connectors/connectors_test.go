@@ -30,6 +30,7 @@ func TestCatalog(t *testing.T) {
 		names = append(names, k.Name+" "+string(k.Direction))
 	}
 	require.Equal(t, []string{
+		"aws-s3-sink sink", "aws-s3-source source", "cloud-object-storage-sink sink", "cloud-object-storage-source source",
 		"cron-source source", "file-sink sink", "file-source source", "file-source-raw source", "file-watch-source source",
 		"http-sink sink", "http-source source", "log-sink sink", "slack-sink sink", "timer-source source",
 		"webhook-source source",
