@@ -154,8 +154,16 @@ func (f *fakeS3) awsConfig(bucket string, more map[string]any) map[string]any {
 		"bucketNameOrArn": bucket, "region": "us-east-1",
 		"accessKey": "test-access", "secretKey": "test-secret",
 		"overrideEndpoint": true, "uriEndpointOverride": f.url(), "forcePathStyle": true,
-		"delay": 20,
 	}
+	for k, v := range more {
+		cfg[k] = v
+	}
+	return cfg
+}
+
+// awsSource is a config of aws-s3-source for the peer, polling often.
+func (f *fakeS3) awsSource(bucket string, more map[string]any) map[string]any {
+	cfg := f.awsConfig(bucket, map[string]any{"delay": 20})
 	for k, v := range more {
 		cfg[k] = v
 	}

@@ -117,8 +117,7 @@ func (s *sink) put(ctx context.Context, ev sdk.Event) error {
 			contentType = "application/octet-stream"
 		}
 		key := s.key(ev, "")
-		_, err := s.conn.client.PutObject(ctx, s.conn.bucket, key, bytes.NewReader(ev.Body), int64(len(ev.Body)),
-			minio.PutObjectOptions{ContentType: contentType, PartSize: s.partSize})
+		_, err := s.conn.client.PutObject(ctx, s.conn.bucket, key, bytes.NewReader(ev.Body), int64(len(ev.Body)), s.putOptions(contentType))
 		return s.conn.explain(err)
 	}
 	path := strings.TrimSpace(string(ev.Body))
@@ -163,9 +162,18 @@ func (s *sink) upload(ctx context.Context, path, key, contentType string) error 
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	_, err = s.conn.client.PutObject(ctx, s.conn.bucket, key, f, info.Size(),
-		minio.PutObjectOptions{ContentType: contentType, PartSize: s.partSize})
+	_, err = s.conn.client.PutObject(ctx, s.conn.bucket, key, f, info.Size(), s.putOptions(contentType))
 	return s.conn.explain(err)
+}
+
+// putOptions are the options of every PUT. Each request (each part of a
+// multi-part upload) carries its Content-MD5, which the store checks,
+// instead of a streaming (aws-chunked) signature of its payload, which
+// minio-go would use over plain http and which not every S3-compatible
+// store decodes in its multi-part uploads (gofakes3 does not). Over
+// https the payload is not signed either way.
+func (s *sink) putOptions(contentType string) minio.PutObjectOptions {
+	return minio.PutObjectOptions{ContentType: contentType, PartSize: s.partSize, SendContentMd5: true, DisableContentSha256: true}
 }
 
 // Close stops uploading from_file or from_directory.

@@ -34,7 +34,7 @@ func TestSourceAcksOnlyWhenDone(t *testing.T) {
 	s3.put(t, "inbox", "b.txt", "beta")
 	s3.put(t, "inbox", "dir/c.txt", "gamma")
 
-	src := sdktest.NewSource(t, SourceKind, s3.awsConfig("inbox", nil))
+	src := sdktest.NewSource(t, SourceKind, s3.awsSource("inbox", nil))
 	c := sdktest.Collector{Hold: true}
 	sdktest.Run(t, src, c.Emit)
 	evs := byKey(c.Wait(t, 3))
@@ -74,7 +74,7 @@ func TestSourceCrashAndRestart(t *testing.T) {
 	for i := range 5 {
 		s3.put(t, "inbox", fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i))
 	}
-	first := sdktest.NewSource(t, SourceKind, s3.awsConfig("inbox", nil))
+	first := sdktest.NewSource(t, SourceKind, s3.awsSource("inbox", nil))
 	c1 := sdktest.Collector{Hold: true}
 	r := sdktest.Run(t, first, c1.Emit)
 	evs := c1.Wait(t, 5)
@@ -83,7 +83,7 @@ func TestSourceCrashAndRestart(t *testing.T) {
 	require.Eventually(t, func() bool { return len(s3.keys(t, "inbox")) == 3 }, sdktest.Timeout, 5*time.Millisecond)
 	require.NoError(t, r.Stop()) // dies: the other three are never acked
 
-	second := sdktest.NewSource(t, SourceKind, s3.awsConfig("inbox", nil), sdktest.Reopened(5))
+	second := sdktest.NewSource(t, SourceKind, s3.awsSource("inbox", nil), sdktest.Reopened(5))
 	var c2 sdktest.Collector // accepts each event
 	sdktest.Run(t, second, c2.Emit)
 	require.ElementsMatch(t, []string{"v2", "v3", "v4"}, bodies(c2.Wait(t, 3)))
@@ -98,7 +98,7 @@ func TestSourceReconnects(t *testing.T) {
 	s3 := startS3(t, "inbox")
 	s3.put(t, "inbox", "before", "1")
 	var log sdktest.Log
-	src := sdktest.NewSource(t, SourceKind, s3.awsConfig("inbox", nil), sdktest.LogTo(&log))
+	src := sdktest.NewSource(t, SourceKind, s3.awsSource("inbox", nil), sdktest.LogTo(&log))
 	src.(*source).firstWait, src.(*source).maxWait = 10*time.Millisecond, 50*time.Millisecond
 	var c sdktest.Collector
 	sdktest.Run(t, src, c.Emit)
@@ -120,15 +120,14 @@ func TestSourceReconnects(t *testing.T) {
 func TestSourceMovesAfterRead(t *testing.T) {
 	s3 := startS3(t, "inbox", "done-box")
 	s3.put(t, "inbox", "a", "alpha")
-	src := sdktest.NewSource(t, SourceKind, s3.awsConfig("inbox", map[string]any{
+	src := sdktest.NewSource(t, SourceKind, s3.awsSource("inbox", map[string]any{
 		"moveAfterRead": true, "destinationBucket": "done-box", "destinationBucketPrefix": "read/", "destinationBucketSuffix": ".old",
 	}))
 	var c sdktest.Collector
 	sdktest.Run(t, src, c.Emit)
 	c.Wait(t, 1)
-	require.Eventually(t, func() bool { return len(s3.keys(t, "done-box")) == 1 }, sdktest.Timeout, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return len(s3.keys(t, "inbox")) == 0 }, sdktest.Timeout, 5*time.Millisecond)
 	require.Equal(t, map[string]string{"read/a.old": "alpha"}, s3.objects(t, "done-box"))
-	require.Empty(t, s3.keys(t, "inbox"))
 }
 
 // TestSourceWithinOneBucket moves into a prefix of the same bucket, which
@@ -136,7 +135,7 @@ func TestSourceMovesAfterRead(t *testing.T) {
 func TestSourceWithinOneBucket(t *testing.T) {
 	s3 := startS3(t, "inbox")
 	s3.put(t, "inbox", "a", "alpha")
-	src := sdktest.NewSource(t, SourceKind, s3.awsConfig("inbox", map[string]any{
+	src := sdktest.NewSource(t, SourceKind, s3.awsSource("inbox", map[string]any{
 		"moveAfterRead": true, "destinationBucket": "inbox", "destinationBucketPrefix": "done/",
 	}))
 	var c sdktest.Collector
@@ -152,7 +151,7 @@ func TestSourceWithinOneBucket(t *testing.T) {
 func TestSourceKeepsObjects(t *testing.T) {
 	s3 := startS3(t, "inbox")
 	s3.put(t, "inbox", "a", "v1")
-	src := sdktest.NewSource(t, SourceKind, s3.awsConfig("inbox", map[string]any{"deleteAfterRead": false, "prefix": "a"}))
+	src := sdktest.NewSource(t, SourceKind, s3.awsSource("inbox", map[string]any{"deleteAfterRead": false, "prefix": "a"}))
 	var c sdktest.Collector
 	sdktest.Run(t, src, c.Emit)
 	c.Wait(t, 1)
@@ -173,7 +172,7 @@ func TestSourceMaxMessagesPerPoll(t *testing.T) {
 		s3.put(t, "inbox", fmt.Sprintf("k%02d", i), fmt.Sprint(i))
 		want = append(want, fmt.Sprint(i))
 	}
-	src := sdktest.NewSource(t, SourceKind, s3.awsConfig("inbox", map[string]any{"maxMessagesPerPoll": 10, "ignoreBody": true}))
+	src := sdktest.NewSource(t, SourceKind, s3.awsSource("inbox", map[string]any{"maxMessagesPerPoll": 10, "ignoreBody": true}))
 	var c sdktest.Collector
 	sdktest.Run(t, src, c.Emit)
 	evs := c.Wait(t, 25)
@@ -186,13 +185,15 @@ func TestSourceMaxMessagesPerPoll(t *testing.T) {
 func TestSourceAutoCreatesTheBucket(t *testing.T) {
 	s3 := startS3(t)
 	var log sdktest.Log
-	src := sdktest.NewSource(t, SourceKind, s3.awsConfig("missing", nil), sdktest.LogTo(&log))
+	src := sdktest.NewSource(t, SourceKind, s3.awsSource("missing", nil), sdktest.LogTo(&log))
 	src.(*source).firstWait = 10 * time.Millisecond
 	sdktest.Run(t, src, new(sdktest.Collector).Emit)
-	require.Eventually(t, func() bool { return strings.Contains(log.String(), "aws-s3-source: the bucket \\\"missing\\\" does not exist at "+s3.addr+" (set autoCreateBucket to create it)") },
+	require.Eventually(t, func() bool {
+		return strings.Contains(log.String(), "aws-s3-source: the bucket \\\"missing\\\" does not exist at "+s3.addr+" (set autoCreateBucket to create it)")
+	},
 		sdktest.Timeout, 5*time.Millisecond, "%s", &log)
 
-	src = sdktest.NewSource(t, SourceKind, s3.awsConfig("made-box", map[string]any{"autoCreateBucket": true, "bucketNameOrArn": "arn:aws:s3:::made-box"}))
+	src = sdktest.NewSource(t, SourceKind, s3.awsSource("made-box", map[string]any{"autoCreateBucket": true, "bucketNameOrArn": "arn:aws:s3:::made-box"}))
 	var c sdktest.Collector
 	sdktest.Run(t, src, c.Emit)
 	require.Eventually(t, func() bool { ok, _ := s3.backend.BucketExists("made-box"); return ok }, sdktest.Timeout, 5*time.Millisecond)
@@ -216,8 +217,8 @@ func TestCOSSource(t *testing.T) {
 	require.NoError(t, json.Unmarshal(ev.Body, &got))
 	require.Equal(t, map[string]string{"filename": "report.txt", "body": "hello"}, got)
 	require.Equal(t, "report.txt", ev.Headers[keyHeader])
-	require.Eventually(t, func() bool { return len(s3.keys(t, "done-box")) == 1 }, sdktest.Timeout, 5*time.Millisecond)
-	require.Empty(t, s3.keys(t, "inbox"))
+	require.Eventually(t, func() bool { return len(s3.keys(t, "inbox")) == 0 }, sdktest.Timeout, 5*time.Millisecond)
+	require.Equal(t, []string{"report.txt"}, s3.keys(t, "done-box"))
 
 	s3.put(t, "meta-box", "big.csv", "1,2,3")
 	src = sdktest.NewSource(t, COSSourceKind, s3.cosConfig("meta-box", map[string]any{"meta_event_only": true}))
