@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,9 +47,20 @@ type endpointConfig struct {
 	secrets    []string
 }
 
-// regionSyntax is what a region name looks like (us-east-1, eu-de, ...):
-// checked so that a typo is told at once, not as a signature error.
-var regionSyntax = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+// validRegion reports whether region looks like a region name (us-east-1,
+// eu-de, ...): lowercase letters, digits and hyphens. It is checked so
+// that a typo is told at once, not as a signature error.
+func validRegion(region string) bool {
+	if region == "" || len(region) > 63 || region[0] == '-' {
+		return false
+	}
+	for _, r := range region {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // awsEndpoint reads the connection parameters of the aws-s3 kinds.
 func awsEndpoint(kind string, cfg sdk.Config) (endpointConfig, error) {
@@ -143,7 +153,7 @@ func (e endpointConfig) connect() (*conn, error) {
 	if s3utils.CheckValidBucketName(e.bucket) != nil {
 		return nil, fmt.Errorf("%s: the bucket name is not one S3 takes: 3 to 63 letters, digits, dots and hyphens", e.kind)
 	}
-	if !regionSyntax.MatchString(e.region) {
+	if !validRegion(e.region) {
 		return nil, fmt.Errorf("%s: region must be a region name such as us-east-1 (lowercase letters, digits and hyphens)", e.kind)
 	}
 	host, secure := "s3.amazonaws.com", true
@@ -214,7 +224,10 @@ func (c *conn) explain(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s: stopped before %s answered", c.kind, c.host)
+	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: no answer from %s in time", c.kind, c.host)
 	}
 	var netErr net.Error

@@ -37,8 +37,9 @@ const maxObjectSize = 32 << 20
 const (
 	firstWait = 500 * time.Millisecond
 	maxWait   = 30 * time.Second
-	// ackTimeout bounds the delete or move an acknowledgement does.
-	ackTimeout = 30 * time.Second
+	// ackTimeout bounds the delete or move an acknowledgement does: it
+	// holds up the SDK's goroutine that receives the host's acks.
+	ackTimeout = 10 * time.Second
 )
 
 // destination is where moveAfterRead moves objects.
