@@ -33,6 +33,9 @@ type localFiles struct {
 	// still being written from one that is done; kept holds the files
 	// uploaded and left in place, as they were then.
 	last, kept map[string]fileVersion
+	// failed holds, by file, why its last upload failed, so that a
+	// failure that repeats at every look is logged once.
+	failed map[string]string
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -47,7 +50,7 @@ type fileVersion struct {
 
 // watchFiles starts uploading fromFile or the files of fromDir.
 func watchFiles(kind string, s *sink, fromFile, fromDir string, keep bool) (*localFiles, error) {
-	l := &localFiles{sink: s, keep: keep, period: filesPeriod, last: map[string]fileVersion{}, kept: map[string]fileVersion{}, done: make(chan struct{})}
+	l := &localFiles{sink: s, keep: keep, period: filesPeriod, last: map[string]fileVersion{}, kept: map[string]fileVersion{}, failed: map[string]string{}, done: make(chan struct{})}
 	param := "from_directory"
 	l.dir = fromDir
 	if fromFile != "" {
@@ -122,6 +125,11 @@ func (l *localFiles) look(ctx context.Context) {
 			delete(l.kept, name)
 		}
 	}
+	for name := range l.failed {
+		if _, ok := seen[name]; !ok {
+			delete(l.failed, name)
+		}
+	}
 	l.last = seen
 }
 
@@ -130,10 +138,15 @@ func (l *localFiles) uploadOne(ctx context.Context, name string, v fileVersion) 
 	path := filepath.Join(l.dir, name)
 	err := l.sink.upload(ctx, path, filepath.ToSlash(name), mime.TypeByExtension(filepath.Ext(name)))
 	if err != nil {
-		if ctx.Err() == nil {
-			l.sink.log.Warn("cannot upload a file; it is left in place and tried again", "file", path, "error", err.Error())
+		if ctx.Err() == nil && l.failed[name] != err.Error() {
+			l.failed[name] = err.Error()
+			l.sink.log.Warn("cannot upload a file; it is left in place and tried again every half second (said once while the reason stays the same)", "file", path, "error", err.Error())
 		}
 		return
+	}
+	if _, ok := l.failed[name]; ok {
+		delete(l.failed, name)
+		l.sink.log.Info("a file that could not be uploaded is uploaded", "file", path)
 	}
 	if l.keep {
 		l.kept[name] = v
