@@ -38,7 +38,7 @@ type fakeS3 struct {
 
 // startS3 starts a peer holding the given buckets; it is stopped when the
 // test ends.
-func startS3(t *testing.T, buckets ...string) *fakeS3 {
+func startS3(t testing.TB, buckets ...string) *fakeS3 {
 	t.Helper()
 	f := &fakeS3{backend: s3mem.New()}
 	faker := gofakes3.New(f.backend)
@@ -73,7 +73,7 @@ func (f *fakeS3) stop() {
 }
 
 // restart serves the same objects on the same address again.
-func (f *fakeS3) restart(t *testing.T) {
+func (f *fakeS3) restart(t testing.TB) {
 	t.Helper()
 	var l net.Listener
 	require.Eventually(t, func() bool {
@@ -89,7 +89,7 @@ func (f *fakeS3) restart(t *testing.T) {
 
 // waitListings waits until the peer answered n more listings than it had
 // when called, so that a test knows the source polled again.
-func (f *fakeS3) waitListings(t *testing.T, n int64) func() {
+func (f *fakeS3) waitListings(t testing.TB, n int64) func() {
 	from := f.listings.Load()
 	return func() {
 		t.Helper()
@@ -98,7 +98,7 @@ func (f *fakeS3) waitListings(t *testing.T, n int64) func() {
 }
 
 // client is a client of the peer for the tests' own checks.
-func (f *fakeS3) client(t *testing.T) *minio.Client {
+func (f *fakeS3) client(t testing.TB) *minio.Client {
 	t.Helper()
 	c, err := minio.New(f.addr, &minio.Options{Creds: credentials.NewStaticV4("test", "test", ""), Region: "us-east-1"})
 	require.NoError(t, err)
@@ -107,14 +107,14 @@ func (f *fakeS3) client(t *testing.T) *minio.Client {
 
 // put stores an object straight into the backend (also while the server
 // is stopped).
-func (f *fakeS3) put(t *testing.T, bucket, key, body string) {
+func (f *fakeS3) put(t testing.TB, bucket, key, body string) {
 	t.Helper()
 	_, err := f.backend.PutObject(bucket, key, map[string]string{"Content-Type": "text/plain", "Last-Modified": time.Now().UTC().Format(http.TimeFormat)}, strings.NewReader(body), int64(len(body)), nil)
 	require.NoError(t, err)
 }
 
 // objects returns the bucket's keys and contents.
-func (f *fakeS3) objects(t *testing.T, bucket string) map[string]string {
+func (f *fakeS3) objects(t testing.TB, bucket string) map[string]string {
 	t.Helper()
 	list, err := f.backend.ListBucket(bucket, nil, gofakes3.ListBucketPage{})
 	require.NoError(t, err)
@@ -131,7 +131,7 @@ func (f *fakeS3) objects(t *testing.T, bucket string) map[string]string {
 }
 
 // keys returns the bucket's keys, sorted.
-func (f *fakeS3) keys(t *testing.T, bucket string) []string {
+func (f *fakeS3) keys(t testing.TB, bucket string) []string {
 	var keys []string
 	for k := range f.objects(t, bucket) {
 		keys = append(keys, k)
@@ -141,7 +141,7 @@ func (f *fakeS3) keys(t *testing.T, bucket string) []string {
 }
 
 // contentType returns the content type an object was stored with.
-func (f *fakeS3) contentType(t *testing.T, bucket, key string) string {
+func (f *fakeS3) contentType(t testing.TB, bucket, key string) string {
 	t.Helper()
 	info, err := f.client(t).StatObject(context.Background(), bucket, key, minio.StatObjectOptions{})
 	require.NoError(t, err)
