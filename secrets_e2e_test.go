@@ -42,10 +42,13 @@ const (
 	sinkQuery    = "key=" + secretMark + "-URLQUERY"
 	webhookToken = secretMark + "-WEBHOOK-ghi"
 	secretNumber = "987654321987" // a secret given with the wrong type
+	s3Access     = secretMark + "-S3ACCESS-jkl"
+	s3Secret     = secretMark + "-S3SECRET-mno"
+	s3Session    = secretMark + "-S3SESSION-pqr"
 )
 
 // secretFragments are what must appear nowhere: the mark and the tails.
-var secretFragments = []string{secretMark, "PATH/B0x", "TOKEN-abc", "HEADER-def", "URLPATH", "URLQUERY", "WEBHOOK-ghi", secretNumber}
+var secretFragments = []string{secretMark, "PATH/B0x", "TOKEN-abc", "HEADER-def", "URLPATH", "URLQUERY", "WEBHOOK-ghi", secretNumber, "S3ACCESS-jkl", "S3SECRET-mno", "S3SESSION-pqr"}
 
 // echoServer answers every request with status, its body echoing what it
 // was sent (path, query, credentials), as some endpoints do in their
@@ -102,6 +105,29 @@ func telegramSinkScript(base, extra string) string {
 
 func telegramSourceScript(base, extra string) string {
 	return fmt.Sprintf("s = Stream(\"s\", source_config=dict(kind=\"telegram-source\", baseUri=%q, authorizationToken=%q%s))\ns >> (lambda e: print(e))\n", base, telegramToken, extra)
+}
+
+// s3Script uses an S3 kind on the endpoint base: a sink gets three
+// events, a source's events are printed.
+func s3Script(kind, base, extra string) string {
+	var config string
+	if strings.HasPrefix(kind, "aws-s3") {
+		config = fmt.Sprintf(`kind=%q, bucketNameOrArn="inbox", region="us-east-1", overrideEndpoint=True, uriEndpointOverride=%q, useSessionCredentials=True, accessKey=%q, secretKey=%q, sessionToken=%q%s`,
+			kind, base, s3Access, s3Secret, s3Session, extra)
+	} else {
+		config = fmt.Sprintf(`kind=%q, bucket_name="inbox", endpoint=%q, access_key_id=%q, secret_access_key=%q%s`, kind, base, s3Access, s3Secret, extra)
+	}
+	if strings.HasSuffix(kind, "-sink") {
+		return fmt.Sprintf("s = Stream(\"s\", sink_config=dict(%s))\nfor i in range(3):\n    s << \"event %%d\" %% i\n", config)
+	}
+	return fmt.Sprintf("s = Stream(\"s\", source_config=dict(%s))\ns >> (lambda e: print(e))\n", config)
+}
+
+var s3Secrets = map[string][]string{
+	"aws-s3-sink":                 {"aws-s3-sink.accessKey", "aws-s3-sink.secretKey", "aws-s3-sink.sessionToken"},
+	"aws-s3-source":               {"aws-s3-source.accessKey", "aws-s3-source.secretKey", "aws-s3-source.sessionToken"},
+	"cloud-object-storage-sink":   {"cloud-object-storage-sink.access_key_id", "cloud-object-storage-sink.secret_access_key"},
+	"cloud-object-storage-source": {"cloud-object-storage-source.access_key_id", "cloud-object-storage-source.secret_access_key"},
 }
 
 var secretScenarios = []secretScenario{
@@ -206,6 +232,27 @@ var secretScenarios = []secretScenario{
 		script: func(base string) string { return telegramSourceScript(base, "") }},
 	{name: "telegram-source, check with an unknown parameter", secrets: []string{"telegram-source.authorizationToken"}, check: true, exit: 1,
 		script: func(base string) string { return telegramSourceScript(base, ", chatid="+strconv.Quote(secretMark)) }},
+	// The S3 kinds: access and secret keys, session token. A sink's
+	// events fail (403) or are abandoned when the run is forced to stop
+	// (refused); a source logs its polls' failures and stops cleanly.
+	{name: "aws-s3-sink, 403", secrets: s3Secrets["aws-s3-sink"], endpoint: http.StatusForbidden, exit: 1,
+		script: func(base string) string { return s3Script("aws-s3-sink", base, "") }},
+	{name: "aws-s3-source, connection refused", secrets: s3Secrets["aws-s3-source"], exit: 0,
+		script: func(base string) string { return s3Script("aws-s3-source", base, "") }},
+	{name: "aws-s3-source, 403", secrets: s3Secrets["aws-s3-source"], endpoint: http.StatusForbidden, exit: 0,
+		script: func(base string) string { return s3Script("aws-s3-source", base, "") }},
+	{name: "cloud-object-storage-sink, connection refused", secrets: s3Secrets["cloud-object-storage-sink"], exit: 1,
+		script: func(base string) string { return s3Script("cloud-object-storage-sink", base, "") }},
+	{name: "cloud-object-storage-source, 500", secrets: s3Secrets["cloud-object-storage-source"], endpoint: http.StatusInternalServerError, exit: 0,
+		script: func(base string) string { return s3Script("cloud-object-storage-source", base, "") }},
+	{name: "cloud-object-storage-sink, check with an unknown parameter", secrets: s3Secrets["cloud-object-storage-sink"], check: true, exit: 1,
+		script: func(base string) string {
+			return s3Script("cloud-object-storage-sink", base, ", colour="+strconv.Quote(secretMark))
+		}},
+	{name: "aws-s3-source, check with a secret of the wrong type", secrets: []string{"aws-s3-source.secretKey"}, check: true, exit: 1,
+		script: func(base string) string {
+			return fmt.Sprintf("Stream(\"s\", source_config=dict(kind=\"aws-s3-source\", bucketNameOrArn=\"inbox\", region=\"us-east-1\", secretKey=%s))\n", secretNumber)
+		}},
 }
 
 // TestSecretsStayOutOfOutput runs every scenario and checks stdout, stderr

@@ -24,6 +24,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
+	"github.com/rayvens/rayvens/plugins/connectors/s3"
 	"github.com/rayvens/rayvens/plugins/connectors/slack"
 	"github.com/rayvens/rayvens/plugins/connectors/telegram"
 	"github.com/rayvens/rayvens/plugins/connectors/timer"
@@ -48,6 +49,7 @@ func Plugin(version string) sdk.Plugin {
 			generic.PeriodicSourceKind,
 			telegram.SourceKind,
 			binance.Kind,
+			s3.SourceKind, s3.COSSourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
@@ -56,6 +58,7 @@ func Plugin(version string) sdk.Plugin {
 			file.SinkKind,
 			generic.SinkKind,
 			telegram.SinkKind,
+			s3.SinkKind, s3.COSSinkKind,
 		},
 	}
 }

@@ -30,7 +30,11 @@ func TestCatalog(t *testing.T) {
 		names = append(names, k.Name+" "+string(k.Direction))
 	}
 	require.Equal(t, []string{
+		"aws-s3-sink sink",
+		"aws-s3-source source",
 		"binance-source source",
+		"cloud-object-storage-sink sink",
+		"cloud-object-storage-source source",
 		"cron-source source",
 		"file-sink sink",
 		"file-source source",
