@@ -74,6 +74,8 @@ func TestKinds(t *testing.T) {
 var rayvensOnly = map[string][]string{
 	"webhook-source": {"host", "port", "maxBodySize", "authorizationToken"},
 	"http-sink":      {"contentType", "authorizationToken", "headers"},
+	"redis-source":   {"redisUsername", "redisPassword"},
+	"redis-sink":     {"key", "redisUsername", "redisPassword"},
 }
 
 func nilIfEmpty(s []string) []string {
