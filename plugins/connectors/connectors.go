@@ -22,6 +22,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
+	"github.com/rayvens/rayvens/plugins/connectors/postgresql"
 	"github.com/rayvens/rayvens/plugins/connectors/redis"
 	"github.com/rayvens/rayvens/plugins/connectors/slack"
 	"github.com/rayvens/rayvens/plugins/connectors/timer"
@@ -43,6 +44,7 @@ func Plugin(version string) sdk.Plugin {
 			filewatch.Kind,
 			cron.Kind,
 			redis.SourceKind,
+			postgresql.SourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
@@ -50,6 +52,7 @@ func Plugin(version string) sdk.Plugin {
 			slack.Kind,
 			file.SinkKind,
 			redis.SinkKind,
+			postgresql.SinkKind,
 		},
 	}
 }
