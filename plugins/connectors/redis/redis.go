@@ -24,11 +24,13 @@
 package redis
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -76,9 +78,20 @@ type server struct {
 	opts *goredis.Options
 }
 
+// quiet is go-redis's logger here: it discards. go-redis logs to stderr,
+// which the host shows as a plugin's warnings, what the connectors'
+// errors and warnings already say (a failed dial, with its address) and
+// could not say better: those lines have no instance to name.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+var silenceGoRedis = sync.OnceFunc(func() { goredis.SetLogger(quiet{}) })
+
 // newServer reads the connection parameters of cfg, checking what can be
 // checked without a network.
 func newServer(kind string, cfg sdk.Config) (server, error) {
+	silenceGoRedis()
 	host := cfg.String("redisHost")
 	if strings.TrimSpace(host) == "" {
 		return server{}, fmt.Errorf("%s: redisHost is empty", kind)
