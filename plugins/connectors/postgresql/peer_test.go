@@ -105,7 +105,7 @@ func makeTemplate(t testing.TB, initdb string) string {
 // peer is a PostgreSQL server a test started on 127.0.0.1, with the user
 // dbUser (password secret) and its own data directory.
 type peer struct {
-	t        *testing.T
+	t        testing.TB
 	postgres string
 	port     int
 	data     string
@@ -114,7 +114,7 @@ type peer struct {
 }
 
 // startPostgres starts a server of its own for the test.
-func startPostgres(t *testing.T) *peer {
+func startPostgres(t testing.TB) *peer {
 	postgres := testpeer.Binary(t, "postgres", "postgresql", pgBin)
 	initdb := filepath.Join(filepath.Dir(postgres), "initdb")
 	tmpl := makeTemplate(t, initdb)

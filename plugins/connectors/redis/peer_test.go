@@ -19,7 +19,7 @@ const secret = "s3cret-Pa55word-7f1d"
 
 // peer is a redis-server a test started, on 127.0.0.1.
 type peer struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	dir  string // its append-only file: what it acknowledged survives a kill
 	args []string
@@ -30,7 +30,7 @@ type peer struct {
 // arguments (such as "--requirepass", secret). It writes every command to
 // its append-only file before answering it, so a restart (restart) loses
 // nothing it acknowledged.
-func startRedis(t *testing.T, args ...string) *peer {
+func startRedis(t testing.TB, args ...string) *peer {
 	p := &peer{t: t, port: testpeer.FreePort(t), dir: t.TempDir(), args: args}
 	p.start()
 	return p
