@@ -180,3 +180,17 @@ func TestSinkConfigErrors(t *testing.T) {
 		require.EqualError(t, err, tc.err)
 	}
 }
+
+// TestSinkACLUser: redisUsername and redisPassword authenticate as an ACL
+// user (Redis 6 or later).
+func TestSinkACLUser(t *testing.T) {
+	p := startRedis(t, "--user", "writer", "on", ">"+secret, "~*", "&*", "+@all", "--user", "default", "off")
+	var log sdktest.Log
+	s := sdktest.NewSink(t, SinkKind, p.config("command", "SET", "key", "k", "redisUsername", "writer", "redisPassword", secret), sdktest.LogTo(&log))
+	require.NoError(t, sdktest.Write(t, s, event("v")))
+
+	bad := sdktest.NewSink(t, SinkKind, p.config("command", "SET", "key", "k", "redisUsername", "reader", "redisPassword", secret), sdktest.LogTo(&log))
+	err := sdktest.Write(t, bad, event("w"))
+	require.ErrorContains(t, err, "redis-sink: "+p.addr()+" refused the credentials: WRONGPASS")
+	require.NotContains(t, err.Error()+log.String(), secret)
+}
