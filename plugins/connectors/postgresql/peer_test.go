@@ -244,6 +244,7 @@ func TestOnOneServer(t *testing.T) {
 		{"SourceColumnTypes", sourceColumnTypes},
 		{"SourceCredentials", sourceCredentials},
 		{"SourceConsumedQueryColumns", sourceConsumedQueryColumns},
+		{"SourceConsumedQueryFails", sourceConsumedQueryFails},
 		{"SinkInserts", sinkInserts},
 		{"SinkFailsOneEvent", sinkFailsOneEvent},
 		{"SinkCredentials", sinkCredentials},

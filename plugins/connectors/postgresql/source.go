@@ -279,6 +279,7 @@ func (s *source) emit(ctx context.Context, emit sdk.Emit, rows []row) error {
 // handle acts on the outcomes that came: runs consumedQuery for the rows
 // that are done, remembers those that failed.
 func (s *source) handle(ctx context.Context, pool *pgxpool.Pool) {
+	var done []row
 	for _, out := range s.acked.take() {
 		key := out.row.json
 		if s.inFlight[key]--; s.inFlight[key] <= 0 {
@@ -291,20 +292,45 @@ func (s *source) handle(ctx context.Context, pool *pgxpool.Pool) {
 		case out.err != nil:
 			// The host never took it: the next poll emits it again.
 		case s.consumed != nil:
-			args := make([]any, len(s.consumed.names))
-			for i, n := range s.consumed.names {
-				if v := out.row.columns[n]; v != nil {
-					args[i] = *v
-				}
-			}
-			qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.drainWait)
-			_, err := pool.Exec(qctx, s.consumed.sql, args...)
-			cancel()
-			if err != nil {
-				s.log.Warn("consumedQuery failed: the row is emitted again", "error", s.failure(err).Error(), "row", sdk.Excerpt([]byte(key), 200))
-			}
+			done = append(done, out.row)
 		}
 	}
+	if len(done) == 0 {
+		return
+	}
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.drainWait)
+	defer cancel()
+	// The rows done together are consumed in one transaction, in one round
+	// trip; if that fails, one by one, so that a row whose consumedQuery
+	// fails is the only one emitted again.
+	if len(done) > 1 && s.consumeAll(qctx, pool, done) == nil {
+		return
+	}
+	for _, r := range done {
+		if _, err := pool.Exec(qctx, s.consumed.sql, s.consumedArgs(r)...); err != nil {
+			s.log.Warn("consumedQuery failed: the row is emitted again", "error", s.failure(err).Error(), "row", sdk.Excerpt([]byte(r.json), 200))
+		}
+	}
+}
+
+// consumeAll runs consumedQuery for rows in one transaction.
+func (s *source) consumeAll(ctx context.Context, pool *pgxpool.Pool, rows []row) error {
+	b := &pgx.Batch{}
+	for _, r := range rows {
+		b.Queue(s.consumed.sql, s.consumedArgs(r)...)
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() })
+}
+
+// consumedArgs are consumedQuery's parameters for r: its columns' text.
+func (s *source) consumedArgs(r row) []any {
+	args := make([]any, len(s.consumed.names))
+	for i, n := range s.consumed.names {
+		if v := r.columns[n]; v != nil {
+			args[i] = *v
+		}
+	}
+	return args
 }
 
 // drain waits, after the source stopped, for the outcomes of the rows in

@@ -219,3 +219,19 @@ func sourceConsumedQueryColumns(t *testing.T, p *peer) {
 	require.EqualError(t, err, "postgresql-source: consumedQuery: :#id is not a column of the query's rows (user_id, username, city)")
 	require.Zero(t, c.Len())
 }
+
+// sourceConsumedQueryFails: the rows done together are consumed together;
+// when consumedQuery fails for one of them, the others are still
+// consumed, and only that row is emitted again.
+func sourceConsumedQueryFails(t *testing.T, p *peer) {
+	accounts(p, 3)
+	src := short(sdktest.NewSource(t, SourceKind, polling(p, "consumedQuery", "DELETE FROM accounts WHERE user_id = :#user_id AND 1 / (user_id - 2) <> 0")))
+	c := sdktest.Collector{Hold: true}
+	sdktest.Run(t, src, c.Emit)
+	for _, ev := range c.Wait(t, 3) {
+		ev.Ack(nil)
+	}
+	require.Equal(t, rowJSON(2), string(c.Wait(t, 4)[3].Body), "the row its consumedQuery failed on is emitted again")
+	require.Equal(t, []string{"user2"}, p.strings("SELECT username FROM accounts"))
+	c.Wait(t, 4)[3].Ack(&sdk.FailedError{Reason: "done with it"})
+}
