@@ -48,7 +48,7 @@ const (
 )
 
 // secretFragments are what must appear nowhere: the mark and the tails.
-var secretFragments = []string{secretMark, "PATH/B0x", "TOKEN-abc", "HEADER-def", "URLPATH", "URLQUERY", "WEBHOOK-ghi", secretNumber, "S3ACCESS-jkl", "S3SECRET-mno", "S3SESSION-pqr"}
+var secretFragments = []string{secretMark, "DBPASSWORD", "PATH/B0x", "TOKEN-abc", "HEADER-def", "URLPATH", "URLQUERY", "WEBHOOK-ghi", secretNumber, "S3ACCESS-jkl", "S3SECRET-mno", "S3SESSION-pqr"}
 
 // echoServer answers every request with status, its body echoing what it
 // was sent (path, query, credentials), as some endpoints do in their
@@ -130,7 +130,48 @@ var s3Secrets = map[string][]string{
 	"cloud-object-storage-source": {"cloud-object-storage-source.access_key_id", "cloud-object-storage-source.secret_access_key"},
 }
 
+// dbPassword is the password of the redis and postgresql scenarios.
+const dbPassword = secretMark + "-DBPASSWORD"
+
+// portOf is the port of an endpoint's base URL.
+func portOf(base string) string { return base[strings.LastIndex(base, ":")+1:] }
+
+func redisScript(kind, base, extra string) string {
+	if kind == "redis-sink" {
+		return fmt.Sprintf("s = Stream(\"s\", sink_config=dict(kind=\"redis-sink\", redisHost=\"127.0.0.1\", redisPort=%s, command=\"PUBLISH\", redisPassword=%q%s))\ns << \"x\"\n", portOf(base), dbPassword, extra)
+	}
+	return fmt.Sprintf("s = Stream(\"s\", source_config=dict(kind=\"redis-source\", redisHost=\"127.0.0.1\", redisPort=%s, channels=\"news\", redisPassword=%q%s))\ns >> (lambda e: print(e))\n", portOf(base), dbPassword, extra)
+}
+
+func postgresScript(kind, base, extra string) string {
+	config := fmt.Sprintf("kind=%q, serverName=\"127.0.0.1\", serverPort=%q, username=\"u\", password=%q, databaseName=\"d\"%s", kind, portOf(base), dbPassword, extra)
+	if kind == "postgresql-sink" {
+		return fmt.Sprintf("s = Stream(\"s\", sink_config=dict(%s, query=\"INSERT INTO t (v) VALUES (:#v)\"))\ns << {\"v\": 1}\n", config)
+	}
+	return fmt.Sprintf("s = Stream(\"s\", source_config=dict(%s, query=\"SELECT * FROM t\"))\ns >> (lambda e: print(e))\n", config)
+}
+
 var secretScenarios = []secretScenario{
+	// redis-source, redis-sink: redisPassword; postgresql-*: password. A
+	// closed port, a port that answers nothing, and check.
+	{name: "redis-source, connection refused", secrets: []string{"redis-source.redisPassword"}, exit: 1,
+		script: func(base string) string { return redisScript("redis-source", base, "") }},
+	{name: "redis-sink, connection refused", secrets: []string{"redis-sink.redisPassword"}, exit: 1,
+		script: func(base string) string { return redisScript("redis-sink", base, "") }},
+	{name: "redis-sink, check with an unknown parameter", secrets: []string{"redis-sink.redisPassword"}, check: true, exit: 1,
+		script: func(base string) string {
+			return redisScript("redis-sink", base, ", colour="+strconv.Quote(secretMark))
+		}},
+	{name: "postgresql-source, connection refused", secrets: []string{"postgresql-source.password"}, exit: 1,
+		script: func(base string) string { return postgresScript("postgresql-source", base, "") }},
+	{name: "postgresql-sink, connection refused", secrets: []string{"postgresql-sink.password"}, exit: 1,
+		script: func(base string) string { return postgresScript("postgresql-sink", base, "") }},
+	{name: "postgresql-sink, a port that answers nothing", secrets: []string{"postgresql-sink.password"}, taken: true, exit: 1,
+		script: func(base string) string { return postgresScript("postgresql-sink", base, "") }},
+	{name: "postgresql-source, check with an unknown parameter", secrets: []string{"postgresql-source.password"}, check: true, exit: 1,
+		script: func(base string) string {
+			return postgresScript("postgresql-source", base, ", colour="+strconv.Quote(secretMark))
+		}},
 	// slack-sink: webhookUrl.
 	{name: "slack, connection refused", secrets: []string{"slack-sink.webhookUrl"}, exit: 1,
 		script: func(base string) string { return slackScript(strconv.Quote(base+slackPath+"?"+slackQuery), "") }},

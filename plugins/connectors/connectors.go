@@ -24,6 +24,8 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
+	"github.com/rayvens/rayvens/plugins/connectors/postgresql"
+	"github.com/rayvens/rayvens/plugins/connectors/redis"
 	"github.com/rayvens/rayvens/plugins/connectors/s3"
 	"github.com/rayvens/rayvens/plugins/connectors/slack"
 	"github.com/rayvens/rayvens/plugins/connectors/telegram"
@@ -50,6 +52,8 @@ func Plugin(version string) sdk.Plugin {
 			telegram.SourceKind,
 			binance.Kind,
 			s3.SourceKind, s3.COSSourceKind,
+			redis.SourceKind,
+			postgresql.SourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
@@ -59,6 +63,8 @@ func Plugin(version string) sdk.Plugin {
 			generic.SinkKind,
 			telegram.SinkKind,
 			s3.SinkKind, s3.COSSinkKind,
+			redis.SinkKind,
+			postgresql.SinkKind,
 		},
 	}
 }

@@ -77,6 +77,8 @@ var rayvensOnly = map[string][]string{
 
 	"telegram-source": {"baseUri"},
 	"telegram-sink":   {"baseUri"},
+	"redis-source":    {"redisUsername", "redisPassword"},
+	"redis-sink":      {"key", "redisUsername", "redisPassword"},
 }
 
 func nilIfEmpty(s []string) []string {
