@@ -74,6 +74,8 @@ func TestKinds(t *testing.T) {
 var rayvensOnly = map[string][]string{
 	"webhook-source": {"host", "port", "maxBodySize", "authorizationToken"},
 	"http-sink":      {"contentType", "authorizationToken", "headers"},
+	"mqtt-source":    {"qos"},
+	"mqtt-sink":      {"qos"},
 }
 
 func nilIfEmpty(s []string) []string {
