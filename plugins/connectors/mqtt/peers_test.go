@@ -31,8 +31,9 @@ type credentials struct{ username, password string }
 // broker is a running broker.
 type broker struct {
 	url string // tcp://127.0.0.1:PORT
-	// restart kills the broker and starts it again on the same port.
-	restart func(t *testing.T)
+	// kill stops the broker at once; start starts it again on the same
+	// port (with the same persistence).
+	kill, start func(t *testing.T)
 	// gone reports whether the broker has seen every connection of the
 	// client id end, so that a new one does not take over a connection
 	// whose last packets the broker has not read yet.
@@ -40,6 +41,12 @@ type broker struct {
 	// persistent says whether sessions and queued messages survive a
 	// restart (mosquitto's persistence file; mochi keeps them in memory).
 	persistent bool
+}
+
+// restart kills the broker and starts it again.
+func (b *broker) restart(t *testing.T) {
+	b.kill(t)
+	b.start(t)
 }
 
 // peer starts a kind of broker.
@@ -60,6 +67,13 @@ func eachPeer(t *testing.T, test func(t *testing.T, p peer)) {
 func startMochi(t *testing.T, creds *credentials) *broker {
 	addr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
 	var srv *mochi.Server
+	running := false
+	stop := func(t *testing.T) {
+		if running {
+			running = false
+			require.NoError(t, srv.Close())
+		}
+	}
 	start := func(t *testing.T) {
 		srv = mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if creds == nil {
@@ -70,19 +84,18 @@ func startMochi(t *testing.T, creds *credentials) *broker {
 		}
 		require.NoError(t, srv.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr})))
 		require.NoError(t, srv.Serve())
+		running = true
 	}
 	start(t)
-	t.Cleanup(func() { _ = srv.Close() })
+	t.Cleanup(func() { stop(t) })
 	return &broker{
 		url: "tcp://" + addr,
 		gone: func(id string) bool {
 			cl, ok := srv.Clients.Get(id)
 			return !ok || cl.Closed()
 		},
-		restart: func(t *testing.T) {
-			require.NoError(t, srv.Close())
-			start(t)
-		},
+		kill:  stop,
+		start: start,
 	}
 }
 
@@ -107,11 +120,9 @@ func startMosquitto(t *testing.T, creds *credentials) *broker {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	srv := testpeer.Start(t, addr, exec.Command(bin, "-c", confPath))
 	return &broker{
-		url: "tcp://" + addr,
-		restart: func(t *testing.T) {
-			srv.Kill()
-			srv = testpeer.Start(t, addr, exec.Command(bin, "-c", confPath))
-		},
+		url:   "tcp://" + addr,
+		kill:  func(*testing.T) { srv.Kill() },
+		start: func(t *testing.T) { srv = testpeer.Start(t, addr, exec.Command(bin, "-c", confPath)) },
 		gone: func(id string) bool {
 			out := srv.Output()
 			ends := strings.Count(out, "Client "+id+" disconnected") + strings.Count(out, "Client "+id+" closed its connection")
@@ -124,7 +135,7 @@ func startMosquitto(t *testing.T, creds *credentials) *broker {
 // client is a plain paho client of the test's own, to publish and
 // subscribe beside the connectors.
 func client(t *testing.T, b *broker, creds *credentials) paho.Client {
-	opts := paho.NewClientOptions().AddBroker(b.url).SetClientID(fmt.Sprintf("test-%d", time.Now().UnixNano())).SetAutoReconnect(true).SetMaxReconnectInterval(time.Second)
+	opts := paho.NewClientOptions().AddBroker(b.url).SetClientID(fmt.Sprintf("test-%d", time.Now().UnixNano())).SetAutoReconnect(true).SetMaxReconnectInterval(time.Second).SetConnectTimeout(2 * time.Second)
 	if creds != nil {
 		opts.SetUsername(creds.username).SetPassword(creds.password)
 	}

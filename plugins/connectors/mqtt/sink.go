@@ -41,6 +41,10 @@ type sink struct {
 
 	mu   sync.Mutex
 	lost error // why the last connection ended, while paho reconnects
+	// down is closed when the connection is lost, and replaced by the
+	// next connection's: a PUBACK of a lost connection never comes (paho
+	// keeps the message for a resend that a clean session never makes).
+	down chan struct{}
 }
 
 func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
@@ -52,7 +56,7 @@ func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 	// host's to send again. So its client id only has to be unique.
 	var suffix [6]byte
 	_, _ = rand.Read(suffix[:])
-	s := &sink{settings: st, log: log, ackTimeout: ackTimeout}
+	s := &sink{settings: st, log: log, ackTimeout: ackTimeout, down: make(chan struct{})}
 	opts := st.options("mqtt-sink-"+hex.EncodeToString(suffix[:]), true).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			s.setLost(err)
@@ -71,6 +75,7 @@ func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 	if err := s.connect(ctx); err != nil {
 		return err
 	}
+	down := s.connection()
 	tokens := make([]paho.Token, 0, len(batch))
 	var stopped error // why publishing stopped at event len(tokens)
 	for _, ev := range batch {
@@ -96,6 +101,8 @@ func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 			if err := tok.Error(); err != nil {
 				return sdk.Partial(i, fmt.Errorf("mqtt-sink: the message was not published to %s: %w", s.address, err))
 			}
+		case <-down:
+			return sdk.Partial(i, s.notConnected())
 		case <-deadline.C:
 			return sdk.Partial(i, fmt.Errorf("mqtt-sink: the broker at %s did not acknowledge the message within %v", s.address, s.ackTimeout))
 		case <-ctx.Done():
@@ -128,10 +135,22 @@ func (s *sink) connect(ctx context.Context) error {
 	return nil
 }
 
+// setLost records why the connection was lost, or that it is up (nil).
 func (s *sink) setLost(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lost = err
+	if err != nil {
+		close(s.down)
+		s.down = make(chan struct{})
+	}
+}
+
+// connection returns the channel closed when the current connection is lost.
+func (s *sink) connection() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.down
 }
 
 // notConnected is the error of a Write while paho reconnects.

@@ -32,11 +32,14 @@ func runSource(t *testing.T, config map[string]any, hold bool, opts ...sdktest.O
 	return r
 }
 
-// waitSubscribed waits until the source has subscribed n times.
+// waitSubscribed waits until the source has subscribed n times. It waits
+// longer than sdktest.Timeout: a reconnection that reaches a mochi being
+// closed waits the whole connect timeout (10 s) for its CONNACK before
+// paho tries again.
 func (r *running) waitSubscribed(t *testing.T, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool { return strings.Count(r.log.String(), `msg=subscribed`) >= n },
-		sdktest.Timeout, 10*time.Millisecond, "the source did not subscribe %d times:\n%s", n, r.log.String())
+		connectTimeout+sdktest.Timeout, 10*time.Millisecond, "the source did not subscribe %d times:\n%s", n, r.log.String())
 }
 
 // stop stops the source and waits until the broker has seen it go.
@@ -170,6 +173,36 @@ func TestSourceReconnects(t *testing.T) {
 		b.restart(t)
 		again := runSource(t, config, false)
 		require.Subset(t, bodies(again.events.Wait(t, 5)), numbered("queued-", 5))
+	})
+}
+
+// TestSourceDoesNotRepeatWhatIsOnItsWay: after a reconnect the broker
+// sends again what was not acknowledged; an event still on its way is not
+// emitted twice, and its PUBACK, when it is done, goes out on the new
+// connection, so that a later instance does not get it again.
+func TestSourceDoesNotRepeatWhatIsOnItsWay(t *testing.T) {
+	eachPeer(t, func(t *testing.T, p peer) {
+		b := p.start(t, nil)
+		pub := client(t, b, nil)
+		config := map[string]any{"topic": "jobs", "brokerUrl": b.url, "clientId": "jobs-reader"}
+		src := runSource(t, config, true)
+		publish(t, pub, "jobs", numbered("job-", 3)...)
+		src.events.Wait(t, 3)
+		client(t, b, nil) // mosquitto has saved its database (see TestSourceReconnects)
+
+		b.restart(t)
+		src.waitSubscribed(t, 2)
+		publish(t, pub, "jobs", "after")
+		// The broker resends job-0..2 first, on the new connection.
+		require.Equal(t, append(numbered("job-", 3), "after"), bodies(src.events.Wait(t, 4)))
+		for _, ev := range src.events.Events() {
+			ev.Ack(nil)
+		}
+		src.stop(t, b, "jobs-reader")
+
+		again := runSource(t, config, true)
+		publish(t, pub, "jobs", "final")
+		require.Equal(t, []string{"final"}, bodies(again.events.Wait(t, 1)))
 	})
 }
 
