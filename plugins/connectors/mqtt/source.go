@@ -73,7 +73,11 @@ func (s *source) Run(ctx context.Context, emit sdk.Emit) error {
 		SetDefaultPublishHandler(s.receive). // also gets what a resumed session sends before the subscription
 		SetOnConnectHandler(func(c paho.Client) {
 			err := s.subscribe(c)
-			once.Do(func() { subscribed <- err })
+			first := false
+			once.Do(func() { first = true; subscribed <- err })
+			if err != nil && !first {
+				s.log.Error("cannot subscribe again after a reconnection; no messages come until the next one", "error", err.Error())
+			}
 		}).
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			s.log.Warn("lost the connection to the broker; reconnecting", "broker", s.address, "error", err.Error())
@@ -110,7 +114,6 @@ func (s *source) Run(ctx context.Context, emit sdk.Emit) error {
 func (s *source) subscribe(c paho.Client) error {
 	tok := c.Subscribe(s.topic, s.qos, nil)
 	if !tok.WaitTimeout(connectTimeout) {
-		s.log.Warn("the broker did not answer the subscription in time", "broker", s.address)
 		return fmt.Errorf("mqtt-source: the broker at %s did not answer the subscription to the topic within %v", s.address, connectTimeout)
 	}
 	if err := tok.Error(); err != nil {
