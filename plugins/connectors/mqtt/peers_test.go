@@ -33,7 +33,7 @@ type broker struct {
 	url string // tcp://127.0.0.1:PORT
 	// kill stops the broker at once; start starts it again on the same
 	// port (with the same persistence).
-	kill, start func(t *testing.T)
+	kill, start func(t testing.TB)
 	// gone reports whether the broker has seen every connection of the
 	// client id end, so that a new one does not take over a connection
 	// whose last packets the broker has not read yet.
@@ -44,7 +44,7 @@ type broker struct {
 }
 
 // restart kills the broker and starts it again.
-func (b *broker) restart(t *testing.T) {
+func (b *broker) restart(t testing.TB) {
 	b.kill(t)
 	b.start(t)
 }
@@ -52,7 +52,7 @@ func (b *broker) restart(t *testing.T) {
 // peer starts a kind of broker.
 type peer struct {
 	name  string
-	start func(t *testing.T, creds *credentials) *broker
+	start func(t testing.TB, creds *credentials) *broker
 }
 
 var peers = []peer{{"mochi", startMochi}, {"mosquitto", startMosquitto}}
@@ -64,17 +64,17 @@ func eachPeer(t *testing.T, test func(t *testing.T, p peer)) {
 	}
 }
 
-func startMochi(t *testing.T, creds *credentials) *broker {
+func startMochi(t testing.TB, creds *credentials) *broker {
 	addr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
 	var srv *mochi.Server
 	running := false
-	stop := func(t *testing.T) {
+	stop := func(t testing.TB) {
 		if running {
 			running = false
 			require.NoError(t, srv.Close())
 		}
 	}
-	start := func(t *testing.T) {
+	start := func(t testing.TB) {
 		srv = mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if creds == nil {
 			require.NoError(t, srv.AddHook(new(auth.AllowHook), nil))
@@ -99,7 +99,7 @@ func startMochi(t *testing.T, creds *credentials) *broker {
 	}
 }
 
-func startMosquitto(t *testing.T, creds *credentials) *broker {
+func startMosquitto(t testing.TB, creds *credentials) *broker {
 	bin := testpeer.Binary(t, "mosquitto", "mosquitto")
 	dir := t.TempDir()
 	port := testpeer.FreePort(t)
@@ -121,8 +121,8 @@ func startMosquitto(t *testing.T, creds *credentials) *broker {
 	srv := testpeer.Start(t, addr, exec.Command(bin, "-c", confPath))
 	return &broker{
 		url:   "tcp://" + addr,
-		kill:  func(*testing.T) { srv.Kill() },
-		start: func(t *testing.T) { srv = testpeer.Start(t, addr, exec.Command(bin, "-c", confPath)) },
+		kill:  func(testing.TB) { srv.Kill() },
+		start: func(t testing.TB) { srv = testpeer.Start(t, addr, exec.Command(bin, "-c", confPath)) },
 		gone: func(id string) bool {
 			out := srv.Output()
 			ends := strings.Count(out, "Client "+id+" disconnected") + strings.Count(out, "Client "+id+" closed its connection")
@@ -134,7 +134,7 @@ func startMosquitto(t *testing.T, creds *credentials) *broker {
 
 // client is a plain paho client of the test's own, to publish and
 // subscribe beside the connectors.
-func client(t *testing.T, b *broker, creds *credentials) paho.Client {
+func client(t testing.TB, b *broker, creds *credentials) paho.Client {
 	opts := paho.NewClientOptions().AddBroker(b.url).SetClientID(fmt.Sprintf("test-%d", time.Now().UnixNano())).SetAutoReconnect(true).SetMaxReconnectInterval(time.Second).SetConnectTimeout(2 * time.Second)
 	if creds != nil {
 		opts.SetUsername(creds.username).SetPassword(creds.password)
@@ -148,7 +148,7 @@ func client(t *testing.T, b *broker, creds *credentials) paho.Client {
 }
 
 // publish publishes the messages with QoS 1, waiting for each PUBACK.
-func publish(t *testing.T, c paho.Client, topic string, payloads ...string) {
+func publish(t testing.TB, c paho.Client, topic string, payloads ...string) {
 	t.Helper()
 	// A clean-session client that is reconnecting forgets what it is given.
 	require.Eventually(t, c.IsConnectionOpen, 10*time.Second, 10*time.Millisecond, "the test's client is not connected")
@@ -160,7 +160,7 @@ func publish(t *testing.T, c paho.Client, topic string, payloads ...string) {
 }
 
 // subscribe subscribes c to topic and returns what comes, as "topic: payload".
-func subscribe(t *testing.T, c paho.Client, topic string) <-chan string {
+func subscribe(t testing.TB, c paho.Client, topic string) <-chan string {
 	t.Helper()
 	got := make(chan string, 10000)
 	tok := c.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) { got <- m.Topic() + ": " + string(m.Payload()) })

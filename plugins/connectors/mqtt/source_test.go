@@ -23,7 +23,7 @@ type running struct {
 
 // runSource opens an mqtt-source on config, runs it into a collector
 // (holding acks when hold is set) and waits until it has subscribed.
-func runSource(t *testing.T, config map[string]any, hold bool, opts ...sdktest.Option) *running {
+func runSource(t testing.TB, config map[string]any, hold bool, opts ...sdktest.Option) *running {
 	t.Helper()
 	r := &running{events: &sdktest.Collector{Hold: hold}, log: new(sdktest.Log)}
 	src := sdktest.NewSource(t, SourceKind, config, append(opts, sdktest.LogTo(r.log))...)
@@ -36,14 +36,14 @@ func runSource(t *testing.T, config map[string]any, hold bool, opts ...sdktest.O
 // longer than sdktest.Timeout: a reconnection that reaches a mochi being
 // closed waits the whole connect timeout (10 s) for its CONNACK before
 // paho tries again.
-func (r *running) waitSubscribed(t *testing.T, n int) {
+func (r *running) waitSubscribed(t testing.TB, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool { return strings.Count(r.log.String(), `msg=subscribed`) >= n },
 		connectTimeout+sdktest.Timeout, 10*time.Millisecond, "the source did not subscribe %d times:\n%s", n, r.log.String())
 }
 
 // stop stops the source and waits until the broker has seen it go.
-func (r *running) stop(t *testing.T, b *broker, clientID string) {
+func (r *running) stop(t testing.TB, b *broker, clientID string) {
 	t.Helper()
 	require.NoError(t, r.Stop())
 	require.Eventually(t, func() bool { return b.gone(clientID) }, sdktest.Timeout, 10*time.Millisecond, "the broker still has %s connected", clientID)
