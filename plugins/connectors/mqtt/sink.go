@@ -99,7 +99,7 @@ func (s *sink) Write(ctx context.Context, batch []sdk.Event) error {
 		select {
 		case <-tok.Done():
 			if err := tok.Error(); err != nil {
-				return sdk.Partial(i, fmt.Errorf("mqtt-sink: the message was not published to %s: %w", s.address, err))
+				return sdk.Partial(i, fmt.Errorf("mqtt-sink: cannot publish to %s: %w", s.address, err))
 			}
 		case <-down:
 			return sdk.Partial(i, s.notConnected())
