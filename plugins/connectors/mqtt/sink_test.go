@@ -2,12 +2,18 @@ package mqtt
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rayvens/rayvens/plugins/connectors/internal/testpeer"
@@ -235,4 +241,42 @@ func TestBrokerAddressDefaults(t *testing.T) {
 		require.NoError(t, err, raw)
 		require.Equal(t, want, addr, raw)
 	}
+}
+
+// silentHook makes mochi take the messages on one topic and never
+// acknowledge them, as a broker that is overwhelmed or stalled does.
+type silentHook struct {
+	mochi.HookBase
+	topic string
+}
+
+func (h *silentHook) ID() string { return "silent" }
+
+func (h *silentHook) Provides(b byte) bool { return b == mochi.OnPublish }
+
+func (h *silentHook) OnPublish(_ *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	if pk.TopicName == h.topic {
+		return pk, packets.ErrRejectPacket // dropped, no PUBACK
+	}
+	return pk, nil
+}
+
+// TestSinkWithoutPUBACK: a message the broker does not acknowledge is
+// not written; those before it are.
+func TestSinkWithoutPUBACK(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
+	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, srv.AddHook(new(auth.AllowHook), nil))
+	require.NoError(t, srv.AddHook(&silentHook{topic: "stalled"}, nil))
+	require.NoError(t, srv.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr})))
+	require.NoError(t, srv.Serve())
+	t.Cleanup(func() { _ = srv.Close() })
+
+	s := sdktest.NewSink(t, SinkKind, map[string]any{"topic": "ok", "brokerUrl": "tcp://" + addr})
+	s.(*sink).ackTimeout = 200 * time.Millisecond
+	batch := events("a", "b", "c")
+	batch[1].Headers = map[string]string{HeaderOverrideTopic: "stalled"}
+	err := sdktest.Write(t, s, batch...)
+	require.Equal(t, []sdktest.Outcome{sdktest.Written, sdktest.Resent, sdktest.Resent}, sdktest.Outcomes(3, err))
+	require.ErrorContains(t, err, "mqtt-sink: the broker at "+addr+" did not acknowledge the message within 200ms")
 }
