@@ -64,7 +64,10 @@ func eachPeer(t *testing.T, test func(t *testing.T, p peer)) {
 	}
 }
 
-func startMochi(t testing.TB, creds *credentials) *broker {
+func startMochi(t testing.TB, creds *credentials) *broker { return mochiWith(t, creds) }
+
+// mochiWith starts mochi with hooks of the test's besides its auth.
+func mochiWith(t testing.TB, creds *credentials, hooks ...mochi.Hook) *broker {
 	addr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
 	var srv *mochi.Server
 	running := false
@@ -81,6 +84,9 @@ func startMochi(t testing.TB, creds *credentials) *broker {
 		} else {
 			ledger := &auth.Ledger{Auth: auth.AuthRules{{Username: auth.RString(creds.username), Password: auth.RString(creds.password), Allow: true}}}
 			require.NoError(t, srv.AddHook(new(auth.Hook), &auth.Options{Ledger: ledger}))
+		}
+		for _, h := range hooks {
+			require.NoError(t, srv.AddHook(h, nil))
 		}
 		require.NoError(t, srv.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr})))
 		require.NoError(t, srv.Serve())

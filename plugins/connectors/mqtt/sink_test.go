@@ -2,8 +2,6 @@ package mqtt
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,8 +9,6 @@ import (
 	"time"
 
 	mochi "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/stretchr/testify/require"
 
@@ -264,15 +260,9 @@ func (h *silentHook) OnPublish(_ *mochi.Client, pk packets.Packet) (packets.Pack
 // TestSinkWithoutPUBACK: a message the broker does not acknowledge is
 // not written; those before it are.
 func TestSinkWithoutPUBACK(t *testing.T) {
-	addr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
-	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(t, srv.AddHook(new(auth.AllowHook), nil))
-	require.NoError(t, srv.AddHook(&silentHook{topic: "stalled"}, nil))
-	require.NoError(t, srv.AddListener(listeners.NewTCP(listeners.Config{ID: "tcp", Address: addr})))
-	require.NoError(t, srv.Serve())
-	t.Cleanup(func() { _ = srv.Close() })
-
-	s := sdktest.NewSink(t, SinkKind, map[string]any{"topic": "ok", "brokerUrl": "tcp://" + addr})
+	b := mochiWith(t, nil, &silentHook{topic: "stalled"})
+	addr := strings.TrimPrefix(b.url, "tcp://")
+	s := sdktest.NewSink(t, SinkKind, map[string]any{"topic": "ok", "brokerUrl": b.url})
 	s.(*sink).ackTimeout = 200 * time.Millisecond
 	batch := events("a", "b", "c")
 	batch[1].Headers = map[string]string{HeaderOverrideTopic: "stalled"}
