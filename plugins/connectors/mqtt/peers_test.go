@@ -25,8 +25,9 @@ import (
 // The brokers the tests run against: mochi-mqtt in the test's process,
 // and Debian's mosquitto as a process of its own.
 
-// credentials, when given to a broker, are the only ones it accepts.
-type credentials struct{ username, password string }
+// credentials, when given to a broker, are the only ones it accepts; the
+// user may not use the topic denied.
+type credentials struct{ username, password, denied string }
 
 // broker is a running broker.
 type broker struct {
@@ -82,7 +83,10 @@ func mochiWith(t testing.TB, creds *credentials, hooks ...mochi.Hook) *broker {
 		if creds == nil {
 			require.NoError(t, srv.AddHook(new(auth.AllowHook), nil))
 		} else {
-			ledger := &auth.Ledger{Auth: auth.AuthRules{{Username: auth.RString(creds.username), Password: auth.RString(creds.password), Allow: true}}}
+			ledger := &auth.Ledger{
+				Auth: auth.AuthRules{{Username: auth.RString(creds.username), Password: auth.RString(creds.password), Allow: true}},
+				ACL:  auth.ACLRules{{Username: auth.RString(creds.username), Filters: auth.Filters{auth.RString(creds.denied): auth.Deny}}},
+			}
 			require.NoError(t, srv.AddHook(new(auth.Hook), &auth.Options{Ledger: ledger}))
 		}
 		for _, h := range hooks {
@@ -119,7 +123,9 @@ func startMosquitto(t testing.TB, creds *credentials) *broker {
 		passwd := filepath.Join(dir, "passwd")
 		out, err := exec.Command(testpeer.Binary(t, "mosquitto_passwd", "mosquitto"), "-b", "-c", passwd, creds.username, creds.password).CombinedOutput()
 		require.NoError(t, err, "mosquitto_passwd: %s", out)
-		conf += "allow_anonymous false\npassword_file " + passwd + "\n"
+		acl := filepath.Join(dir, "acl")
+		require.NoError(t, os.WriteFile(acl, []byte("user "+creds.username+"\ntopic readwrite #\ntopic deny "+creds.denied+"\n"), 0o600))
+		conf += "allow_anonymous false\npassword_file " + passwd + "\nacl_file " + acl + "\n"
 	}
 	confPath := filepath.Join(dir, "mosquitto.conf")
 	require.NoError(t, os.WriteFile(confPath, []byte(conf), 0o600))
