@@ -141,6 +141,24 @@ func TestSourceQoS0KeepsNothing(t *testing.T) {
 	require.Equal(t, []string{"t1"}, bodies(second.events.Wait(t, 1)))
 }
 
+// TestSourceQoS0Overflow: QoS 0 messages the stream does not take wait
+// up to maxQueuedQoS0; past that they are dropped, and the log says so.
+func TestSourceQoS0Overflow(t *testing.T) {
+	b := startMochi(t, nil)
+	pub := client(t, b, nil)
+	src := runSource(t, map[string]any{"topic": "flood", "brokerUrl": b.url, "qos": 0}, false)
+	src.events.Block()
+	publish(t, pub, "flood", numbered("m", maxQueuedQoS0+50)...)
+	require.Eventually(t, func() bool {
+		return strings.Contains(src.log.String(), "QoS 0 messages come faster than the stream takes them: dropping them")
+	},
+		sdktest.Timeout, 10*time.Millisecond)
+	src.events.Unblock()
+	got := bodies(src.events.Wait(t, maxQueuedQoS0))
+	require.Equal(t, numbered("m", maxQueuedQoS0), got[:maxQueuedQoS0], "the first ones, in order")
+	require.Less(t, len(src.events.Events()), maxQueuedQoS0+50)
+}
+
 // TestSourceReconnects restarts the broker under a running source: paho
 // reconnects and the source subscribes again. With mosquitto's
 // persistence, what was published to the source's session while it was
