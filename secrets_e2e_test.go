@@ -151,6 +151,11 @@ func postgresScript(kind, base, extra string) string {
 	return fmt.Sprintf("s = Stream(\"s\", source_config=dict(%s, query=\"SELECT * FROM t\"))\ns >> (lambda e: print(e))\n", config)
 }
 
+func mqttScript(direction, base string) string {
+	return fmt.Sprintf("s = Stream(\"s\", %s_config=dict(kind=\"mqtt-%s\", brokerUrl=%q, topic=\"t\", username=\"u\", password=%q))\n",
+		direction, direction, strings.Replace(base, "http://", "tcp://", 1), secretMark+"-mqtt")
+}
+
 var secretScenarios = []secretScenario{
 	// redis-source, redis-sink: redisPassword; postgresql-*: password. A
 	// closed port, a port that answers nothing, and check.
@@ -246,6 +251,12 @@ var secretScenarios = []secretScenario{
 		script: func(base string) string {
 			return fmt.Sprintf("Stream(\"s\", sink_config=dict(kind=\"http-sink\", url=%q, authorizationToken=%s))\n", base, secretNumber)
 		}},
+
+	// mqtt-source, mqtt-sink: password (nothing listens on the port).
+	{name: "mqtt-source, connection refused", secrets: []string{"mqtt-source.password"}, exit: 1,
+		script: func(base string) string { return mqttScript("source", base) }},
+	{name: "mqtt-sink, connection refused", secrets: []string{"mqtt-sink.password"}, exit: 1,
+		script: func(base string) string { return mqttScript("sink", base) + "s << \"x\"\n" }},
 
 	// webhook-source: authorizationToken (its requests are in
 	// TestWebhookSecretStaysOutOfOutput).

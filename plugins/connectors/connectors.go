@@ -24,6 +24,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
+	"github.com/rayvens/rayvens/plugins/connectors/mqtt"
 	"github.com/rayvens/rayvens/plugins/connectors/postgresql"
 	"github.com/rayvens/rayvens/plugins/connectors/redis"
 	"github.com/rayvens/rayvens/plugins/connectors/s3"
@@ -54,6 +55,7 @@ func Plugin(version string) sdk.Plugin {
 			s3.SourceKind, s3.COSSourceKind,
 			redis.SourceKind,
 			postgresql.SourceKind,
+			mqtt.SourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
@@ -65,6 +67,7 @@ func Plugin(version string) sdk.Plugin {
 			s3.SinkKind, s3.COSSinkKind,
 			redis.SinkKind,
 			postgresql.SinkKind,
+			mqtt.SinkKind,
 		},
 	}
 }

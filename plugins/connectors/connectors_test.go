@@ -46,6 +46,8 @@ func TestCatalog(t *testing.T) {
 		"http-sink sink",
 		"http-source source",
 		"log-sink sink",
+		"mqtt-sink sink",
+		"mqtt-source source",
 		"postgresql-sink sink",
 		"postgresql-source source",
 		"redis-sink sink",

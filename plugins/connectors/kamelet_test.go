@@ -79,6 +79,8 @@ var rayvensOnly = map[string][]string{
 	"telegram-sink":   {"baseUri"},
 	"redis-source":    {"redisUsername", "redisPassword"},
 	"redis-sink":      {"key", "redisUsername", "redisPassword"},
+	"mqtt-source":     {"qos"},
+	"mqtt-sink":       {"qos"},
 }
 
 func nilIfEmpty(s []string) []string {

@@ -27,9 +27,11 @@ func validConfig(k camel.Kind) map[string]any {
 // checkedSamples are valid values of the required parameters that have a
 // Check, by "KIND.PARAMETER".
 var checkedSamples = map[string]any{
-	"cron-source.schedule": "0/5 * * * * ?",
-	"http-source.url":      "http://127.0.0.1:8080/quote",
-	"http-sink.url":        "https://example.com/hook",
+	"cron-source.schedule":  "0/5 * * * * ?",
+	"http-source.url":       "http://127.0.0.1:8080/quote",
+	"http-sink.url":         "https://example.com/hook",
+	"mqtt-source.brokerUrl": "tcp://127.0.0.1:1883",
+	"mqtt-sink.brokerUrl":   "tcp://127.0.0.1:1883",
 }
 
 func sample(t camel.Type) any {
