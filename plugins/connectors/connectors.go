@@ -22,6 +22,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
+	"github.com/rayvens/rayvens/plugins/connectors/nats"
 	"github.com/rayvens/rayvens/plugins/connectors/slack"
 	"github.com/rayvens/rayvens/plugins/connectors/timer"
 	"github.com/rayvens/rayvens/plugins/connectors/webhook"
@@ -41,12 +42,14 @@ func Plugin(version string) sdk.Plugin {
 			file.RawSourceKind,
 			filewatch.Kind,
 			cron.Kind,
+			nats.SourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
 			httpsink.Kind,
 			slack.Kind,
 			file.SinkKind,
+			nats.SinkKind,
 		},
 	}
 }

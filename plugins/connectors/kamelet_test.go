@@ -74,6 +74,8 @@ func TestKinds(t *testing.T) {
 var rayvensOnly = map[string][]string{
 	"webhook-source": {"host", "port", "maxBodySize", "authorizationToken"},
 	"http-sink":      {"contentType", "authorizationToken", "headers"},
+	"nats-source":    {"durableName", "queueName", "ackWait", "username", "password", "token", "secure", "tlsCaFile", "connectionTimeout"},
+	"nats-sink":      {"username", "password", "token", "secure", "tlsCaFile", "connectionTimeout"},
 }
 
 func nilIfEmpty(s []string) []string {
