@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -111,6 +113,21 @@ func TestNatsJetStreamCopy(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, waitWithin(t, cmd, 20*time.Second), output.String())
 	require.NotContains(t, output.String(), "error")
+}
+
+// TestNatsUnreachable: a source whose server does not answer stops the run
+// with one line naming the kind, the server and the cause, and no secret.
+func TestNatsUnreachable(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "unreachable.star")
+	require.NoError(t, os.WriteFile(script, []byte(`
+s = Stream("s", source_config=dict(kind="nats-source", servers="nats://rayvens:s3cr3t-Pa55@127.0.0.1:1", topic="t"))
+s >> (lambda e: print(e))
+`), 0o644))
+	stdout, stderr, code := rayvens(t, "run", "--for", "30s", script)
+	require.Equal(t, 1, code, stderr)
+	require.Empty(t, stdout)
+	require.Equal(t, `rayvens: stream "s": source "s-nats-source": nats-source: cannot reach 127.0.0.1:1: dial tcp 127.0.0.1:1: connect: connection refused`+"\n"+
+		"rayvens: the run had 1 failure (reported above)\n", stderr)
 }
 
 // BenchmarkNatsCopy measures events/s of nats-source -> nats-sink through
