@@ -1,6 +1,7 @@
 package nats
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -62,13 +63,20 @@ func event(msg *nats.Msg, reply string, stored time.Time) sdk.Event {
 	return sdk.Event{Body: msg.Data, ContentType: contentType, Headers: headers}
 }
 
+// errBadOverride is the error of an event whose CamelNatsOverrideSubject
+// is not a subject one can publish to.
+var errBadOverride = errors.New("the event's " + HeaderOverrideSubject + " header is not a subject to publish to: it is empty or has a wildcard or a space")
+
 // message makes the message of an event a sink got: to the event's
 // CamelNatsOverrideSubject or else to topic, with the event's headers as
 // NATS headers, except Camel's (named "Camel..."), which describe the
 // event rather than travel with it.
-func message(ev sdk.Event, topic string) *nats.Msg {
+func message(ev sdk.Event, topic string) (*nats.Msg, error) {
 	msg := &nats.Msg{Subject: topic, Data: ev.Body}
-	if s := ev.Headers[HeaderOverrideSubject]; s != "" {
+	if s, ok := ev.Headers[HeaderOverrideSubject]; ok {
+		if !publishable(s) {
+			return nil, errBadOverride
+		}
 		msg.Subject = s
 	}
 	for name, value := range ev.Headers {
@@ -80,5 +88,12 @@ func message(ev sdk.Event, topic string) *nats.Msg {
 		}
 		msg.Header[name] = []string{value} // as named: nats.Header.Set would change the case
 	}
-	return msg
+	return msg, nil
+}
+
+// publishable reports whether subject is one a message can be published
+// to: not empty, no wildcard, no white space (a server refuses the others
+// on its own, after the flush that confirms them).
+func publishable(subject string) bool {
+	return strings.TrimSpace(subject) != "" && !strings.ContainsAny(subject, "*> \t\r\n")
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -47,7 +46,7 @@ func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 		async:     cfg.Bool("jetstreamAsync"),
 		log:       log,
 	}
-	if strings.TrimSpace(s.topic) == "" || strings.ContainsAny(s.topic, "*> \t") {
+	if !publishable(s.topic) {
 		return nil, fmt.Errorf("nats-sink: topic must be a subject without wildcards or spaces")
 	}
 	return s, nil
@@ -105,8 +104,12 @@ func (s *sink) open(ctx context.Context) error {
 // publish sends core NATS messages and flushes them.
 func (s *sink) publish(batch []sdk.Event) error {
 	for i, ev := range batch {
-		if err := s.nc.PublishMsg(message(ev, s.topic)); err != nil {
-			if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) {
+		msg, err := message(ev, s.topic)
+		if err == nil {
+			err = s.nc.PublishMsg(msg)
+		}
+		if err != nil {
+			if errors.Is(err, errBadOverride) || errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) {
 				err = sdk.Permanent(err)
 			}
 			if i > 0 && s.nc.FlushTimeout(confirmTimeout) != nil {
@@ -127,7 +130,12 @@ func (s *sink) publishAsync(ctx context.Context, batch []sdk.Event) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(batch))
 	var sendErr error
 	for _, ev := range batch {
-		f, err := s.js.PublishMsgAsync(message(ev, s.topic), s.expect()...)
+		msg, err := message(ev, s.topic)
+		if err != nil {
+			sendErr = err
+			break
+		}
+		f, err := s.js.PublishMsgAsync(msg, s.expect()...)
 		if err != nil {
 			sendErr = err
 			break
@@ -153,9 +161,12 @@ func (s *sink) publishAsync(ctx context.Context, batch []sdk.Event) error {
 // once the previous one's PubAck came.
 func (s *sink) publishSync(ctx context.Context, batch []sdk.Event) error {
 	for i, ev := range batch {
-		ctx, cancel := context.WithTimeout(ctx, confirmTimeout)
-		_, err := s.js.PublishMsg(ctx, message(ev, s.topic), s.expect()...)
-		cancel()
+		msg, err := message(ev, s.topic)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(ctx, confirmTimeout)
+			_, err = s.js.PublishMsg(ctx, msg, s.expect()...)
+			cancel()
+		}
 		if err != nil {
 			return s.failed(i, err)
 		}
@@ -176,7 +187,7 @@ func (s *sink) expect() []jetstream.PublishOpt {
 // stream that is not the expected one) fails that event alone.
 func (s *sink) failed(i int, err error) error {
 	var api *jetstream.APIError
-	if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) ||
+	if errors.Is(err, errBadOverride) || errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) ||
 		(errors.As(err, &api) && api.Code == 400) {
 		err = sdk.Permanent(err)
 	} else if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) {

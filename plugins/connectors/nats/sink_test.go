@@ -90,6 +90,21 @@ func TestCoreSinkRefusesATooLargeMessage(t *testing.T) {
 	require.Equal(t, "a", string(got.Data))
 }
 
+// TestSinkRefusesABadOverrideSubject: an event whose override subject has
+// a wildcard fails alone, on core NATS and on JetStream.
+func TestSinkRefusesABadOverrideSubject(t *testing.T) {
+	p := startPeer(t)
+	ordersStream(t, p.jetstream())
+	for _, js := range []bool{false, true} {
+		sink := sdktest.NewSink(t, SinkKind, map[string]any{"topic": "orders.eu", "servers": p.url(), "jetstreamEnabled": js})
+		batch := events("a", "b", "c")
+		batch[1].Headers = map[string]string{HeaderOverrideSubject: "orders.*"}
+		err := sdktest.Write(t, sink, batch...)
+		require.Equal(t, []sdktest.Outcome{sdktest.Written, sdktest.Failed, sdktest.Resent}, sdktest.Outcomes(3, err), "jetstream: %v", js)
+		require.ErrorContains(t, err, "the event's CamelNatsOverrideSubject header is not a subject to publish to: it is empty or has a wildcard or a space")
+	}
+}
+
 // TestSinkServerRestart: while the server is down, writes fail (the host
 // sends them again); once it is back they succeed, and JetStream has
 // every message that was acknowledged, from before and after the restart.
