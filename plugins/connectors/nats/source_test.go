@@ -109,6 +109,35 @@ func TestCoreSourceReconnects(t *testing.T) {
 	require.Contains(t, log.String(), "reconnected to NATS")
 }
 
+// TestCoreSourceRestart: core NATS is at most once, so a restarted
+// instance gets what is published once it has subscribed again, and what
+// the dead one had not emitted is gone (JetStream is the answer to that:
+// TestJetStreamSourceCrashAndRestart).
+func TestCoreSourceRestart(t *testing.T) {
+	p := startPeer(t)
+	nc := p.client()
+	cfg := map[string]any{"topic": "ticks", "servers": p.url()}
+	before := p.srv.NumSubscriptions()
+	first := sdktest.NewSource(t, SourceKind, cfg)
+	var c sdktest.Collector
+	r := sdktest.Run(t, first, c.Emit)
+	subscribed(t, p, before+1)
+	require.NoError(t, nc.Publish("ticks", []byte("one")))
+	c.Wait(t, 1)
+	first.(*source).nc.Close() // as when the process is killed
+	require.NoError(t, r.Stop())
+	require.Eventually(t, func() bool { return p.srv.NumSubscriptions() == before }, sdktest.Timeout, 5*time.Millisecond)
+	require.NoError(t, nc.Publish("ticks", []byte("lost: no one subscribed")))
+	require.NoError(t, nc.Flush())
+
+	second := sdktest.NewSource(t, SourceKind, cfg, sdktest.Reopened(1))
+	var again sdktest.Collector
+	sdktest.Run(t, second, again.Emit)
+	subscribed(t, p, before+1)
+	require.NoError(t, nc.Publish("ticks", []byte("two")))
+	require.Equal(t, []string{"two"}, bodies(again.Wait(t, 1)))
+}
+
 // jsConfig is a JetStream source's config on p's server.
 func jsConfig(p *peer, extra map[string]any) map[string]any {
 	cfg := map[string]any{"topic": "orders.>", "servers": p.url(), "jetstreamEnabled": true, "jetstreamName": "ORDERS"}
