@@ -146,7 +146,7 @@ func (s *source) consume(ctx context.Context, nc *nats.Conn, emit sdk.Emit) erro
 			return nil
 		case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
 			return fmt.Errorf("nats-source: the durable consumer %q is gone: %w", s.durable, err)
-		case nc.IsClosed():
+		case err != nil && nc.IsClosed():
 			return fmt.Errorf("nats-source: the connection is closed: %w", err)
 		case err != nil:
 			s.log.Debug("JetStream pull", "error", err) // heartbeats missed while the server is away; the iterator goes on
