@@ -42,21 +42,28 @@ func stoppedOrCut(t *testing.T, err error) {
 	}
 }
 
-// subscribed waits until the server has as many subscriptions as want on
-// top of those it had before: a core NATS message published before the
-// source subscribed reaches no one.
-func subscribed(t *testing.T, p *peer, want uint32) {
+// subscribed waits until the server has the core subscription of each
+// source in srcs: its connection has the subscription and a flush after
+// it came back. A core NATS message published before reaches no one.
+func subscribed(t *testing.T, srcs ...sdk.Source) {
 	t.Helper()
-	require.Eventually(t, func() bool { return p.srv.NumSubscriptions() >= want }, sdktest.Timeout, 5*time.Millisecond)
+	for _, src := range srcs {
+		s := src.(*source)
+		require.Eventually(t, func() bool {
+			s.mu.Lock()
+			nc := s.nc
+			s.mu.Unlock()
+			return nc != nil && nc.IsConnected() && nc.NumSubscriptions() > 0 && nc.FlushTimeout(time.Second) == nil
+		}, sdktest.Timeout, 5*time.Millisecond)
+	}
 }
 
 func TestCoreSourceEmitsMessagesWithHeaders(t *testing.T) {
 	p := startPeer(t)
-	before := p.srv.NumSubscriptions()
 	src := sdktest.NewSource(t, SourceKind, map[string]any{"topic": "orders.*", "servers": p.url()})
 	var c sdktest.Collector
 	sdktest.Run(t, src, c.Emit)
-	subscribed(t, p, before+1)
+	subscribed(t, src)
 
 	nc := p.client()
 	msg := nats.NewMsg("orders.eu")
@@ -79,13 +86,12 @@ func TestCoreSourceEmitsMessagesWithHeaders(t *testing.T) {
 
 func TestCoreSourceQueueGroupSharesMessages(t *testing.T) {
 	p := startPeer(t)
-	before := p.srv.NumSubscriptions()
 	var a, b sdktest.Collector
 	for _, c := range []*sdktest.Collector{&a, &b} {
 		src := sdktest.NewSource(t, SourceKind, map[string]any{"topic": "work", "servers": p.url(), "queueName": "workers"})
 		sdktest.Run(t, src, c.Emit)
+		subscribed(t, src)
 	}
-	subscribed(t, p, before+2)
 	nc := p.client()
 	for i := range 100 {
 		require.NoError(t, nc.Publish("work", []byte(strconv.Itoa(i))))
@@ -99,17 +105,16 @@ func TestCoreSourceQueueGroupSharesMessages(t *testing.T) {
 func TestCoreSourceReconnects(t *testing.T) {
 	p := startPeer(t)
 	var log sdktest.Log
-	before := p.srv.NumSubscriptions()
 	src := sdktest.NewSource(t, SourceKind, map[string]any{"topic": "ticks", "servers": p.url()}, sdktest.LogTo(&log))
 	var c sdktest.Collector
 	sdktest.Run(t, src, c.Emit)
-	subscribed(t, p, before+1)
+	subscribed(t, src)
 	nc := p.client()
 	require.NoError(t, nc.Publish("ticks", []byte("before")))
 	c.Wait(t, 1)
 
 	p.restart()
-	subscribed(t, p, before+1)
+	subscribed(t, src)
 	require.Eventually(t, func() bool { return nc.IsConnected() }, sdktest.Timeout, 5*time.Millisecond)
 	require.NoError(t, nc.Publish("ticks", []byte("after")))
 	require.NoError(t, nc.Flush())
@@ -126,23 +131,21 @@ func TestCoreSourceRestart(t *testing.T) {
 	p := startPeer(t)
 	nc := p.client()
 	cfg := map[string]any{"topic": "ticks", "servers": p.url()}
-	before := p.srv.NumSubscriptions()
 	first := sdktest.NewSource(t, SourceKind, cfg)
 	var c sdktest.Collector
 	r := sdktest.Run(t, first, c.Emit)
-	subscribed(t, p, before+1)
+	subscribed(t, first)
 	require.NoError(t, nc.Publish("ticks", []byte("one")))
 	c.Wait(t, 1)
 	first.(*source).nc.Close() // as when the process is killed
 	stoppedOrCut(t, r.Stop())
-	require.Eventually(t, func() bool { return p.srv.NumSubscriptions() == before }, sdktest.Timeout, 5*time.Millisecond)
 	require.NoError(t, nc.Publish("ticks", []byte("lost: no one subscribed")))
 	require.NoError(t, nc.Flush())
 
 	second := sdktest.NewSource(t, SourceKind, cfg, sdktest.Reopened(1))
 	var again sdktest.Collector
 	sdktest.Run(t, second, again.Emit)
-	subscribed(t, p, before+1)
+	subscribed(t, second)
 	require.NoError(t, nc.Publish("ticks", []byte("two")))
 	require.Equal(t, []string{"two"}, bodies(again.Wait(t, 1)))
 }
