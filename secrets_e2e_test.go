@@ -156,7 +156,35 @@ func mqttScript(direction, base string) string {
 		direction, direction, strings.Replace(base, "http://", "tcp://", 1), secretMark+"-mqtt")
 }
 
+// natsScript uses a nats kind on the endpoint's port, with credentials in
+// the servers URL and as parameters.
+func natsScript(kind, base, extra string) string {
+	servers := fmt.Sprintf("nats://natsuser:%s@127.0.0.1:%s", dbPassword, portOf(base))
+	config := fmt.Sprintf("kind=%q, topic=\"t\", servers=%q%s", kind, servers, extra)
+	if kind == "nats-sink" {
+		return fmt.Sprintf("s = Stream(\"s\", sink_config=dict(%s))\ns << \"x\"\n", config)
+	}
+	return fmt.Sprintf("s = Stream(\"s\", source_config=dict(%s))\ns >> (lambda e: print(e))\n", config)
+}
+
 var secretScenarios = []secretScenario{
+	// nats-source, nats-sink: servers (with credentials), password, token.
+	{name: "nats-source, connection refused", secrets: []string{"nats-source.servers"}, exit: 1,
+		script: func(base string) string { return natsScript("nats-source", base, "") }},
+	{name: "nats-sink, connection refused", secrets: []string{"nats-sink.servers", "nats-sink.password"}, exit: 1,
+		script: func(base string) string {
+			return natsScript("nats-sink", base, ", username=\"u\", password="+strconv.Quote(dbPassword))
+		}},
+	{name: "nats-source, a port that answers nothing", secrets: []string{"nats-source.servers", "nats-source.token"}, taken: true, exit: 1,
+		script: func(base string) string { return natsScript("nats-source", base, ", token="+strconv.Quote(dbPassword)) }},
+	{name: "nats-sink, check with an unknown parameter", secrets: []string{"nats-sink.servers", "nats-sink.token"}, check: true, exit: 1,
+		script: func(base string) string {
+			return natsScript("nats-sink", base, ", token="+strconv.Quote(dbPassword)+", colour="+strconv.Quote(secretMark))
+		}},
+	{name: "nats-source, check with a secret of the wrong type", secrets: []string{"nats-source.password"}, check: true, exit: 1,
+		script: func(base string) string {
+			return natsScript("nats-source", base, ", username=\"u\", password="+secretNumber)
+		}},
 	// redis-source, redis-sink: redisPassword; postgresql-*: password. A
 	// closed port, a port that answers nothing, and check.
 	{name: "redis-source, connection refused", secrets: []string{"redis-source.redisPassword"}, exit: 1,

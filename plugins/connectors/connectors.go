@@ -25,6 +25,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
 	"github.com/rayvens/rayvens/plugins/connectors/mqtt"
+	"github.com/rayvens/rayvens/plugins/connectors/nats"
 	"github.com/rayvens/rayvens/plugins/connectors/postgresql"
 	"github.com/rayvens/rayvens/plugins/connectors/redis"
 	"github.com/rayvens/rayvens/plugins/connectors/s3"
@@ -56,6 +57,7 @@ func Plugin(version string) sdk.Plugin {
 			redis.SourceKind,
 			postgresql.SourceKind,
 			mqtt.SourceKind,
+			nats.SourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
@@ -68,6 +70,7 @@ func Plugin(version string) sdk.Plugin {
 			redis.SinkKind,
 			postgresql.SinkKind,
 			mqtt.SinkKind,
+			nats.SinkKind,
 		},
 	}
 }

@@ -48,6 +48,8 @@ func TestCatalog(t *testing.T) {
 		"log-sink sink",
 		"mqtt-sink sink",
 		"mqtt-source source",
+		"nats-sink sink",
+		"nats-source source",
 		"postgresql-sink sink",
 		"postgresql-source source",
 		"redis-sink sink",

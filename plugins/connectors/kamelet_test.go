@@ -81,6 +81,8 @@ var rayvensOnly = map[string][]string{
 	"redis-sink":      {"key", "redisUsername", "redisPassword"},
 	"mqtt-source":     {"qos"},
 	"mqtt-sink":       {"qos"},
+	"nats-source":     {"durableName", "queueName", "ackWait", "username", "password", "token", "secure", "tlsCaFile", "connectionTimeout"},
+	"nats-sink":       {"username", "password", "token", "secure", "tlsCaFile", "connectionTimeout"},
 }
 
 func nilIfEmpty(s []string) []string {
