@@ -21,6 +21,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/filewatch"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
+	"github.com/rayvens/rayvens/plugins/connectors/kafka"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
 	"github.com/rayvens/rayvens/plugins/connectors/slack"
 	"github.com/rayvens/rayvens/plugins/connectors/timer"
@@ -41,12 +42,14 @@ func Plugin(version string) sdk.Plugin {
 			file.RawSourceKind,
 			filewatch.Kind,
 			cron.Kind,
+			kafka.SourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
 			httpsink.Kind,
 			slack.Kind,
 			file.SinkKind,
+			kafka.SinkKind,
 		},
 	}
 }

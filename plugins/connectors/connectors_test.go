@@ -31,7 +31,7 @@ func TestCatalog(t *testing.T) {
 	}
 	require.Equal(t, []string{
 		"cron-source source", "file-sink sink", "file-source source", "file-source-raw source", "file-watch-source source",
-		"http-sink sink", "http-source source", "log-sink sink", "slack-sink sink", "timer-source source",
+		"http-sink sink", "http-source source", "kafka-sink sink", "kafka-source source", "log-sink sink", "slack-sink sink", "timer-source source",
 		"webhook-source source",
 	}, names)
 }
