@@ -32,6 +32,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
@@ -198,8 +199,12 @@ func reach(ctx context.Context, kind string, cl *kgo.Client, seeds []string) err
 }
 
 // unreachable words err as "KIND: cannot reach ADDRESSES: CAUSE", the cause
-// being the dial error itself when there is one.
+// being the dial error itself when there is one, or says that the brokers
+// refused the login.
 func unreachable(kind string, seeds []string, err error) error {
+	if errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.IllegalSaslState) || errors.Is(err, kerr.UnsupportedSaslMechanism) {
+		return fmt.Errorf("%s: %s refused the SASL login: %w", kind, strings.Join(seeds, ","), err)
+	}
 	var op *net.OpError
 	if errors.As(err, &op) {
 		err = op
