@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -171,4 +173,57 @@ func TestSourceSeveralPartitionsAndTopics(t *testing.T) {
 		partitions[ev.Headers["kafka.TOPIC"]+ev.Headers["kafka.PARTITION"]] = true
 	}
 	require.Len(t, partitions, 4, "in[0] and out[0..2]")
+}
+
+// TestSourceRebalance: a second source joins the group of a first one that
+// acknowledged the first half of each partition. The partitions that move
+// to the second come to it from the first record not done: what was done
+// is not read again, what was not is.
+func TestSourceRebalance(t *testing.T) {
+	p := newPeer(t)
+	var rs []*kgo.Record
+	for part := range int32(3) {
+		for i := range 10 {
+			rs = append(rs, &kgo.Record{Topic: "out", Partition: part, Value: []byte(fmt.Sprintf("p%d-%d", part, i))})
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sdktest.Timeout)
+	defer cancel()
+	require.NoError(t, p.client(kgo.RecordPartitioner(kgo.ManualPartitioner())).ProduceSync(ctx, rs...).FirstErr())
+
+	cfg := sourceConfig(p, map[string]any{"topic": "out"})
+	first := sdktest.NewSource(t, SourceKind, cfg)
+	a := sdktest.Collector{Hold: true}
+	sdktest.Run(t, first, a.Emit)
+	for _, ev := range a.Wait(t, 30) {
+		if off, _ := strconv.Atoi(ev.Headers["kafka.OFFSET"]); off < 5 {
+			ev.Ack(nil)
+		}
+	}
+
+	second := sdktest.NewSource(t, SourceKind, cfg)
+	var b sdktest.Collector
+	sdktest.Run(t, second, b.Emit)
+	moved := func() map[string][]string { // partition -> the bodies the second got
+		got := map[string][]string{}
+		for _, ev := range b.Events() {
+			got[ev.Headers["kafka.PARTITION"]] = append(got[ev.Headers["kafka.PARTITION"]], string(ev.Body))
+		}
+		return got
+	}
+	eventually(t, func() bool {
+		got := moved()
+		if len(got) == 0 {
+			return false
+		}
+		for _, bodies := range got {
+			if len(bodies) < 5 {
+				return false
+			}
+		}
+		return true
+	}, "the second source gets the partitions that moved to it")
+	for part, got := range moved() {
+		require.Equal(t, numbered("p"+part+"-", 5, 10), got, "partition %s comes from its first record not done", part)
+	}
 }
