@@ -53,7 +53,7 @@ func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 		return nil, err
 	}
 	topic := strings.TrimSpace(cfg.String("topic"))
-	if !topicName.MatchString(topic) {
+	if !isTopicName(topic) {
 		return nil, fmt.Errorf("%s: topic: a Kafka topic name is 1 to 249 letters, digits, '.', '_' or '-' (one topic: the sink writes to one)", kind)
 	}
 	opts = append(opts,
@@ -205,7 +205,7 @@ func record(ctx context.Context, ev sdk.Event) (*kgo.Record, error) {
 		r.Value = []byte{}
 	}
 	if t, ok := ev.Headers[headerOverrideTopic]; ok {
-		if !topicName.MatchString(t) {
+		if !isTopicName(t) {
 			return nil, fmt.Errorf("the %s header is not a Kafka topic name", headerOverrideTopic)
 		}
 		r.Topic = t

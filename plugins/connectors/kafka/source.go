@@ -141,7 +141,7 @@ func sourceTopics(cfg sdk.Config) ([]string, error) {
 			if _, err := regexp.Compile(t); err != nil {
 				return nil, fmt.Errorf("kafka-source: topic: not a regular expression: %w", err)
 			}
-		} else if !topicName.MatchString(t) {
+		} else if !isTopicName(t) {
 			return nil, fmt.Errorf("kafka-source: topic: a Kafka topic name is 1 to 249 letters, digits, '.', '_' or '-'")
 		}
 		topics = append(topics, t)
