@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -177,7 +178,7 @@ func (s *source) Run(ctx context.Context, emit sdk.Emit) error {
 			return nil
 		}
 		for _, fe := range fetches.Errors() {
-			if fe.Err == context.Canceled {
+			if errors.Is(fe.Err, context.Canceled) {
 				continue
 			}
 			err := fmt.Errorf("kafka-source: polling %s: %w", partition{fe.Topic, fe.Partition}, fe.Err)
