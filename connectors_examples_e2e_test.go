@@ -23,7 +23,7 @@ func TestConnectorExamples(t *testing.T) {
 	require.NoError(t, err)
 	var folders []string
 	for _, e := range entries {
-		if e.IsDir() && e.Name() != "gendocs" && e.Name() != "testdata" {
+		if e.IsDir() && e.Name() != "gendocs" && e.Name() != "testdata" && e.Name() != "internal" {
 			folders = append(folders, e.Name())
 		}
 	}
