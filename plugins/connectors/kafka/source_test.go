@@ -227,3 +227,32 @@ func TestSourceRebalance(t *testing.T) {
 		require.Equal(t, numbered("p"+part+"-", 5, 10), got, "partition %s comes from its first record not done", part)
 	}
 }
+
+// TestSourceAbandoned: an instance that dies without closing (its process
+// killed) commits nothing more; the next instance of the group gets every
+// event it had not acknowledged when it died, and the done ones committed
+// before that do not come again. (Here the dead instance's client is closed
+// under it, without its Close: a killed process's member would hold its
+// partitions until its session times out, which the root's
+// TestKafkaSIGKILLHalfWay goes through.)
+func TestSourceAbandoned(t *testing.T) {
+	p := newPeer(t)
+	p.values("in", numbered("e", 0, 20)...)
+	dead := sdktest.NewSource(t, SourceKind, sourceConfig(p, nil))
+	c := sdktest.Collector{Hold: true}
+	run := sdktest.Run(t, dead, c.Emit)
+	evs := c.Wait(t, 20)
+	for _, ev := range evs[:10] {
+		ev.Ack(nil)
+	}
+	eventually(t, func() bool { return p.committed("g", "in") == 10 }, "done events are committed every second")
+	evs[15].Ack(nil)          // done, but after events that are not: not committed
+	dead.(*source).cl.Close() // no final commit, no more acks: as if killed
+	require.NoError(t, run.Stop())
+	require.Equal(t, int64(10), p.committed("g", "in"))
+
+	next := sdktest.NewSource(t, SourceKind, sourceConfig(p, nil), sdktest.Reopened(20))
+	var again sdktest.Collector
+	sdktest.Run(t, next, again.Emit)
+	require.Equal(t, numbered("e", 10, 20), bodies(again.Wait(t, 10), func(e sdk.Event) []byte { return e.Body }))
+}
