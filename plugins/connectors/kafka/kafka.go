@@ -16,8 +16,9 @@
 //     become event headers and back.
 //
 // Neither New does network I/O: the client connects when the source runs or
-// at the sink's first Write, so `rayvens check` and New only check values
-// that need no broker (the topic names, the enums, the TLS files).
+// at the sink's first Write. New checks the values that need no broker (the
+// addresses, the topic names, the enums, the TLS files); `rayvens check`,
+// which does not call New, checks only names, types and required-ness.
 package kafka
 
 import (
