@@ -102,17 +102,22 @@ func brokers(kind string, cfg sdk.Config) ([]string, error) {
 	return out, nil
 }
 
-// clientOpts are the options both kinds give kgo: the brokers, SASL and
-// TLS. They read local files (the PEM files) but dial nothing.
-func clientOpts(kind string, cfg sdk.Config, seeds []string) ([]kgo.Opt, error) {
+// clientOpts are the broker addresses and the options both kinds give kgo:
+// the brokers, SASL and TLS. They read local files (the PEM files) but dial
+// nothing.
+func clientOpts(kind string, cfg sdk.Config) ([]string, []kgo.Opt, error) {
+	seeds, err := brokers(kind, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	opts := []kgo.Opt{kgo.SeedBrokers(seeds...)}
 	tlsCfg, err := tlsConfig(kind, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mech, err := saslMechanism(kind, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cfg.String("saslAuthType") == "SSL" && tlsCfg == nil {
 		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12} // the system's roots
@@ -123,7 +128,7 @@ func clientOpts(kind string, cfg sdk.Config, seeds []string) ([]kgo.Opt, error) 
 	if mech != nil {
 		opts = append(opts, kgo.SASL(mech))
 	}
-	return opts, nil
+	return seeds, opts, nil
 }
 
 // saslMechanism is the SASL mechanism saslAuthType names, nil for none.

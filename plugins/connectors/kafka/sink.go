@@ -44,11 +44,7 @@ type sink struct {
 
 func newSink(cfg sdk.Config, log *slog.Logger) (sdk.Sink, error) {
 	const kind = "kafka-sink"
-	seeds, err := brokers(kind, cfg)
-	if err != nil {
-		return nil, err
-	}
-	opts, err := clientOpts(kind, cfg, seeds)
+	seeds, opts, err := clientOpts(kind, cfg)
 	if err != nil {
 		return nil, err
 	}

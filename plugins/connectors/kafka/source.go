@@ -69,11 +69,7 @@ func (p partition) String() string { return fmt.Sprintf("%s[%d]", p.topic, p.id)
 
 func newSource(cfg sdk.Config, log *slog.Logger) (sdk.Source, error) {
 	const kind = "kafka-source"
-	seeds, err := brokers(kind, cfg)
-	if err != nil {
-		return nil, err
-	}
-	opts, err := clientOpts(kind, cfg, seeds)
+	seeds, opts, err := clientOpts(kind, cfg)
 	if err != nil {
 		return nil, err
 	}
