@@ -256,3 +256,14 @@ func TestSourceAbandoned(t *testing.T) {
 	sdktest.Run(t, next, again.Emit)
 	require.Equal(t, numbered("e", 10, 20), bodies(again.Wait(t, 10), func(e sdk.Event) []byte { return e.Body }))
 }
+
+func TestSourceRawHeaders(t *testing.T) {
+	p := newPeer(t)
+	p.produce(&kgo.Record{Topic: "in", Value: []byte("v"), Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("text")}}})
+	src := sdktest.NewSource(t, SourceKind, sourceConfig(p, map[string]any{"deserializeHeaders": false}))
+	var c sdktest.Collector
+	sdktest.Run(t, src, c.Emit)
+	ev := c.Wait(t, 1)[0]
+	require.Equal(t, "dGV4dA==", ev.Headers["h"])
+	require.Equal(t, "h", ev.Headers["kafka.BASE64_HEADERS"])
+}
