@@ -48,7 +48,7 @@ const (
 )
 
 // secretFragments are what must appear nowhere: the mark and the tails.
-var secretFragments = []string{secretMark, "DBPASSWORD", "PATH/B0x", "TOKEN-abc", "HEADER-def", "URLPATH", "URLQUERY", "WEBHOOK-ghi", secretNumber, "S3ACCESS-jkl", "S3SECRET-mno", "S3SESSION-pqr"}
+var secretFragments = []string{secretMark, "DBPASSWORD", "KAFKA-jkl", "PATH/B0x", "TOKEN-abc", "HEADER-def", "URLPATH", "URLQUERY", "WEBHOOK-ghi", secretNumber}
 
 // echoServer answers every request with status, its body echoing what it
 // was sent (path, query, credentials), as some endpoints do in their
@@ -165,6 +165,32 @@ func natsScript(kind, base, extra string) string {
 		return fmt.Sprintf("s = Stream(\"s\", sink_config=dict(%s))\ns << \"x\"\n", config)
 	}
 	return fmt.Sprintf("s = Stream(\"s\", source_config=dict(%s))\ns >> (lambda e: print(e))\n", config)
+}
+
+// kafkaSecret is the password of the kafka scenarios.
+const kafkaSecret = secretMark + "-KAFKA-jkl"
+
+// kafkaSecrets are the secret parameters kafkaScript gives kind.
+func kafkaSecrets(kind string) []string {
+	var out []string
+	for _, p := range []string{"saslPassword", "oauthClientSecret", "sslTruststorePassword", "sslKeystorePassword"} {
+		out = append(out, kind+"."+p)
+	}
+	return out
+}
+
+// kafkaScript uses kind with a SASL login and every password set, its
+// broker the host:port of base.
+func kafkaScript(kind, base, extra string) string {
+	config := "source_config"
+	if kind == "kafka-sink" {
+		config = "sink_config"
+	}
+	return fmt.Sprintf(`s = Stream("s", %s=dict(kind=%q, topic="t", bootstrapServers=%q, saslAuthType="PLAIN", saslUsername="u", saslPassword=%q, oauthClientSecret=%q, sslTruststorePassword=%q, sslKeystorePassword=%q%s))
+if %q == "kafka-sink":
+    for i in range(3):
+        s << "event %%d" %% i
+`, config, kind, strings.TrimPrefix(base, "http://"), kafkaSecret, kafkaSecret, kafkaSecret, kafkaSecret, extra, kind)
 }
 
 var secretScenarios = []secretScenario{
@@ -333,6 +359,21 @@ var secretScenarios = []secretScenario{
 		script: func(base string) string {
 			return fmt.Sprintf("Stream(\"s\", source_config=dict(kind=\"aws-s3-source\", bucketNameOrArn=\"inbox\", region=\"us-east-1\", secretKey=%s))\n", secretNumber)
 		}},
+	// kafka-source and kafka-sink: the SASL, OAuth and key store passwords.
+	{name: "kafka-sink, broker refuses connections", secrets: kafkaSecrets("kafka-sink"), exit: 1,
+		script: func(base string) string { return kafkaScript("kafka-sink", base, "") }},
+	{name: "kafka-sink, an encrypted key it cannot open", secrets: []string{"kafka-sink.sslKeyPassword"}, exit: 1,
+		script: func(base string) string {
+			return kafkaScript("kafka-sink", base, ", sslKeyPassword=\""+kafkaSecret+"\"")
+		}},
+	{name: "kafka-source, broker refuses connections", secrets: kafkaSecrets("kafka-source"), exit: 0,
+		script: func(base string) string { return kafkaScript("kafka-source", base, "") }},
+	{name: "kafka-source, an encrypted key it cannot open", secrets: []string{"kafka-source.sslKeyPassword"}, exit: 1,
+		script: func(base string) string {
+			return kafkaScript("kafka-source", base, ", sslKeyPassword=\""+kafkaSecret+"\"")
+		}},
+	{name: "kafka-source, check with an unknown parameter", secrets: kafkaSecrets("kafka-source"), check: true, exit: 1,
+		script: func(base string) string { return kafkaScript("kafka-source", base, ", colour=1") }},
 }
 
 // TestSecretsStayOutOfOutput runs every scenario and checks stdout, stderr

@@ -23,6 +23,7 @@ import (
 	"github.com/rayvens/rayvens/plugins/connectors/generic"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsink"
 	"github.com/rayvens/rayvens/plugins/connectors/httpsource"
+	"github.com/rayvens/rayvens/plugins/connectors/kafka"
 	"github.com/rayvens/rayvens/plugins/connectors/log"
 	"github.com/rayvens/rayvens/plugins/connectors/mqtt"
 	"github.com/rayvens/rayvens/plugins/connectors/nats"
@@ -58,6 +59,7 @@ func Plugin(version string) sdk.Plugin {
 			postgresql.SourceKind,
 			mqtt.SourceKind,
 			nats.SourceKind,
+			kafka.SourceKind,
 		},
 		Sinks: []sdk.SinkKind{
 			log.Kind,
@@ -71,6 +73,7 @@ func Plugin(version string) sdk.Plugin {
 			postgresql.SinkKind,
 			mqtt.SinkKind,
 			nats.SinkKind,
+			kafka.SinkKind,
 		},
 	}
 }

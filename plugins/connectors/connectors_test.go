@@ -45,6 +45,8 @@ func TestCatalog(t *testing.T) {
 		"generic-source source",
 		"http-sink sink",
 		"http-source source",
+		"kafka-sink sink",
+		"kafka-source source",
 		"log-sink sink",
 		"mqtt-sink sink",
 		"mqtt-source source",
