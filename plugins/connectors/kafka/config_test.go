@@ -74,7 +74,7 @@ func TestConfigErrors(t *testing.T) {
 		}
 		_, err := sdktest.OpenSource(SourceKind, cfg)
 		require.Error(t, err)
-		require.Regexp(t, `^kafka-source: (autoOffsetReset|pollOnError|topic)[: ]`, err.Error())
+		require.Regexp(t, `^kafka-source: (parameter "autoOffsetReset" must be one of|parameter "pollOnError" must be one of|topic[: ])`, err.Error())
 	}
 	_, err := sdktest.Validate(SourceKind, map[string]any{"topic": "in"})
 	require.EqualError(t, err, `kafka-source: missing required parameter "bootstrapServers"`)
