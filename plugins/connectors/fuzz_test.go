@@ -70,12 +70,28 @@ func FuzzCatalogValidate(f *testing.F) {
 			case dir != k.Direction:
 				require.EqualError(t, err, k.Name+" is a "+string(k.Direction)+", not a "+string(dir))
 				continue
+			case err != nil && k.Rewrite != nil:
+				requireRewriteError(t, catalog, k, cfg, err)
+				continue
 			case err != nil:
 				requireNamesOnly(t, k, cfg, err)
 				_, err = sdktest.Validate(declared[kind], cfg)
 				require.Error(t, err, "what the host refuses, the whole way refuses")
 				requireNamesOnly(t, k, cfg, err)
 				continue
+			}
+			kind := kind
+			if k.Rewrite != nil {
+				// The config is the kind's it stands for: the rest is
+				// about that kind.
+				own, err := k.Validate(cfg)
+				require.NoError(t, err)
+				target, _, err := k.Resolve(own, func(name string) (camel.Kind, error) {
+					k, _ := catalog.Lookup(name)
+					return k, nil
+				})
+				require.NoError(t, err)
+				kind, cfg = target.Name, out
 			}
 			again, err := catalog.Validate(kind, dir, out)
 			require.NoError(t, err, "a normalized config validates again")
@@ -85,6 +101,51 @@ func FuzzCatalogValidate(f *testing.F) {
 			require.Equal(t, out, values, "New gets what the host validated")
 		}
 	})
+}
+
+// requireRewriteError checks an error of a kind that stands for others
+// (generic-*): it starts with the kind, and what it quotes is a name: of
+// a parameter of any kind, or an option of the URI.
+func requireRewriteError(t *testing.T, catalog *camel.Catalog, k camel.Kind, cfg map[string]any, err error) {
+	t.Helper()
+	require.True(t, strings.HasPrefix(err.Error(), k.Name+": "), "the error names the kind: %v", err)
+	names := map[string]bool{}
+	for _, other := range catalog.Kinds() {
+		for _, p := range other.Params {
+			names[p.Name] = true
+			for _, a := range p.Aliases {
+				names[a] = true
+			}
+		}
+	}
+	for key, v := range cfg {
+		names[key] = true
+		if s, ok := v.(string); ok {
+			_, query, _ := strings.Cut(s, "?")
+			for _, pair := range strings.Split(query, "&") {
+				name, _, _ := strings.Cut(pair, "=")
+				names[name] = true
+			}
+		}
+	}
+	msg := err.Error()
+	for i := 0; i < len(msg); i++ {
+		if msg[i] != '"' {
+			continue
+		}
+		q, qerr := strconv.QuotedPrefix(msg[i:])
+		require.NoError(t, qerr, "an unbalanced quote in %v", err)
+		s, _ := strconv.Unquote(q)
+		require.True(t, names[s] || cutName(s, names) || catalogHas(catalog, s), "the error quotes %q, which is no name: %v", s, err)
+		i += len(q) - 1
+	}
+}
+
+// catalogHas reports whether name is a kind of catalog (an unknown kind's
+// error quotes it).
+func catalogHas(catalog *camel.Catalog, name string) bool {
+	_, ok := catalog.Lookup(name)
+	return ok
 }
 
 // requireNamesOnly checks a validation error of kind k: it starts with the

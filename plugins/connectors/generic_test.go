@@ -26,7 +26,7 @@ func TestGenericKindsValidateTheNativeConfig(t *testing.T) {
 		"timer:tick?delay=5":                        `generic-source: timer-source: unknown parameter "delay"`,
 		"timer:tick?period=soon":                    `generic-source: timer-source: parameter "period" must be an integer`,
 		"file:in?noop=" + secret:                    `generic-source: file-source: parameter "keepFile" must be true or false`,
-		"jms:q?password=" + secret:                  `generic-source: the URI's scheme "jms" has no native source here; the schemes served are `,
+		"jms:q?password=" + secret:                  `generic-source: the URI's scheme jms: has no native source here; the schemes served are `,
 		"http://u:" + secret + "@127.0.0.1/x?y=z&w": ``,
 	} {
 		_, err := Catalog().Validate("generic-source", camel.Source, map[string]any{"uri": config})

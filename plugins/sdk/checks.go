@@ -41,7 +41,7 @@ func AtLeast(lo int64) func(any) error {
 func OneOf(values ...string) func(any) error {
 	return func(v any) error {
 		if s, ok := v.(string); ok && !slices.Contains(values, s) {
-			return fmt.Errorf("must be one of %s", strings.Join(quoteAll(values), ", "))
+			return fmt.Errorf("must be one of %s", strings.Join(values, ", ")) // unquoted: errors quote names only
 		}
 		return nil
 	}
@@ -59,14 +59,6 @@ func URL(schemes ...string) func(any) error {
 		}
 		return nil
 	}
-}
-
-func quoteAll(values []string) []string {
-	out := make([]string, len(values))
-	for i, v := range values {
-		out[i] = fmt.Sprintf("%q", v)
-	}
-	return out
 }
 
 func suffixAll(values []string, suffix string) []string {

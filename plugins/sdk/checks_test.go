@@ -27,7 +27,7 @@ func TestChecks(t *testing.T) {
 		{map[string]any{"port": 70000}, `a-source: parameter "port" must be between 0 and 65535`},
 		{map[string]any{"period": -1}, `a-source: parameter "period" must not be negative`},
 		{map[string]any{"batch": 0}, `a-source: parameter "batch" must be at least 1`},
-		{map[string]any{"offset": "newest"}, `a-source: parameter "offset" must be one of "earliest", "latest"`},
+		{map[string]any{"offset": "newest"}, `a-source: parameter "offset" must be one of earliest, latest`},
 		{map[string]any{"url": "ftp://user:hunter2@host/"}, `a-source: parameter "url" must be a URL starting with http:// or https://`},
 		{map[string]any{"url": "example.com/?token=hunter2"}, `a-source: parameter "url" must be a URL starting with http:// or https://`},
 	} {

@@ -17,6 +17,7 @@ package cron
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -81,13 +82,13 @@ func parse(expr string) (robfig.Schedule, error) {
 	}
 	if fields := strings.Fields(expr); len(fields) == 7 && !strings.HasPrefix(expr, "@") {
 		if year := fields[6]; year != "*" && year != "?" {
-			return nil, fmt.Errorf("%q: a year field (%q) is not supported: use * or leave it out", expr, year)
+			return nil, errors.New("a year field is not supported: use * or leave it out")
 		}
 		expr = strings.Join(fields[:6], " ")
 	}
 	sched, err := parser.Parse(tz + expr)
 	if err != nil {
-		return nil, fmt.Errorf("%q: %w", expr, err)
+		return nil, err // robfig's errors name the field at fault
 	}
 	return sched, nil
 }

@@ -89,7 +89,7 @@ var schemes = map[string]scheme{
 	"aws2-s3": {source: "aws-s3-source", sink: "aws-s3-sink", path: "bucketNameOrArn", poll: "delay"},
 	"telegram": {source: "telegram-source", sink: "telegram-sink", endpoint: func(path, _ string, _ map[string]string) error {
 		if path != "bots" {
-			return errors.New(`a telegram URI is "telegram:bots?authorizationToken=..."`)
+			return errors.New(`a telegram URI is telegram:bots?authorizationToken=...`)
 		}
 		return nil
 	}},
@@ -106,7 +106,7 @@ var schemes = map[string]scheme{
 	"spring-redis": {source: "redis-source", sink: "redis-sink", endpoint: func(path, _ string, params map[string]string) error {
 		host, port, ok := strings.Cut(path, ":")
 		if !ok || host == "" || port == "" {
-			return errors.New(`a spring-redis URI is "spring-redis://HOST:PORT?command=...&channels=..."`)
+			return errors.New(`a spring-redis URI is spring-redis://HOST:PORT?command=...&channels=...`)
 		}
 		params["redisHost"], params["redisPort"] = host, port
 		return nil
@@ -159,7 +159,7 @@ func rewrite(cfg map[string]any, r role) (string, map[string]string, error) {
 			return "", nil, err
 		}
 	case path == "":
-		return "", nil, fmt.Errorf("a %s URI names its %s after the scheme, e.g. \"%s:NAME\"", name, sc.path, name)
+		return "", nil, fmt.Errorf("a %s URI names its %s after the scheme, e.g. %s:NAME", name, sc.path, name)
 	default:
 		p, err := url.PathUnescape(path)
 		if err != nil {
@@ -211,7 +211,7 @@ func specURI(spec string, r role) (string, error) {
 		key = "to"
 	}
 	if !ok || m[key] == nil {
-		return "", fmt.Errorf(`parameter "spec" must be a route with %s: and its uri, e.g. "%s: {uri: kafka:orders?brokers=localhost:9092}"`, key, key)
+		return "", fmt.Errorf(`parameter "spec" must be a route with %s: and its uri, e.g. %s: {uri: kafka:orders?brokers=localhost:9092}`, key, key)
 	}
 	ep := m[key]
 	if e, isMap := ep.(map[string]any); isMap {
@@ -241,7 +241,7 @@ func options(query string, rename map[string]string, params map[string]string) e
 		} else {
 			v, err := url.QueryUnescape(strings.ReplaceAll(value, "+", "%2B")) // Camel keeps "+", as in cron's "0+0/5+*+*+*+?"
 			if err != nil {
-				return fmt.Errorf("the value of the URI's option %q is not validly %%-encoded", name)
+				return fmt.Errorf("the value of the URI's option %s is not validly %%-encoded", name)
 			}
 			value = v
 		}
@@ -249,7 +249,7 @@ func options(query string, rename map[string]string, params map[string]string) e
 			name = to
 		}
 		if _, dup := params[name]; dup {
-			return fmt.Errorf("the URI gives option %q twice", name)
+			return fmt.Errorf("the URI gives option %s twice", name)
 		}
 		params[name] = value
 	}
@@ -296,13 +296,14 @@ func roleName(r role) string {
 	return "source"
 }
 
-// quoteScheme quotes a URI's scheme for an error: it is no secret, but a
-// URI without a scheme may be anything, so it is not shown then.
+// quoteScheme shows a URI's scheme in an error: it is no secret, but a
+// URI without a scheme may be anything, so it is not shown then. Only
+// parameter names are in double quotes in errors.
 func quoteScheme(name string, ok bool) string {
-	if !ok || len(name) > 32 {
-		return "(none: a URI is \"scheme:...\")"
+	if !ok || len(name) > 32 || strings.ContainsAny(name, "\"/?&=@ ") {
+		return "(none: a URI is scheme:...)"
 	}
-	return fmt.Sprintf("%q", name)
+	return name + ":"
 }
 
 // errWithoutValue keeps the kind of a parse error, not the text it quotes.
