@@ -184,8 +184,8 @@ var malformedScripts = []struct {
 	// Connector configs.
 	{name: "unknown kind, did you mean", script: "Stream(\"s\", source_config=dict(kind=\"timer-sorce\"))\n",
 		run: want{exit: 1, first: `^FILE:1:7: in Stream: unknown connector kind "timer-sorce" \(did you mean "timer-source"\?\)$`}},
-	{name: "unknown kind", script: "Stream(\"s\", source_config=dict(kind=\"jms-source\"))\n",
-		run: want{exit: 1, first: `^FILE:1:7: in Stream: unknown connector kind "jms-source"$`}},
+	{name: "unknown kind", script: "Stream(\"s\", source_config=dict(kind=\"activemq-source\"))\n",
+		run: want{exit: 1, first: `^FILE:1:7: in Stream: unknown connector kind "activemq-source"$`}},
 	{name: "kind not a string", script: "Stream(\"s\", source_config=dict(kind=1))\n",
 		run: want{exit: 1, first: `^FILE:1:7: in Stream: source config: "kind" must be a string, got int$`}},
 	{name: "config without a kind", script: "s = Stream(\"s\")\ns.add_source(dict(period=1))\n",
