@@ -46,9 +46,16 @@ var Kind = sdk.SourceKind{
 func checkSchedule(v any) error {
 	s, _ := v.(string)
 	if _, err := parse(s); err != nil {
-		return fmt.Errorf("is not a cron schedule: %w", err)
+		return fmt.Errorf("is not a cron schedule: %s", reason(err))
 	}
 	return nil
+}
+
+// reason is what robfig's parse error says is wrong, without the text of
+// the schedule it ends with (": [every minute]"): errors quote names only.
+func reason(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), ": ")
+	return strings.ReplaceAll(msg, `"`, "'")
 }
 
 // parser reads Quartz's and Unix cron's fields and the descriptors.
@@ -82,7 +89,7 @@ func parse(expr string) (robfig.Schedule, error) {
 	}
 	if fields := strings.Fields(expr); len(fields) == 7 && !strings.HasPrefix(expr, "@") {
 		if year := fields[6]; year != "*" && year != "?" {
-			return nil, errors.New("a year field is not supported: use * or leave it out")
+			return nil, errors.New("a year field is not supported; use * or leave it out")
 		}
 		expr = strings.Join(fields[:6], " ")
 	}

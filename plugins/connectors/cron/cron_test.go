@@ -51,10 +51,10 @@ func TestParameters(t *testing.T) {
 	_, err = sdktest.Validate(Kind, map[string]any{"schedule": "* * * * *"})
 	require.EqualError(t, err, `cron-source: missing required parameter "message"`)
 	for expr, msg := range map[string]string{
-		"61 * * * * ?":                       `cron-source: parameter "schedule" is not a cron schedule: end of range (61) above maximum (59): 61`,
-		"every minute":                       `cron-source: parameter "schedule" is not a cron schedule: expected 5 to 6 fields, found 2: [every minute]`,
-		"0 0 12 * * ? 2027":                  `cron-source: parameter "schedule" is not a cron schedule: a year field is not supported: use * or leave it out`,
-		"CRON_TZ=Nowhere/Atlantis * * * * *": `cron-source: parameter "schedule" is not a cron schedule: provided bad location Nowhere/Atlantis: unknown time zone Nowhere/Atlantis`,
+		"61 * * * * ?":                       `cron-source: parameter "schedule" is not a cron schedule: end of range (61) above maximum (59)`,
+		"every minute":                       `cron-source: parameter "schedule" is not a cron schedule: expected 5 to 6 fields, found 2`,
+		"0 0 12 * * ? 2027":                  `cron-source: parameter "schedule" is not a cron schedule: a year field is not supported; use * or leave it out`,
+		"CRON_TZ=Nowhere/Atlantis * * * * *": `cron-source: parameter "schedule" is not a cron schedule: provided bad location Nowhere/Atlantis`,
 	} {
 		_, err := sdktest.OpenSource(Kind, map[string]any{"schedule": expr, "message": "m"})
 		require.EqualError(t, err, msg, expr)
