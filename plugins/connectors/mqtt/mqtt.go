@@ -130,7 +130,7 @@ var defaultPorts = map[string]string{
 func brokerAddress(raw string) (broker, address string, err error) {
 	u, perr := url.Parse(raw)
 	if perr != nil || u.Hostname() == "" {
-		return "", "", errors.New(`must be a URL such as "tcp://mosquitto:1883"`)
+		return "", "", errors.New(`must be a URL such as tcp://mosquitto:1883`)
 	}
 	port, ok := defaultPorts[strings.ToLower(u.Scheme)]
 	if !ok {

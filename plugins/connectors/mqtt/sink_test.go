@@ -210,7 +210,7 @@ func TestConfigErrors(t *testing.T) {
 		sink   string
 	}{
 		{base("brokerUrl", "http://broker.example:1883"), `mqtt-source: parameter "brokerUrl" must start with tcp://, mqtt://, ssl://, tls://, mqtts://, ws:// or wss://`, `mqtt-sink: parameter "brokerUrl" must start with tcp://, mqtt://, ssl://, tls://, mqtts://, ws:// or wss://`},
-		{base("brokerUrl", "tcp://user:hunter2@:1883"), `mqtt-source: parameter "brokerUrl" must be a URL such as "tcp://mosquitto:1883"`, `mqtt-sink: parameter "brokerUrl" must be a URL such as "tcp://mosquitto:1883"`},
+		{base("brokerUrl", "tcp://user:hunter2@:1883"), `mqtt-source: parameter "brokerUrl" must be a URL such as tcp://mosquitto:1883`, `mqtt-sink: parameter "brokerUrl" must be a URL such as tcp://mosquitto:1883`},
 		{base("brokerUrl", "tcp://hunter2:99999"), `mqtt-source: parameter "brokerUrl" has a port that is not a port number (1 to 65535)`, `mqtt-sink: parameter "brokerUrl" has a port that is not a port number (1 to 65535)`},
 		{base("qos", 2), `mqtt-source: parameter "qos" must be 0 (at most once) or 1 (at least once); QoS 2 is not supported`, `mqtt-sink: parameter "qos" must be 0 (at most once) or 1 (at least once); QoS 2 is not supported`},
 		{base("topic", "a/#/b"), `mqtt-source: topic may hold "+" and "#" only as whole levels, and "#" only as the last`, `mqtt-sink: topic must not hold the wildcards "+" or "#": messages are published on one topic`},
