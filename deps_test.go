@@ -64,6 +64,13 @@ var architecture = []struct {
 		},
 	},
 	{
+		packages: "cluster",
+		rule:     "the cluster streams import the catalog types and no other project package",
+		allowed: func(dep string, std bool) bool {
+			return !project(dep) || dep == module+"/camel"
+		},
+	},
+	{
 		packages: "plugins/sdk/...",
 		rule:     "the SDK imports neither the engine nor the builtins",
 		allowed: func(dep string, std bool) bool {
@@ -192,6 +199,7 @@ func TestArchitectureRulesCatch(t *testing.T) {
 		"starlark":             {module + "/plugins/sdk"},
 		"plugins/connectors/*": {module + "/engine", module + "/plugins", module + "/plugins/internal/wire"},
 		"plugins/sdk/...":      {module + "/engine", module + "/builtins"},
+		"cluster":              {module + "/engine", module + "/builtins", module + "/starlark", module + "/plugins/sdk", module + "/plugins"},
 	}
 	for _, rule := range architecture {
 		for _, dep := range refused[rule.packages] {

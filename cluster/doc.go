@@ -1,0 +1,68 @@
+// Package cluster carries Rayvens streams over NATS JetStream, so that
+// processes on one or several hosts share them. It knows nothing of the
+// engine or of Starlark: it moves [camel.Event] values (body, content type,
+// headers) between processes, and the caller decides what a stream means.
+//
+// # Connecting
+//
+// [Connect] joins the NATS servers of a [Config] (from [ParseURL] for a
+// flag value: "embedded", "embedded:PORT" or "nats://host:port,..."), or,
+// with Config.Embedded, first starts a NATS server with JetStream in the
+// process. The embedded server listens on all interfaces by default
+// (Config.Host), so that processes on other hosts can join it with
+// nats://HOST:PORT; its store is Config.StoreDir, or a temporary folder
+// that [Cluster.Close] removes. The connection reconnects by itself after
+// a server is lost. An unreachable server or a refused credential is one
+// error naming host:port and the cause, never a password.
+//
+// # Naming
+//
+// A Rayvens stream NAME of namespace NS (Config.Namespace, "rayvens" by
+// default) is the JetStream stream NS_NAME with the subject NS.stream.NAME;
+// characters of NAME that JetStream refuses in names and subjects (and "_"
+// and "-" themselves, so that two names never meet) are written "-XX" in
+// hexadecimal. [Cluster.Stream] creates the stream if it is missing and
+// binds it if it exists, so the same name from two processes is the same
+// stream; a JetStream stream of that name with other subjects is a
+// namespace clash and an error. Streams keep their events (limits
+// retention), so that every subscriber can read all of them.
+//
+// # Publishing
+//
+// [Stream.Publish] sends an event without waiting for the server: up to
+// Config.PublishWindow publishes may be unacknowledged at once, and a
+// Publish with the window full blocks until an acknowledgement frees a
+// place (backpressure). An event is durable once the server has
+// acknowledged it; [Stream.Flush] waits for every publish so far. Each
+// publish carries a message ID, so a publish that timed out (a server lost
+// mid-way) is sent again without being stored twice. A publish the server
+// refuses for good is returned by the next Publish or Flush; nothing is
+// dropped silently. Events of one publisher are stored in order, except
+// that a publish sent again may land after later ones.
+//
+// # Subscribing
+//
+// [Stream.Subscribe] makes a durable JetStream consumer, which exists in
+// the server when it returns: events appended after that, from any
+// process, reach it; events already in the stream do too, from the first
+// one the consumer has not had acknowledged.
+//
+//   - [Broadcast]: the consumer is named after Config.Name and the
+//     subscription name, so each process gets every event, in order; the
+//     handler gets the next event only after calling done for the previous
+//     one. A process that stops and starts again with the same Name resumes
+//     after the last event it acknowledged.
+//   - [WorkQueue]: every process subscribing with the same subscription
+//     name shares one consumer, so each event goes to one of them. The
+//     handler may hold up to Config.WorkInFlight events at once (it calls
+//     done later, from any goroutine), in no particular order.
+//
+// done(nil) acknowledges an event; done(err) hands it back to the server,
+// which delivers it again after Config.RetryDelay (to Broadcast, before
+// the next event). While the handler holds an event, the subscription
+// tells the server it is still in progress; if the process dies (or the
+// subscription is closed) without done, the event is delivered again after
+// Config.AckWait, to another process of a work queue. So an event is
+// handled at least once. [Subscription.Close] stops delivery and keeps the
+// consumer for a restart.
+package cluster
