@@ -28,6 +28,7 @@ const (
 type Subscription struct {
 	s      *Stream
 	name   string
+	mode   Mode
 	cons   jetstream.Consumer
 	handle func(ev camel.Event, done func(error))
 	slots  chan struct{} // a token per event the handler holds
@@ -63,7 +64,7 @@ func (s *Stream) Subscribe(ctx context.Context, sub string, mode Mode, handle fu
 	case Broadcast:
 		cc.Durable = "b_" + encode(cfg.Name) + "_" + encode(sub)
 		cc.Description = fmt.Sprintf("Rayvens subscription %q of process %q", sub, cfg.Name)
-		cc.MaxAckPending = 1 // the next event only after the previous one is done: order
+		cc.MaxAckPending = broadcastBatch
 	case WorkQueue:
 		cc.Durable = "w_" + encode(sub)
 		cc.Description = fmt.Sprintf("Rayvens work queue %q", sub)
@@ -78,7 +79,7 @@ func (s *Stream) Subscribe(ctx context.Context, sub string, mode Mode, handle fu
 	}
 	subCtx, stop := context.WithCancel(context.Background())
 	x := &Subscription{
-		s: s, name: sub, cons: cons, handle: handle,
+		s: s, name: sub, mode: mode, cons: cons, handle: handle,
 		slots: make(chan struct{}, inFlight),
 		ctx:   subCtx, stop: stop,
 		held: map[*held]struct{}{},
@@ -97,38 +98,51 @@ func (s *Stream) Subscribe(ctx context.Context, sub string, mode Mode, handle fu
 	return x, nil
 }
 
-// deliver fetches events as the handler has room for them and hands
-// them over.
+// broadcastBatch is the number of events a Broadcast subscription
+// fetches at once, and the server lets it hold unacknowledged. It is 1:
+// JetStream redelivers the events handed back (by Close, or by a dead
+// process after AckWait) in no particular order, so the order of a
+// restart holds only if the next event is sent after the previous one is
+// acknowledged. (An ordered consumer with a consumer recreated at the
+// acknowledgement floor on Subscribe would allow more in flight.)
+const broadcastBatch = 1
+
+// deliver fetches events and hands them over: for a work queue as the
+// handler has room for them, for Broadcast one after the other.
 func (x *Subscription) deliver() {
 	defer x.wg.Done()
 	log := x.s.c.cfg.Log
 	wait := 50 * time.Millisecond
 	for {
-		// Take one place (waiting for it), then as many as are free.
-		select {
-		case x.slots <- struct{}{}:
-		case <-x.ctx.Done():
-			return
-		}
-		n := 1
-		for n < cap(x.slots) && tryTake(x.slots) {
-			n++
+		n := broadcastBatch
+		if x.mode == WorkQueue {
+			// Take one place (waiting for it), then as many as are free.
+			select {
+			case x.slots <- struct{}{}:
+			case <-x.ctx.Done():
+				return
+			}
+			for n = 1; n < cap(x.slots) && tryTake(x.slots); n++ {
+			}
 		}
 		fctx, cancel := context.WithTimeout(x.ctx, 2*time.Second)
 		batch, err := x.cons.Fetch(n, jetstream.FetchContext(fctx))
 		if err == nil {
 			for msg := range batch.Messages() {
-				if x.ctx.Err() != nil {
-					_ = msg.Nak() // for another process, at once
-					continue
+				switch {
+				case x.ctx.Err() != nil:
+					_ = msg.Nak() // for another process or the next run, at once
+				case x.mode == WorkQueue:
+					n--
+					x.hand(msg)
+				default:
+					x.handInOrder(msg)
 				}
-				n--
-				x.hand(msg)
 			}
 			err = batch.Error()
 		}
 		cancel()
-		for ; n > 0; n-- {
+		for ; x.mode == WorkQueue && n > 0; n-- {
 			<-x.slots
 		}
 		switch {
@@ -139,13 +153,57 @@ func (x *Subscription) deliver() {
 		default:
 			// A server lost, a leader being elected: try again soon.
 			log.Warn("cannot fetch events from NATS; trying again", "stream", x.s.name, "subscription", x.name, "error", err)
-			select {
-			case <-time.After(wait):
-			case <-x.ctx.Done():
+			if !x.sleep(wait) {
 				return
 			}
 			wait = min(2*wait, 2*time.Second)
 		}
+	}
+}
+
+// sleep waits for d unless the subscription is closed first.
+func (x *Subscription) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-x.ctx.Done():
+		return false
+	}
+}
+
+// handInOrder gives msg to the handler and waits for done, giving it
+// again after Config.RetryDelay while done reports an error: the next
+// event must not overtake it. Closed meanwhile, the subscription hands
+// msg back to the server, to come first to the next run.
+func (x *Subscription) handInOrder(msg jetstream.Msg) {
+	h := &held{msg: msg}
+	x.mu.Lock()
+	x.held[h] = struct{}{}
+	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		delete(x.held, h)
+		x.mu.Unlock()
+	}()
+	for {
+		result := make(chan error, 1)
+		var once sync.Once
+		x.handle(event(msg), func(err error) { once.Do(func() { result <- err }) })
+		select {
+		case err := <-result:
+			if err == nil {
+				_ = msg.Ack() // lost, it is delivered again: at least once
+				return
+			}
+			if x.sleep(x.s.c.cfg.RetryDelay) {
+				continue
+			}
+		case <-x.ctx.Done():
+		}
+		_ = msg.Nak()
+		return
 	}
 }
 
