@@ -257,3 +257,68 @@ func TestTheEmbeddedStoreSurvivesARestart(t *testing.T) {
 	require.Eventually(t, func() bool { return r.count() >= 100 }, 30*time.Second, 10*time.Millisecond)
 	require.Equal(t, upTo(100), r.events())
 }
+
+func TestAFailedEventIsHandledAgainNeverDropped(t *testing.T) {
+	c := embedded(t, "one")
+	s := stream(t, c, "jobs")
+	publish(t, s, 0, 10)
+	for _, mode := range []Mode{Broadcast, WorkQueue} {
+		var mu sync.Mutex
+		var got []int
+		failed := map[int]bool{}
+		subscribe(t, s, "retry-"+strconv.Itoa(int(mode)), mode, func(ev camel.Event, done func(error)) {
+			n, _ := strconv.Atoi(string(ev.Body))
+			mu.Lock()
+			defer mu.Unlock()
+			if n%3 == 0 && !failed[n] {
+				failed[n] = true
+				done(fmt.Errorf("event %d fails once", n))
+				return
+			}
+			got = append(got, n)
+			done(nil)
+		})
+		require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 10 }, 30*time.Second, 10*time.Millisecond)
+		mu.Lock()
+		if mode == Broadcast {
+			require.Equal(t, upTo(10), got, "a failed event comes again before the next")
+		} else {
+			require.ElementsMatch(t, upTo(10), got)
+		}
+		require.Len(t, failed, 4)
+		mu.Unlock()
+	}
+}
+
+func TestARefusedPublishIsAnError(t *testing.T) {
+	c := embedded(t, "one")
+	s := stream(t, c, "jobs")
+	ctx := context.Background()
+	err := s.Publish(ctx, camel.Event{Body: make([]byte, 2<<20)})
+	require.ErrorContains(t, err, `cluster: stream "jobs": an event was not stored: `)
+	require.ErrorContains(t, err, "maximum payload")
+	publish(t, s, 0, 3)
+	count, err := s.Count(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, count)
+}
+
+func TestAPublishTheServerRefusesLaterIsReportedByFlush(t *testing.T) {
+	c := embedded(t, "one")
+	s := stream(t, c, "jobs")
+	ctx := context.Background()
+	cfg := s.js.CachedInfo().Config
+	cfg.MaxMsgSize = 100
+	_, err := c.js.UpdateStream(ctx, cfg)
+	require.NoError(t, err)
+	require.NoError(t, s.Publish(ctx, camel.Event{Body: make([]byte, 200)}), "the server answers later")
+	err = s.Flush(ctx)
+	require.ErrorContains(t, err, `cluster: stream "jobs": an event was not stored: `)
+	t.Log(err)
+	require.NoError(t, s.Flush(ctx), "an error is returned once")
+
+	for range 3 {
+		require.NoError(t, s.Publish(ctx, camel.Event{Body: make([]byte, 200)}))
+	}
+	require.ErrorContains(t, s.Flush(ctx), `cluster: stream "jobs": 3 events were not stored; the first: `)
+}

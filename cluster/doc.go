@@ -57,12 +57,27 @@
 //     handler may hold up to Config.WorkInFlight events at once (it calls
 //     done later, from any goroutine), in no particular order.
 //
-// done(nil) acknowledges an event; done(err) hands it back to the server,
-// which delivers it again after Config.RetryDelay (to Broadcast, before
-// the next event). While the handler holds an event, the subscription
-// tells the server it is still in progress; if the process dies (or the
-// subscription is closed) without done, the event is delivered again after
-// Config.AckWait, to another process of a work queue. So an event is
-// handled at least once. [Subscription.Close] stops delivery and keeps the
-// consumer for a restart.
+// done(nil) acknowledges an event. done(err) means the event failed and
+// must be handled again after Config.RetryDelay: a Broadcast subscription
+// hands the same event again (the next one must not overtake it), a work
+// queue hands it back to the server (a negative acknowledgement with that
+// delay), for whichever process fetches it then. An event is never
+// dropped: consumers deliver without a limit of attempts.
+//
+// While the handler holds an event, the subscription tells the server it
+// is still in progress. If the process dies without calling done, its
+// events are delivered again after Config.AckWait (5 s by default), to
+// another process of a work queue, or to the next run of a Broadcast
+// process with the same Name. [Subscription.Close] stops delivery and
+// keeps the consumer for a restart: a Broadcast subscription hands its
+// event back at once, so the next run starts with it; the events a work
+// queue handler still holds come back after AckWait unless it calls done
+// meanwhile. So an event is handled at least once, and a Broadcast
+// process sees the events in order, the one it was handling when it died
+// perhaps twice.
+//
+// Broadcast holds one event at a time in the server too (MaxAckPending
+// 1), since JetStream redelivers events handed back in no particular
+// order; it is therefore slower than a work queue, by a round trip per
+// event.
 package cluster

@@ -37,6 +37,7 @@ type Stream struct {
 	published uint64        // publishes sent
 	acked     uint64        // publishes settled (acknowledged or failed)
 	failed    error         // the first publish refused, not yet returned
+	failures  int           // the publishes refused, not yet returned
 	closed    bool          // by Cluster.Close: pending is closed
 	settled   chan struct{} // closed and replaced at each settlement
 }
@@ -123,11 +124,15 @@ func (s *Stream) Publish(ctx context.Context, ev camel.Event) error {
 		<-s.window
 		return fmt.Errorf("cluster: stream %q: the cluster is closed", s.name)
 	}
+	id := s.idBase + strconv.FormatUint(s.published+1, 10)
+	fut, err := s.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id))
+	if err != nil && !retriable(err) { // such as an event too large
+		<-s.window
+		return fmt.Errorf("cluster: stream %q: an event was not stored: %w", s.name, err)
+	}
+	// A retriable error (no connection) leaves fut nil: the acker sends
+	// the event again.
 	s.published++
-	id := s.idBase + strconv.FormatUint(s.published, 10)
-	// An error here (no connection) leaves fut nil: the acker sends the
-	// event again.
-	fut, _ := s.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id))
 	s.pending <- pending{fut: fut, msg: msg, id: id} // the window keeps a place for it
 	return nil
 }
@@ -152,8 +157,11 @@ func (s *Stream) acker() {
 		err := s.await(p)
 		s.mu.Lock()
 		s.acked++
-		if err != nil && s.failed == nil {
-			s.failed = fmt.Errorf("cluster: stream %q: an event was not stored: %w", s.name, err)
+		if err != nil {
+			if s.failed == nil {
+				s.failed = err
+			}
+			s.failures++
 		}
 		close(s.settled)
 		s.settled = make(chan struct{})
@@ -206,9 +214,15 @@ func retriable(err error) bool {
 func (s *Stream) takeFailure() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := s.failed
-	s.failed = nil
-	return err
+	err, n := s.failed, s.failures
+	s.failed, s.failures = nil, 0
+	switch {
+	case err == nil:
+		return nil
+	case n == 1:
+		return fmt.Errorf("cluster: stream %q: an event was not stored: %w", s.name, err)
+	}
+	return fmt.Errorf("cluster: stream %q: %d events were not stored; the first: %w", s.name, n, err)
 }
 
 // Flush waits until every publish so far is acknowledged, and returns
