@@ -220,12 +220,17 @@ func (c *Cluster) startServer() error {
 }
 
 // URL is the address of the embedded server for the processes of this
-// host, or "" without one.
+// host (loopback when it listens on all interfaces), or "" without one.
 func (c *Cluster) URL() string {
 	if c.srv == nil {
 		return ""
 	}
-	return fmt.Sprintf("nats://127.0.0.1:%d", c.srv.Addr().(*net.TCPAddr).Port)
+	addr := c.srv.Addr().(*net.TCPAddr)
+	host := "127.0.0.1"
+	if !addr.IP.IsUnspecified() {
+		host = addr.IP.String()
+	}
+	return "nats://" + net.JoinHostPort(host, strconv.Itoa(addr.Port))
 }
 
 func (c *Cluster) connect(ctx context.Context, urls []string) error {

@@ -209,6 +209,9 @@ func TestWorkQueueSharesEventsAndRedeliversTheOnesOfADeadWorker(t *testing.T) {
 	require.NotContains(t, all(), -1)
 	require.NotEmpty(t, r1.events())
 	require.Len(t, finished, 50)
+	mu.Lock()
+	require.LessOrEqual(t, holding, 64, "a worker holds at most WorkInFlight events")
+	mu.Unlock()
 }
 
 func TestAFullPublishWindowBlocksUntilAnAcknowledgement(t *testing.T) {

@@ -11,7 +11,9 @@
 // process. The embedded server listens on all interfaces by default
 // (Config.Host), so that processes on other hosts can join it with
 // nats://HOST:PORT; its store is Config.StoreDir, or a temporary folder
-// that [Cluster.Close] removes. The connection reconnects by itself after
+// that [Cluster.Close] removes. Anyone who reaches its port can read and
+// append to the streams unless Config sets a username and password or a
+// token, which the server then requires. The connection reconnects by itself after
 // a server is lost. An unreachable server or a refused credential is one
 // error naming host:port and the cause, never a password.
 //

@@ -32,6 +32,11 @@ type Stream struct {
 	pending chan pending // the publishes in the window, in order
 	idBase  string       // message IDs are idBase + a counter
 	ackerWG sync.WaitGroup
+	// outageSince is when the servers stopped answering publishes (zero
+	// while they answer), and outageErr the last error then: the
+	// acker's own.
+	outageSince time.Time
+	outageErr   error
 
 	mu        sync.Mutex
 	published uint64        // publishes sent
@@ -171,12 +176,13 @@ func (s *Stream) acker() {
 }
 
 // await waits for a publish's acknowledgement, sending it again (with
-// the same message ID, so that it is stored once) while the servers do
-// not answer, up to a minute.
+// the same message ID, so that it is stored once) while no server
+// answers, until no server has answered for outageLimit.
 func (s *Stream) await(p pending) error {
 	if p.fut != nil {
 		select {
 		case <-p.fut.Ok():
+			s.outageSince = time.Time{}
 			return nil
 		case err := <-p.fut.Err():
 			if !retriable(err) {
@@ -184,18 +190,31 @@ func (s *Stream) await(p pending) error {
 			}
 		}
 	}
-	deadline := time.Now().Add(time.Minute)
 	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		if !s.outageSince.IsZero() && time.Since(s.outageSince) > outageLimit {
+			return fmt.Errorf("no server has answered for %v: %w", outageLimit, s.outageErr)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err := s.c.js.PublishMsg(ctx, p.msg, jetstream.WithMsgID(p.id))
 		cancel()
-		if err == nil || !retriable(err) || time.Now().After(deadline) {
+		switch {
+		case err == nil:
+			s.outageSince = time.Time{}
+			return nil
+		case !retriable(err):
 			return err
+		case s.outageSince.IsZero():
+			s.outageSince = time.Now()
 		}
-		s.c.cfg.Log.Warn("a publish to NATS timed out; sending it again", "stream", s.name, "error", err)
+		s.outageErr = err
+		s.c.cfg.Log.Warn("a publish to NATS was not acknowledged; sending it again", "stream", s.name, "error", err)
 		time.Sleep(wait)
 	}
 }
+
+// outageLimit is how long publishes are sent again while no server
+// answers, before they are reported as not stored.
+const outageLimit = time.Minute
 
 // retriable reports whether a publish failed for want of a server (one
 // lost, a leader being elected) rather than being refused.
