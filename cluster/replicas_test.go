@@ -106,3 +106,38 @@ func TestAThreeServerClusterLosesNothingWhenAServerDies(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return seen() == n }, time.Minute, 50*time.Millisecond)
 }
+
+func TestPublishesWaitForALostServerAndAreStoredOnce(t *testing.T) {
+	opts := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true}
+	start := func() *server.Server {
+		srv, err := server.NewServer(opts)
+		require.NoError(t, err)
+		go srv.Start()
+		require.True(t, srv.ReadyForConnections(10*time.Second))
+		t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+		return srv
+	}
+	srv := start()
+	opts.Port = srv.Addr().(*net.TCPAddr).Port
+	c := join(t, "producer", []string{fmt.Sprintf("nats://127.0.0.1:%d", opts.Port)})
+	s := stream(t, c, "jobs")
+	publish(t, s, 0, 10)
+
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := 10; i < 20; i++ {
+		require.NoError(t, s.Publish(ctx, camel.Event{Body: []byte(strconv.Itoa(i))}))
+	}
+	require.Eventually(t, func() bool { // the acknowledgements are late: sent again
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return !s.outageSince.IsZero()
+	}, 30*time.Second, 10*time.Millisecond)
+	start()
+	require.NoError(t, s.Flush(ctx))
+	count, err := s.Count(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 20, count, "each event is stored once")
+}

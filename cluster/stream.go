@@ -28,15 +28,11 @@ type Stream struct {
 	subject string
 
 	// window holds a token per publish waiting for its acknowledgement.
-	window  chan struct{}
-	pending chan pending // the publishes in the window, in order
-	idBase  string       // message IDs are idBase + a counter
-	ackerWG sync.WaitGroup
-	// outageSince is when the servers stopped answering publishes (zero
-	// while they answer), and outageErr the last error then: the
-	// acker's own.
-	outageSince time.Time
-	outageErr   error
+	window    chan struct{}
+	pending   chan pending // the publishes in the window, in order
+	idBase    string       // message IDs are idBase + a counter
+	ackerWG   sync.WaitGroup
+	outageErr error // the last error of an outage: the acker's own
 
 	mu        sync.Mutex
 	published uint64        // publishes sent
@@ -45,6 +41,9 @@ type Stream struct {
 	failures  int           // the publishes refused, not yet returned
 	closed    bool          // by Cluster.Close: pending is closed
 	settled   chan struct{} // closed and replaced at each settlement
+	// outageSince is when the servers stopped answering publishes, zero
+	// while they answer.
+	outageSince time.Time
 }
 
 type pending struct {
@@ -182,7 +181,7 @@ func (s *Stream) await(p pending) error {
 	if p.fut != nil {
 		select {
 		case <-p.fut.Ok():
-			s.outageSince = time.Time{}
+			s.setOutage(time.Time{})
 			return nil
 		case err := <-p.fut.Err():
 			if !retriable(err) {
@@ -199,17 +198,25 @@ func (s *Stream) await(p pending) error {
 		cancel()
 		switch {
 		case err == nil:
-			s.outageSince = time.Time{}
+			s.setOutage(time.Time{})
 			return nil
 		case !retriable(err):
 			return err
 		case s.outageSince.IsZero():
-			s.outageSince = time.Now()
+			s.setOutage(time.Now())
 		}
 		s.outageErr = err
 		s.c.cfg.Log.Warn("a publish to NATS was not acknowledged; sending it again", "stream", s.name, "error", err)
 		time.Sleep(wait)
 	}
+}
+
+// setOutage sets outageSince, which only the acker writes (and so reads
+// without the lock).
+func (s *Stream) setOutage(since time.Time) {
+	s.mu.Lock()
+	s.outageSince = since
+	s.mu.Unlock()
 }
 
 // outageLimit is how long publishes are sent again while no server
