@@ -20,10 +20,10 @@
 // # Naming
 //
 // A Rayvens stream NAME of namespace NS (Config.Namespace, "rayvens" by
-// default) is the JetStream stream NS_NAME with the subject NS.stream.NAME;
-// characters of NAME that JetStream refuses in names and subjects (and "_"
-// and "-" themselves, so that two names never meet) are written "-XX" in
-// hexadecimal. [Cluster.Stream] creates the stream if it is missing and
+// default) is the JetStream stream NS_NAME with the subject NS.stream.NAME,
+// where every byte of NAME but letters and digits is written -XX in
+// hexadecimal ("a.b" is a-2Eb), which JetStream accepts in names and
+// subjects and never makes two names meet. [Cluster.Stream] creates the stream if it is missing and
 // binds it if it exists, so the same name from two processes is the same
 // stream; a JetStream stream of that name with other subjects is a
 // namespace clash and an error. Streams keep their events (limits
@@ -37,9 +37,11 @@
 // place (backpressure). An event is durable once the server has
 // acknowledged it; [Stream.Flush] waits for every publish so far. Each
 // publish carries a message ID, so a publish that timed out (a server lost
-// mid-way) is sent again without being stored twice. A publish the server
-// refuses for good is returned by the next Publish or Flush; nothing is
-// dropped silently. Events of one publisher are stored in order, except
+// mid-way) is sent again without being stored twice, until no server has
+// answered for a minute. A publish refused for good (too large, or no
+// server for a minute) is an error: of that Publish when nats.go refuses
+// it, else of the next Publish or Flush, which count the events not
+// stored. Nothing is dropped silently. Events of one publisher are stored in order, except
 // that a publish sent again may land after later ones.
 //
 // # Subscribing
@@ -49,13 +51,14 @@
 // process, reach it; events already in the stream do too, from the first
 // one the consumer has not had acknowledged.
 //
-//   - [Broadcast]: the consumer is named after Config.Name and the
-//     subscription name, so each process gets every event, in order; the
+//   - [Broadcast]: the consumer (b_NAME_SUB) is named after Config.Name
+//     and the subscription name, so each process gets every event, in
+//     order (two processes given the same Name would share it); the
 //     handler gets the next event only after calling done for the previous
 //     one. A process that stops and starts again with the same Name resumes
 //     after the last event it acknowledged.
 //   - [WorkQueue]: every process subscribing with the same subscription
-//     name shares one consumer, so each event goes to one of them. The
+//     name shares one consumer (w_SUB), so each event goes to one of them. The
 //     handler may hold up to Config.WorkInFlight events at once (it calls
 //     done later, from any goroutine), in no particular order.
 //
