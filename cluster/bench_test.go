@@ -63,6 +63,9 @@ func benchConsume(b *testing.B, mode Mode) {
 	for handled.Load() < int64(b.N) {
 		time.Sleep(time.Millisecond)
 	}
+	b.StopTimer()
+	time.Sleep(100 * time.Millisecond) // for a figure of duplicates only
+	b.ReportMetric(float64(handled.Load()-int64(b.N)), "duplicates")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -269,4 +270,8 @@ func (x *Subscription) keepAlive() {
 func (x *Subscription) Close() {
 	x.stop()
 	x.wg.Wait()
+	c := x.s.c
+	c.mu.Lock()
+	c.subs = slices.DeleteFunc(c.subs, func(s *Subscription) bool { return s == x })
+	c.mu.Unlock()
 }
