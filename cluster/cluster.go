@@ -297,12 +297,30 @@ func (c *Cluster) connect(ctx context.Context, urls []string) error {
 		nc.Close()
 		return fmt.Errorf("cluster: %w", err)
 	}
-	if _, err := js.AccountInfo(ctx); err != nil {
+	if err := jetStreamReady(ctx, js); err != nil {
 		nc.Close()
-		return fmt.Errorf("cluster: %s offers no JetStream: %w", strings.Join(shown, ", "), err)
+		return fmt.Errorf("cluster: %s offers no JetStream (a nats-server runs it with -js): %w", strings.Join(shown, ", "), err)
 	}
 	c.nc, c.js = nc, js
 	return nil
+}
+
+// jetStreamReady waits, up to ten seconds, for JetStream to answer: the
+// servers of a cluster just started elect a leader first.
+func jetStreamReady(ctx context.Context, js jetstream.JetStream) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		_, err := js.AccountInfo(ctx)
+		if err == nil || errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+	}
 }
 
 // Close closes the subscriptions, waits for the publishes to be

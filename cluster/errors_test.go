@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
@@ -78,4 +79,17 @@ func TestNamesFitJetStreamAndNeverMeet(t *testing.T) {
 	for _, name := range []string{"a.b", "a b", "a*>/\\", "été"} {
 		publish(t, stream(t, c, name), 0, 1)
 	}
+}
+
+func TestAServerWithoutJetStreamIsOneError(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	go srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	require.True(t, srv.ReadyForConnections(10*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = Connect(ctx, Config{URLs: []string{srv.ClientURL()}, Name: "one"})
+	require.ErrorContains(t, err, "offers no JetStream (a nats-server runs it with -js): ")
+	t.Log(err)
 }
