@@ -179,15 +179,7 @@ func (x *Subscription) sleep(d time.Duration) bool {
 // event must not overtake it. Closed meanwhile, the subscription hands
 // msg back to the server, to come first to the next run.
 func (x *Subscription) handInOrder(msg jetstream.Msg) {
-	h := &held{msg: msg}
-	x.mu.Lock()
-	x.held[h] = struct{}{}
-	x.mu.Unlock()
-	defer func() {
-		x.mu.Lock()
-		delete(x.held, h)
-		x.mu.Unlock()
-	}()
+	defer x.hold(msg)()
 	for {
 		result := make(chan error, 1)
 		var once sync.Once
@@ -208,6 +200,20 @@ func (x *Subscription) handInOrder(msg jetstream.Msg) {
 	}
 }
 
+// hold counts msg among the events the handler holds, for keepAlive,
+// until the function it returns is called.
+func (x *Subscription) hold(msg jetstream.Msg) (release func()) {
+	h := &held{msg: msg}
+	x.mu.Lock()
+	x.held[h] = struct{}{}
+	x.mu.Unlock()
+	return func() {
+		x.mu.Lock()
+		delete(x.held, h)
+		x.mu.Unlock()
+	}
+}
+
 func tryTake(slots chan struct{}) bool {
 	select {
 	case slots <- struct{}{}:
@@ -219,16 +225,11 @@ func tryTake(slots chan struct{}) bool {
 
 // hand gives msg to the handler with its done function.
 func (x *Subscription) hand(msg jetstream.Msg) {
-	h := &held{msg: msg}
-	x.mu.Lock()
-	x.held[h] = struct{}{}
-	x.mu.Unlock()
+	release := x.hold(msg)
 	var once sync.Once
 	x.handle(event(msg), func(err error) {
 		once.Do(func() {
-			x.mu.Lock()
-			delete(x.held, h)
-			x.mu.Unlock()
+			release()
 			if err == nil {
 				_ = msg.Ack() // lost, it is delivered again: at least once
 			} else {
