@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rayvens/rayvens/camel"
@@ -324,4 +325,22 @@ func TestAPublishTheServerRefusesLaterIsReportedByFlush(t *testing.T) {
 		require.NoError(t, s.Publish(ctx, camel.Event{Body: make([]byte, 200)}))
 	}
 	require.ErrorContains(t, s.Flush(ctx), `cluster: stream "jobs": 3 events were not stored; the first: `)
+}
+
+func TestPublishersMayShareAStream(t *testing.T) {
+	c := embedded(t, "one", func(cfg *Config) { cfg.PublishWindow = 8 })
+	s := stream(t, c, "jobs")
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := g * 500; i < (g+1)*500; i++ {
+				assert.NoError(t, s.Publish(context.Background(), camel.Event{Body: []byte(strconv.Itoa(i))}))
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, s.Flush(context.Background()))
+	count, err := s.Count(context.Background())
+	require.NoError(t, err)
+	require.EqualValues(t, 2000, count)
 }
