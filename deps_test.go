@@ -53,10 +53,10 @@ var architecture = []struct {
 	},
 	{
 		packages: "plugins/connectors/*",
-		rule:     "a connector imports only plugins/sdk and the catalog types of the project",
+		rule:     "a connector imports only plugins/sdk, the catalog types and the NATS dialing it shares with cluster",
 		direct:   true,
 		allowed: func(dep string, std bool) bool {
-			return !project(dep) || dep == module+"/plugins/sdk" || dep == module+"/camel"
+			return !project(dep) || dep == module+"/plugins/sdk" || dep == module+"/camel" || dep == module+"/internal/natsdial"
 		},
 		testsAllowed: func(dep string) bool {
 			return !project(dep) || dep == module+"/plugins/sdk" || dep == module+"/plugins/sdk/sdktest" || dep == module+"/camel" ||
@@ -65,9 +65,9 @@ var architecture = []struct {
 	},
 	{
 		packages: "cluster",
-		rule:     "the cluster streams import the catalog types and no other project package",
+		rule:     "the cluster streams import the catalog types and the NATS dialing, no other project package",
 		allowed: func(dep string, std bool) bool {
-			return !project(dep) || dep == module+"/camel"
+			return !project(dep) || dep == module+"/camel" || dep == module+"/internal/natsdial"
 		},
 	},
 	{

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +17,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rayvens/rayvens/internal/natsdial"
 )
 
 // Config says how to reach (or start) the NATS servers of a cluster and
@@ -90,7 +91,7 @@ func ParseURL(s string) (Config, error) {
 		if u == "" {
 			continue
 		}
-		if _, err := hostOf(u); err != nil {
+		if _, err := natsdial.HostOf(u); err != nil {
 			return Config{}, fmt.Errorf("cluster: %w", err)
 		}
 		cfg.URLs = append(cfg.URLs, u)
@@ -236,7 +237,7 @@ func (c *Cluster) URL() string {
 func (c *Cluster) connect(ctx context.Context, urls []string) error {
 	var shown []string
 	for _, u := range urls {
-		host, err := hostOf(u)
+		host, err := natsdial.HostOf(u)
 		if err != nil {
 			return fmt.Errorf("cluster: %w", err)
 		}
@@ -246,14 +247,14 @@ func (c *Cluster) connect(ctx context.Context, urls []string) error {
 	if deadline, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(deadline))
 	}
-	d := &dialer{Dialer: net.Dialer{Timeout: timeout}}
+	d := &natsdial.Dialer{Dialer: net.Dialer{Timeout: timeout}}
 	log := c.cfg.Log
 	opts := []nats.Option{
 		nats.Name("rayvens " + c.cfg.Name),
 		nats.Timeout(timeout),
 		nats.SetCustomDialer(d),
 		nats.MaxReconnects(-1),
-		nats.CustomReconnectDelay(reconnectDelay),
+		nats.CustomReconnectDelay(natsdial.ReconnectDelay),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("lost the connection to NATS; reconnecting", "error", err)
@@ -285,8 +286,8 @@ func (c *Cluster) connect(ctx context.Context, urls []string) error {
 	}
 	nc, err := nats.Connect(strings.Join(urls, ","), opts...)
 	if err != nil {
-		if errors.Is(err, nats.ErrNoServers) && d.lastErr() != nil {
-			err = d.lastErr() // nats.go hides "connection refused" behind ErrNoServers
+		if errors.Is(err, nats.ErrNoServers) && d.LastErr() != nil {
+			err = d.LastErr() // nats.go hides "connection refused" behind ErrNoServers
 		}
 		return fmt.Errorf("cluster: cannot connect to %s: %w", strings.Join(shown, ", "), err)
 	}
@@ -364,60 +365,6 @@ func (c *Cluster) removeStore() {
 		os.RemoveAll(c.tempDir)
 		c.tempDir = ""
 	}
-}
-
-// dialer is nats.go's dialer, remembering the last error, which is the
-// cause a user needs when no server can be reached.
-type dialer struct {
-	net.Dialer
-	mu   sync.Mutex
-	last error
-}
-
-func (d *dialer) Dial(network, address string) (net.Conn, error) {
-	conn, err := d.Dialer.Dial(network, address)
-	if err != nil {
-		d.mu.Lock()
-		d.last = err
-		d.mu.Unlock()
-	}
-	return conn, err
-}
-
-func (d *dialer) lastErr() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.last
-}
-
-// reconnectDelay is the wait before reconnect attempt n (from 1): 50 ms,
-// doubling up to 2 s.
-func reconnectDelay(attempts int) time.Duration {
-	d := 50 * time.Millisecond
-	for i := 1; i < attempts && d < 2*time.Second; i++ {
-		d *= 2
-	}
-	return min(d, 2*time.Second)
-}
-
-// hostOf returns the host:port of a server URL, without credentials.
-func hostOf(server string) (string, error) {
-	if !strings.Contains(server, "://") {
-		server = "nats://" + server
-	}
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
-		return "", errors.New("a server is not a URL nor a host:port")
-	}
-	switch u.Scheme {
-	case "nats", "tls", "ws", "wss":
-	default:
-		return "", errors.New("a server's scheme must be nats, tls, ws or wss")
-	}
-	if u.Port() == "" {
-		return u.Hostname() + ":4222", nil
-	}
-	return u.Host, nil
 }
 
 func isAlnum(r rune) bool {

@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/rayvens/rayvens/internal/natsdial"
 	"github.com/rayvens/rayvens/plugins/sdk"
 )
 
@@ -51,7 +50,7 @@ func connection(kind string, cfg sdk.Config, log *slog.Logger) (*settings, error
 		if server == "" {
 			continue
 		}
-		host, err := hostOf(server)
+		host, err := natsdial.HostOf(server)
 		if err != nil {
 			return nil, fmt.Errorf("%s: servers: %w", kind, err)
 		}
@@ -68,7 +67,7 @@ func connection(kind string, cfg sdk.Config, log *slog.Logger) (*settings, error
 		nats.Name("rayvens " + kind),
 		nats.Timeout(cfg.Millis("connectionTimeout")),
 		nats.MaxReconnects(-1),
-		nats.CustomReconnectDelay(reconnectDelay),
+		nats.CustomReconnectDelay(natsdial.ReconnectDelay),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("lost the connection to NATS; reconnecting", "error", err)
@@ -112,77 +111,21 @@ func connection(kind string, cfg sdk.Config, log *slog.Logger) (*settings, error
 // connection timeout; from then on nats.go reconnects by itself. extra
 // are options of one kind (the sink's reconnect buffer).
 func (s *settings) connect(extra ...nats.Option) (*nats.Conn, error) {
-	d := &dialer{Dialer: net.Dialer{Timeout: s.timeout}}
+	d := &natsdial.Dialer{Dialer: net.Dialer{Timeout: s.timeout}}
 	opts := append(s.options[:len(s.options):len(s.options)], nats.SetCustomDialer(d))
 	nc, err := nats.Connect(s.servers, append(opts, extra...)...)
 	if err != nil {
-		if errors.Is(err, nats.ErrNoServers) && d.lastErr() != nil {
-			err = d.lastErr() // nats.go hides "connection refused" behind ErrNoServers
+		if errors.Is(err, nats.ErrNoServers) && d.LastErr() != nil {
+			err = d.LastErr() // nats.go hides "connection refused" behind ErrNoServers
 		}
 		return nil, fmt.Errorf("%s: cannot reach %s: %w", s.kind, strings.Join(s.shown, ", "), err)
 	}
 	return nc, nil
 }
 
-// dialer is nats.go's dialer, remembering the last error, which is the
-// cause a user needs when no server can be reached.
-type dialer struct {
-	net.Dialer
-	mu   sync.Mutex
-	last error
-}
-
-func (d *dialer) Dial(network, address string) (net.Conn, error) {
-	conn, err := d.Dialer.Dial(network, address)
-	if err != nil {
-		d.mu.Lock()
-		d.last = err
-		d.mu.Unlock()
-	}
-	return conn, err
-}
-
-func (d *dialer) lastErr() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.last
-}
-
-// reconnectDelay is the wait before reconnect attempt n (from 1): 50 ms,
-// doubling up to 2 s, so that a server that restarts is found again soon
-// and one that stays down is not hammered.
-func reconnectDelay(attempts int) time.Duration {
-	d := 50 * time.Millisecond
-	for i := 1; i < attempts && d < 2*time.Second; i++ {
-		d *= 2
-	}
-	return min(d, 2*time.Second)
-}
-
-// hostOf returns the host:port of a server as nats.go reads it ("host",
-// "host:port", "nats://[user:password@]host:port"), without credentials.
-func hostOf(server string) (string, error) {
-	if !strings.Contains(server, "://") {
-		server = "nats://" + server
-	}
-	u, err := url.Parse(server)
-	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("a server is not a URL nor a host:port")
-	}
-	switch u.Scheme {
-	case "nats", "tls", "ws", "wss":
-	default:
-		return "", fmt.Errorf("a server's scheme must be nats, tls, ws or wss")
-	}
-	if u.Port() == "" {
-		return u.Hostname() + ":4222", nil
-	}
-	return u.Host, nil
-}
-
 // hostOrURL returns the host:port of a redacted URL for a log line.
 func hostOrURL(redacted string) string {
-	if host, err := hostOf(redacted); err == nil {
+	if host, err := natsdial.HostOf(redacted); err == nil {
 		return host
 	}
 	return redacted
