@@ -27,9 +27,10 @@ func TestSourceWithHeadersThroughPlugins(t *testing.T) {
 	script := writeScript(t, "headers.star", `
 def show(m):
     print("got", m.headers["CamelFileName"], len(m.body), type(m))
-files = Stream("files", source_config=dict(kind="file-source-raw", path=argv[0], with_headers=True))
+files = Stream("files")
 files >> show
 files.add_sink(dict(kind="file-sink", path=argv[1]))
+files.add_source(dict(kind="file-source-raw", path=argv[0], with_headers=True))
 `)
 	cmd := exec.Command(binary, "run", "--for", "60s", script, in, out)
 	var stdout, stderr syncBuffer
