@@ -154,7 +154,7 @@ func (s *Stream) addSource(config starlark.Value) (string, error) {
 	if headers {
 		src = withHeaders{src}
 	}
-	return s.s.AddSource(name, src)
+	return s.s.AddSource(name, rt.holdUntilStarted(src))
 }
 
 // addSink opens a sink instance and subscribes it to s.

@@ -59,6 +59,11 @@ type Runtime struct {
 	lock     gil
 	threads  sync.Pool // idle threads of Call
 	handlers handlerThreads
+
+	// started is closed when the sources may run: when the top level ends
+	// or first waits (see holdUntilStarted).
+	started   chan struct{}
+	startOnce sync.Once
 }
 
 // handlerThreads are the threads that run the callbacks the engine calls
@@ -95,7 +100,7 @@ func NewRuntime(cfg Config) *Runtime {
 	if cfg.LookupEnv == nil {
 		cfg.LookupEnv = os.LookupEnv
 	}
-	rt := &Runtime{cfg: cfg, stdout: lines.New(cfg.Stdout)}
+	rt := &Runtime{cfg: cfg, stdout: lines.New(cfg.Stdout), started: make(chan struct{})}
 	if cfg.Engine != nil {
 		// The engine takes the interpreter lock for the callbacks it runs,
 		// a batch of events at a time (see gil.Lock).
@@ -121,8 +126,40 @@ func (rt *Runtime) NewThread(name string) *starlark.Thread {
 func (rt *Runtime) Acquire() { rt.lock.acquire(rt.cfg.Stop) }
 
 // EndTopLevel is called by the main thread once the top level has returned
-// and the globals are frozen: callbacks then run in parallel.
-func (rt *Runtime) EndTopLevel() { rt.lock.switchOff() }
+// and the globals are frozen: callbacks then run in parallel, and the
+// sources the top level attached start, if they have not yet (see
+// Stream.add_source).
+func (rt *Runtime) EndTopLevel() {
+	rt.lock.switchOff()
+	rt.startSources()
+}
+
+// startSources lets the sources attached so far run, and those attached
+// later start at once.
+func (rt *Runtime) startSources() { rt.startOnce.Do(func() { close(rt.started) }) }
+
+// holdUntilStarted makes src wait, before it runs, until the top level has
+// ended or first waits (sleep, disconnect_all, a full append...), as a Camel
+// route starts with its context: so the subscribers and sinks the script
+// declares after the source, as in Rayvens' own examples
+// (`Stream("s", source_config=...)` then `s >> f`), see its first events,
+// which would otherwise reach nobody and be acknowledged upstream as done.
+// A source attached once the run goes on (from a callback) starts at once.
+func (rt *Runtime) holdUntilStarted(src engine.Source) engine.Source {
+	select {
+	case <-rt.started:
+		return src
+	default:
+	}
+	return engine.SourceFunc(func(ctx context.Context, emit func(context.Context, engine.Event) error) error {
+		select {
+		case <-rt.started:
+		case <-ctx.Done():
+			return nil // disconnected before it started
+		}
+		return src.Run(ctx, emit)
+	})
+}
 
 // Call runs fn on a new thread for the current goroutine, taking the
 // interpreter lock while the top level is running; when ctx ends, the call
@@ -304,6 +341,8 @@ func (rt *Runtime) nextPause(steps, max uint64) uint64 {
 // block runs fn, which may block, with the interpreter lock given up, and
 // turns a stop into a clear error.
 func (rt *Runtime) block(fn func(ctx context.Context) error) error {
+	// Whatever the top level waits for may need the sources' events.
+	rt.startSources()
 	var stopped context.Context
 	// Once the top level is over, blocking builtins run in callbacks: they
 	// give up when the engine's context ends (a forced stop), as the

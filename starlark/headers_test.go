@@ -22,6 +22,8 @@ type headerConnectors struct {
 	mu     sync.Mutex
 	acks   []error
 	sent   []camel.Event
+	// emitted, when set, is closed once the source has emitted every event.
+	emitted chan struct{}
 }
 
 func (c *headerConnectors) Check(context.Context, string, camel.Direction, map[string]any) error {
@@ -34,6 +36,9 @@ func (c *headerConnectors) OpenSource(context.Context, string, string, map[strin
 			if err := emit(ctx, engine.WithAck(ev, c.ack)); err != nil {
 				return err
 			}
+		}
+		if c.emitted != nil {
+			close(c.emitted)
 		}
 		return nil
 	}), nil
@@ -85,12 +90,10 @@ def show(m):
         print(m)
         print(json.decode(m.body) if m.content_type == "application/json" else "text")
 
-# Subscribers first, then the sources: events of a stream nobody
-# subscribes to yet reach nobody.
-s = Stream("in")
+# The source comes first: it starts once the top level is done.
+s = Stream("in", source_config=dict(kind="h-source", with_headers=True))
 s >> show
 s.add_sink(dict(kind="h-sink"))
-s.add_source(dict(kind="h-source", with_headers=True))
 plain = Stream("plain")
 plain >> (lambda e: print(type(e), e))
 plain.add_source(dict(kind="h-source"))
