@@ -17,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rayvens/rayvens/builtins"
 	"github.com/rayvens/rayvens/engine"
 	"github.com/rayvens/rayvens/internal/lines"
 	"github.com/rayvens/rayvens/plugins"
@@ -119,7 +120,7 @@ func runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "drain-timeout", Value: rstarlark.DefaultDrainTimeout, Usage: "a graceful stop (--for, a first signal) that has not drained after `DURATION` becomes a forced one (0: wait until drained or a second signal)"},
 			&cli.Uint64Flag{Name: "max-steps", Usage: "stop any one callback (subscriber, operator, actor method) after `N` computation steps with an error (0: no limit)"},
 			maxMemoryFlag(),
-		}, pluginFlags()...),
+		}, append(pluginFlags(), clusterFlags()...)...),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
@@ -152,7 +153,19 @@ func runCommand() *cli.Command {
 			defer host.Close()
 			stop, kill, release := lifecycle(c.Duration("for"), c.App.ErrWriter)
 			defer release()
+			var shared builtins.Cluster
+			cl, err := connectCluster(stop, c, host, script)
+			if err != nil {
+				return err
+			}
+			if cl != nil {
+				// Closed before the host (defers run last first): the
+				// embedded store may be in the host's run directory.
+				defer cl.Close()
+				shared = scriptCluster{cl}
+			}
 			return rstarlark.Run(stop, script, nil, rstarlark.Options{
+				Cluster:          shared,
 				Argv:             c.Args().Tail(),
 				Stdout:           c.App.Writer,
 				Stderr:           c.App.ErrWriter,

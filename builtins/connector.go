@@ -181,7 +181,17 @@ func (s *Stream) addSink(config starlark.Value) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err = s.s.Subscribe(name, engine.ToSink(name, sink)); err != nil {
+	// On a cluster stream, the sink gets every event of the stream, from
+	// a subscription of its own (named after it) and its local stream.
+	target := s.s
+	if s.shared != nil {
+		target, _, err = s.shared.subscribe(name, false, func(in *engine.Stream) (*engine.Stream, error) {
+			return in.Subscribe(name, engine.ToSink(name, sink))
+		})
+	} else {
+		_, err = s.s.Subscribe(name, engine.ToSink(name, sink))
+	}
+	if err != nil {
 		_ = sink.Close(context.Background())
 		return "", err
 	}
@@ -189,10 +199,10 @@ func (s *Stream) addSink(config starlark.Value) (string, error) {
 	if rt.conns.sinks == nil {
 		rt.conns.sinks = map[*engine.Stream]map[string]engine.Sink{}
 	}
-	if rt.conns.sinks[s.s] == nil {
-		rt.conns.sinks[s.s] = map[string]engine.Sink{}
+	if rt.conns.sinks[target] == nil {
+		rt.conns.sinks[target] = map[string]engine.Sink{}
 	}
-	rt.conns.sinks[s.s][name] = sink
+	rt.conns.sinks[target][name] = sink
 	rt.conns.mu.Unlock()
 	return name, nil
 }
@@ -286,6 +296,9 @@ func (rt *Runtime) CloseConnectors(ctx context.Context) error { return rt.closeS
 // disconnectSink drains s, removes the sink named name and closes it.
 func (s *Stream) disconnectSink(ctx context.Context, name string) error {
 	rt := s.rt
+	if s.shared != nil {
+		return s.disconnectSharedSink(ctx, name)
+	}
 	rt.conns.mu.Lock()
 	sink := rt.conns.sinks[s.s][name]
 	rt.conns.mu.Unlock()
@@ -306,4 +319,29 @@ func (s *Stream) disconnectSink(ctx context.Context, name string) error {
 	delete(rt.conns.sinks[s.s], name)
 	rt.conns.mu.Unlock()
 	return err
+}
+
+// disconnectSharedSink stops the sink's subscription of a cluster stream in
+// this process (it stays in the cluster, for a later run), drains its
+// stream and closes the sink.
+func (s *Stream) disconnectSharedSink(ctx context.Context, name string) error {
+	rt := s.rt
+	var in *engine.Stream
+	rt.conns.mu.Lock()
+	for _, es := range s.shared.streams() {
+		if rt.conns.sinks[es][name] != nil {
+			in = es
+		}
+	}
+	rt.conns.mu.Unlock()
+	if in == nil {
+		return fmt.Errorf("stream %q has no sink named %q", s.s.Name(), name)
+	}
+	if err := s.shared.unsubscribe(ctx, name); err != nil {
+		return err
+	}
+	if err := in.Drain(ctx); err != nil {
+		return err
+	}
+	return rt.closeSinks(ctx, []*engine.Stream{in})
 }

@@ -35,6 +35,10 @@ type Config struct {
 	// Connectors opens connector instances; nil means scripts cannot use
 	// connectors.
 	Connectors Connectors
+	// Cluster, when set, shares the streams the script makes with
+	// Stream(name) with the other processes of the cluster (see Cluster);
+	// nil keeps them in this process. A check ignores it.
+	Cluster Cluster
 	// DryRun makes the run a check: the top level executes, connector
 	// configs are validated but no instance is opened, appended events go
 	// nowhere, and sleep and the disconnect methods return at once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,10 @@ type Stream struct {
 	// refuses events: its sinks are closed, and an event would vanish in
 	// them without a word.
 	disconnected atomic.Bool
+	// shared is set when the stream is a cluster stream (see Cluster):
+	// then s is where this process appends, and each of its subscriptions
+	// has a stream of its own, fed by the cluster.
+	shared *shared
 }
 
 var (
@@ -43,7 +48,8 @@ func (s *Stream) Truth() starlark.Bool  { return starlark.True }
 func (s *Stream) Hash() (uint32, error) { return starlark.String(s.s.Name()).Hash() }
 
 // makeStream implements Stream(name, source_config=None, sink_config=None,
-// operator=None, batch_size=None, batch_timeout=None, capacity=None).
+// operator=None, batch_size=None, batch_timeout=None, capacity=None,
+// dead_letter=None, local=False).
 func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
 		name         string
@@ -54,11 +60,13 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 		batchTimeout starlark.Value = starlark.None
 		capacity     starlark.Value = starlark.None
 		deadLetter   starlark.Value = starlark.None
+		local        bool
 	)
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
 		"name", &name, "source_config?", &sourceConfig, "sink_config?", &sinkConfig,
 		"operator?", &operator, "batch_size?", &batchSize,
-		"batch_timeout?", &batchTimeout, "capacity?", &capacity, "dead_letter?", &deadLetter); err != nil {
+		"batch_timeout?", &batchTimeout, "capacity?", &capacity, "dead_letter?", &deadLetter,
+		"local?", &local); err != nil {
 		return nil, err
 	}
 	if name == "" {
@@ -91,11 +99,18 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 		}
 		cfg.DeadLetter = dl.s
 	}
-	es, err := rt.cfg.Engine.NewStream(name, cfg)
-	if err != nil {
-		return nil, err
+	var s *Stream
+	if rt.cfg.Cluster != nil && !local && !rt.cfg.DryRun {
+		if s, err = rt.makeShared(name, cfg); err != nil {
+			return nil, err
+		}
+	} else {
+		es, err := rt.cfg.Engine.NewStream(name, cfg)
+		if err != nil {
+			return nil, err
+		}
+		s = &Stream{rt: rt, s: es}
 	}
-	s := &Stream{rt: rt, s: es}
 	if operator != starlark.None {
 		s.addOperator(operator.(starlark.Callable))
 	}
@@ -280,7 +295,20 @@ func (s *Stream) sendTo(sub starlark.Value, name string) (starlark.Value, error)
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.s.Subscribe(name, es)
+	var out *engine.Stream
+	if s.shared != nil {
+		// A Task shares its work with the Tasks of that name in every
+		// process; anything else gets every event.
+		_, workQueue := sub.(*Task)
+		if name == "" {
+			name = s.shared.uniqueName(engine.SubscriberName(es))
+		}
+		_, out, err = s.shared.subscribe(name, workQueue, func(in *engine.Stream) (*engine.Stream, error) {
+			return in.Subscribe(name, es)
+		})
+	} else {
+		out, err = s.s.Subscribe(name, es)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -291,9 +319,19 @@ func (s *Stream) sendTo(sub starlark.Value, name string) (starlark.Value, error)
 }
 
 func (s *Stream) addOperator(fn starlark.Callable) {
+	if s.shared != nil {
+		// Operators run where the events are received: on each
+		// subscription of this process.
+		s.shared.addOperator(fn)
+		return
+	}
+	addOperator(s.rt, s.s, fn)
+}
+
+func addOperator(rt *Runtime, s *engine.Stream, fn starlark.Callable) {
 	name := fn.Name()
-	s.s.AddOperator(name, func(ctx context.Context, ev engine.Event) (engine.Event, error) {
-		return s.rt.callEvent(ctx, name, fn, ev)
+	s.AddOperator(name, func(ctx context.Context, ev engine.Event) (engine.Event, error) {
+		return rt.callEvent(ctx, name, fn, ev)
 	})
 }
 
@@ -311,7 +349,14 @@ func streamUnsubscribe(thread *starlark.Thread, b *starlark.Builtin, args starla
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &name); err != nil {
 		return nil, err
 	}
-	return starlark.None, b.Receiver().(*Stream).s.Unsubscribe(name)
+	s := b.Receiver().(*Stream)
+	if s.shared != nil {
+		if s.rt.cfg.DryRun {
+			return starlark.None, nil
+		}
+		return starlark.None, s.rt.block(func(ctx context.Context) error { return s.shared.unsubscribe(ctx, name) })
+	}
+	return starlark.None, s.s.Unsubscribe(name)
 }
 
 func streamDisconnectAll(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -338,11 +383,27 @@ func streamDisconnectAll(thread *starlark.Thread, b *starlark.Builtin, args star
 	err = s.rt.block(func(ctx context.Context) error {
 		// Appends while it waits are expected (it waits for the stream to
 		// be idle); from the disconnection on, they are refused.
-		if err := s.s.DisconnectAll(ctx, idleFor, afterD); err != nil {
+		streams := []*engine.Stream{s.s}
+		if s.shared != nil {
+			// This process's appends and sources, and its subscriptions,
+			// each once idle for that long.
+			streams = append(streams, s.shared.streams()...)
+		}
+		errs := make([]error, len(streams))
+		var wg sync.WaitGroup
+		for i, es := range streams {
+			wg.Go(func() { errs[i] = es.DisconnectAll(ctx, idleFor, afterD) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			return err
 		}
 		s.disconnected.Store(true)
-		return s.rt.closeSinks(ctx, s.s.Downstream())
+		var down []*engine.Stream
+		for _, es := range streams {
+			down = append(down, es.Downstream()...)
+		}
+		return s.rt.closeSinks(ctx, down)
 	})
 	return starlark.None, err
 }
@@ -390,5 +451,18 @@ func streamEventCount(thread *starlark.Thread, b *starlark.Builtin, args starlar
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
-	return starlark.MakeUint64(b.Receiver().(*Stream).s.Stats().Appended), nil
+	s := b.Receiver().(*Stream)
+	appended := s.s.Stats().Appended
+	if s.shared == nil || s.rt.cfg.DryRun {
+		return starlark.MakeUint64(appended), nil
+	}
+	var n uint64
+	err := s.rt.block(func(ctx context.Context) (err error) {
+		n, err = s.shared.count(ctx, appended)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return starlark.MakeUint64(n), nil
 }

@@ -70,7 +70,7 @@ type Config struct {
 }
 
 // ParseURL reads the value of a --cluster flag: "embedded",
-// "embedded:PORT" or comma-separated server URLs.
+// "embedded:PORT", "embedded:HOST:PORT" or comma-separated server URLs.
 func ParseURL(s string) (Config, error) {
 	s = strings.TrimSpace(s)
 	if rest, ok := strings.CutPrefix(s, "embedded"); ok {
@@ -78,11 +78,17 @@ func ParseURL(s string) (Config, error) {
 		case rest == "":
 			return Config{Embedded: true}, nil
 		case strings.HasPrefix(rest, ":"):
-			port, err := strconv.Atoi(rest[1:])
+			// embedded:PORT, or embedded:HOST:PORT to listen on one
+			// address only (127.0.0.1 keeps it to this machine).
+			host, portText := "", rest[1:]
+			if i := strings.LastIndex(portText, ":"); i >= 0 {
+				host, portText = strings.Trim(portText[:i], "[]"), portText[i+1:]
+			}
+			port, err := strconv.Atoi(portText)
 			if err != nil || port < 1 || port > 65535 {
 				return Config{}, errors.New("cluster: the port of embedded:PORT must be a number from 1 to 65535")
 			}
-			return Config{Embedded: true, Port: port}, nil
+			return Config{Embedded: true, Host: host, Port: port}, nil
 		}
 	}
 	var cfg Config

@@ -344,3 +344,24 @@ func TestPublishersMayShareAStream(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 2000, count)
 }
+
+func TestSendReportsEachEventsOutcomeToItsDone(t *testing.T) {
+	c := embedded(t, "one")
+	s := stream(t, c, "jobs")
+	ctx := context.Background()
+	cfg := s.js.CachedInfo().Config
+	cfg.MaxMsgSize = 100
+	_, err := c.js.UpdateStream(ctx, cfg)
+	require.NoError(t, err)
+	outcomes := make(chan error, 3)
+	for _, size := range []int{10, 200, 20} {
+		require.NoError(t, s.Send(ctx, camel.Event{Body: make([]byte, size)}, func(err error) { outcomes <- err }))
+	}
+	require.NoError(t, <-outcomes, "stored")
+	require.ErrorContains(t, <-outcomes, "message size exceeds maximum", "refused by the server, in order")
+	require.NoError(t, <-outcomes)
+	require.NoError(t, s.Flush(ctx), "a refusal Send reported to done is not reported again")
+	count, err := s.Count(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, count)
+}

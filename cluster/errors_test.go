@@ -14,6 +14,8 @@ func TestParseURL(t *testing.T) {
 	for in, want := range map[string]Config{
 		"embedded":                       {Embedded: true},
 		"embedded:4333":                  {Embedded: true, Port: 4333},
+		"embedded:127.0.0.1:4333":        {Embedded: true, Host: "127.0.0.1", Port: 4333},
+		"embedded:[::1]:4333":            {Embedded: true, Host: "::1", Port: 4333},
 		"nats://a:4222, nats://b:4222":   {URLs: []string{"nats://a:4222", "nats://b:4222"}},
 		"tls://user:secret@host:4222":    {URLs: []string{"tls://user:secret@host:4222"}},
 		"host-without-scheme:4222,host2": {URLs: []string{"host-without-scheme:4222", "host2"}},
@@ -25,6 +27,7 @@ func TestParseURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"embedded:x":                 "cluster: the port of embedded:PORT must be a number from 1 to 65535",
 		"embedded:70000":             "cluster: the port of embedded:PORT must be a number from 1 to 65535",
+		"embedded:localhost:":        "cluster: the port of embedded:PORT must be a number from 1 to 65535",
 		"":                           "cluster: give embedded, embedded:PORT or nats://HOST:PORT",
 		"http://user:secret@host:80": "cluster: a server's scheme must be nats, tls, ws or wss",
 	} {

@@ -47,9 +47,10 @@ type Stream struct {
 }
 
 type pending struct {
-	fut jetstream.PubAckFuture
-	msg *nats.Msg
-	id  string
+	fut  jetstream.PubAckFuture
+	msg  *nats.Msg
+	id   string
+	done func(error) // Send's; nil for Publish
 }
 
 // Stream returns the stream of that name in the namespace, creating it
@@ -109,6 +110,17 @@ func (s *Stream) Publish(ctx context.Context, ev camel.Event) error {
 	if err := s.takeFailure(); err != nil {
 		return err
 	}
+	return s.Send(ctx, ev, nil)
+}
+
+// Send is Publish with the outcome of this one event: done, when not nil,
+// is called once, from another goroutine, with nil when the server has
+// stored the event or the reason it was not; the refusal is then done's
+// alone, not reported by a later Publish or Flush. An error returned by
+// Send (the window never freed before ctx ended, the event refused at
+// once, the cluster closed) means the event was not sent and done is not
+// called. Events are settled in the order they were sent.
+func (s *Stream) Send(ctx context.Context, ev camel.Event, done func(error)) error {
 	select {
 	case s.window <- struct{}{}:
 	case <-ctx.Done():
@@ -137,7 +149,7 @@ func (s *Stream) Publish(ctx context.Context, ev camel.Event) error {
 	// A retriable error (no connection) leaves fut nil: the acker sends
 	// the event again.
 	s.published++
-	s.pending <- pending{fut: fut, msg: msg, id: id} // the window keeps a place for it
+	s.pending <- pending{fut: fut, msg: msg, id: id, done: done} // the window keeps a place for it
 	return nil
 }
 
@@ -159,6 +171,10 @@ func (s *Stream) acker() {
 	defer s.ackerWG.Done()
 	for p := range s.pending {
 		err := s.await(p)
+		if p.done != nil {
+			p.done(err)
+			err = nil // done's, not a later Publish's
+		}
 		s.mu.Lock()
 		s.acked++
 		if err != nil {

@@ -23,6 +23,12 @@ type Subscriber interface {
 	defaultName() string
 }
 
+// SubscriberName is the name a subscription of sub gets when it is given
+// none (the first one; later ones of the same name on a stream get #2,
+// #3...): the function's or the pool's name, the actor method's, the
+// target stream's.
+func SubscriberName(sub Subscriber) string { return sub.defaultName() }
+
 // Func returns a subscriber that runs h on the stream's dispatch goroutine,
 // one event at a time, in subscription order with the stream's other
 // function subscribers. name is the default subscription name.

@@ -338,6 +338,14 @@ func (h *Host) Check(ctx context.Context, kind string, dir camel.Direction, conf
 	return err
 }
 
+// RunDir returns the host's private 0700 directory, made on first use:
+// Close removes it, and after a run killed with its plugins, the next
+// host does (see runDirName). What must not outlive the run goes there.
+func (h *Host) RunDir() (string, error) {
+	dir, _, err := h.runDirectory()
+	return dir, err
+}
+
 // runDirectory returns the host's private 0700 directory, made on first
 // use. Its name records its owner (see runDirName); before making it, the
 // host removes the run directories of owners that are gone.

@@ -43,6 +43,11 @@ type Options struct {
 	// owns it and closes it after the run. If it implements
 	// builtins.Failing, a failure for good stops the run with its error.
 	Connectors Connectors
+	// Cluster, when set, makes every stream made with Stream(name) (not
+	// local=True) a cluster stream, shared with the other processes of the
+	// cluster; see [builtins.Cluster] and docs/cluster.md. The caller owns
+	// it and closes it after the run. Check ignores it.
+	Cluster builtins.Cluster
 	// MaxSteps, when positive, bounds the computation steps of the top
 	// level: a script that runs past it is stopped with a clear error.
 	MaxSteps uint64

@@ -128,6 +128,7 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 		Argv:             s.opts.Argv,
 		LookupEnv:        s.opts.LookupEnv,
 		Connectors:       s.opts.Connectors,
+		Cluster:          s.opts.Cluster,
 		DryRun:           s.opts.dryRun,
 		MaxCallbackSteps: s.opts.MaxCallbackSteps,
 		MaxMemory:        s.opts.MaxMemory,
