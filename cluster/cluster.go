@@ -85,8 +85,11 @@ func ParseURL(s string) (Config, error) {
 				host, portText = strings.Trim(portText[:i], "[]"), portText[i+1:]
 			}
 			port, err := strconv.Atoi(portText)
-			if err != nil || port < 1 || port > 65535 {
-				return Config{}, errors.New("cluster: the port of embedded:PORT must be a number from 1 to 65535")
+			if err != nil || port < 0 || port > 65535 {
+				return Config{}, errors.New("cluster: the port of embedded:PORT must be a number from 0 (any free port) to 65535")
+			}
+			if port == 0 {
+				port = -1 // any free port: a process alone, or one that tells the others its URL
 			}
 			return Config{Embedded: true, Host: host, Port: port}, nil
 		}

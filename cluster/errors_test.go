@@ -16,6 +16,7 @@ func TestParseURL(t *testing.T) {
 		"embedded:4333":                  {Embedded: true, Port: 4333},
 		"embedded:127.0.0.1:4333":        {Embedded: true, Host: "127.0.0.1", Port: 4333},
 		"embedded:[::1]:4333":            {Embedded: true, Host: "::1", Port: 4333},
+		"embedded:127.0.0.1:0":           {Embedded: true, Host: "127.0.0.1", Port: -1},
 		"nats://a:4222, nats://b:4222":   {URLs: []string{"nats://a:4222", "nats://b:4222"}},
 		"tls://user:secret@host:4222":    {URLs: []string{"tls://user:secret@host:4222"}},
 		"host-without-scheme:4222,host2": {URLs: []string{"host-without-scheme:4222", "host2"}},
@@ -25,9 +26,9 @@ func TestParseURL(t *testing.T) {
 		require.Equal(t, want, got, in)
 	}
 	for in, want := range map[string]string{
-		"embedded:x":                 "cluster: the port of embedded:PORT must be a number from 1 to 65535",
-		"embedded:70000":             "cluster: the port of embedded:PORT must be a number from 1 to 65535",
-		"embedded:localhost:":        "cluster: the port of embedded:PORT must be a number from 1 to 65535",
+		"embedded:x":                 "cluster: the port of embedded:PORT must be a number from 0 (any free port) to 65535",
+		"embedded:70000":             "cluster: the port of embedded:PORT must be a number from 0 (any free port) to 65535",
+		"embedded:localhost:":        "cluster: the port of embedded:PORT must be a number from 0 (any free port) to 65535",
 		"":                           "cluster: give embedded, embedded:PORT or nats://HOST:PORT",
 		"http://user:secret@host:80": "cluster: a server's scheme must be nats, tls, ws or wss",
 	} {
