@@ -111,4 +111,16 @@ jobs >> show
 print("count", jobs.event_count())
 `, rstarlark.Options{Stdout: &again, Stderr: &again, Cluster: scriptCluster{receiver}}))
 	require.Equal(t, "count 6\n", again.String(), "nothing handed twice")
+
+	// Forwards between cluster streams that close a cycle in one process
+	// are refused, as between local streams.
+	var cycleOut lockedBuffer
+	err = rstarlark.Run(context.Background(), "cycle.star", `
+a = Stream("a")
+b = Stream("b")
+c = Stream("c")
+a >> b >> c
+c >> a
+`, rstarlark.Options{Stdout: &cycleOut, Stderr: &cycleOut, Cluster: scriptCluster{server}})
+	require.ErrorContains(t, err, `cycle.star:6:3: subscribing stream "a" to stream "c" would create a cycle through the cluster (c >> a >> b >> c)`)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,6 +146,46 @@ func (sh *shared) subscribe(name string, workQueue bool, attach func(*engine.Str
 	f.stream = in
 	sh.feeds[name] = f
 	return in, out, nil
+}
+
+// sharedLinks are the forwards between cluster streams this process made
+// (a >> b, both shared), which the engine does not see as one graph: each
+// goes through the cluster. A forward that closes a cycle is refused, as
+// between local streams; forwards made by other processes are not known.
+type sharedLinks struct {
+	mu    sync.Mutex
+	edges map[string][]string
+}
+
+// link records from >> to, unless it closes a cycle.
+func (l *sharedLinks) link(from, to string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if path := l.path(to, from, map[string]bool{}); path != nil {
+		return fmt.Errorf("subscribing stream %q to stream %q would create a cycle through the cluster (%s >> %s)",
+			to, from, from, strings.Join(path, " >> "))
+	}
+	if l.edges == nil {
+		l.edges = map[string][]string{}
+	}
+	l.edges[from] = append(l.edges[from], to)
+	return nil
+}
+
+// path returns from, ..., to when to is reachable from from.
+func (l *sharedLinks) path(from, to string, seen map[string]bool) []string {
+	if from == to {
+		return []string{to}
+	}
+	seen[from] = true
+	for _, n := range l.edges[from] {
+		if !seen[n] {
+			if p := l.path(n, to, seen); p != nil {
+				return append([]string{from}, p...)
+			}
+		}
+	}
+	return nil
 }
 
 // uniqueName is base, or base#2, base#3... if taken, as local streams name

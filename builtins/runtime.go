@@ -68,6 +68,7 @@ type Runtime struct {
 	// or first waits (see holdUntilStarted).
 	started   chan struct{}
 	startOnce sync.Once
+	links     sharedLinks // between cluster streams
 }
 
 // handlerThreads are the threads that run the callbacks the engine calls

@@ -300,6 +300,11 @@ func (s *Stream) sendTo(sub starlark.Value, name string) (starlark.Value, error)
 		// A Task shares its work with the Tasks of that name in every
 		// process; anything else gets every event.
 		_, workQueue := sub.(*Task)
+		if t, ok := sub.(*Stream); ok && t.shared != nil {
+			if err := s.rt.links.link(s.s.Name(), t.s.Name()); err != nil {
+				return nil, err
+			}
+		}
 		if name == "" {
 			name = s.shared.uniqueName(engine.SubscriberName(es))
 		}
