@@ -255,7 +255,7 @@ func TestClusterTaskWorkersShareTheWork(t *testing.T) {
 			w2 := startClusterProc(t, nil, "run", "--cluster", url, "--cluster-ack-wait", "1s", "--name", "w2", worker, "w2")
 			// The work queue exists once a worker's top level has run.
 			require.Eventually(t, func() bool {
-				return clusterCount(js, "rayvens_done") == 0 && consumerExists(js, "rayvens_jobs", "w_Task")
+				return clusterCount(js, "rayvens_done") == 0 && workQueueExists(js, "rayvens_jobs")
 			}, 30*time.Second, 50*time.Millisecond)
 
 			start := time.Now()
@@ -316,6 +316,22 @@ func consumerExists(js jetstream.JetStream, stream, name string) bool {
 	defer cancel()
 	_, err := js.Consumer(ctx, stream, name)
 	return err == nil
+}
+
+// workQueueExists reports whether stream has a work queue consumer (w_...).
+func workQueueExists(js jetstream.JetStream, stream string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return false
+	}
+	names := s.ConsumerNames(ctx)
+	found := false
+	for name := range names.Name() {
+		found = found || strings.HasPrefix(name, "w_")
+	}
+	return found && names.Err() == nil
 }
 
 // logRedelivery logs the time from the kill to the first event stored in
@@ -485,7 +501,7 @@ func TestClusterThreeServersOneKilled(t *testing.T) {
 	js := clusterJS(t, all)
 	worker := startClusterProc(t, nil, "run", "--cluster", all, "--cluster-replicas", "3", "--cluster-ack-wait", "1s", "--name", "w1",
 		clusterScript(t, "worker.star", clusterWorkerScript), "w1")
-	require.Eventually(t, func() bool { return consumerExists(js, "rayvens_jobs", "w_Task") }, time.Minute, 50*time.Millisecond, "stderr:\n%s", worker.stderr)
+	require.Eventually(t, func() bool { return workQueueExists(js, "rayvens_jobs") }, time.Minute, 50*time.Millisecond, "stderr:\n%s", worker.stderr)
 	producer := startClusterProc(t, nil, "run", "--cluster", all, "--cluster-replicas", "3", clusterScript(t, "producer.star", clusterProducerScript), strconv.Itoa(n))
 
 	require.Eventually(t, func() bool { return clusterCount(js, "rayvens_done") >= n/4 }, 2*time.Minute, 5*time.Millisecond)
