@@ -101,6 +101,15 @@ var workloads = []workload{
 		Checks: []check{atLeast(100e3)}},
 	{ID: "FirstEvent", Name: "rayvens run: start to first timer event", Kind: goBench, Where: ".", BenchTime: "10x", Metric: "ns/op",
 		Checks: []check{atMost(30e6)}},
+	// Issue 12: cluster streams through the binary, one embedded JetStream
+	// server and four processes on this machine. No target is set for the
+	// rate; the redelivery of a dead worker's events is bounded by the ack
+	// wait (plus the fetch that takes them again).
+	{ID: "ClusterTaskWorkers", Name: "cluster: producer -> Task workers in 2 processes", Kind: goBench, Where: ".", BenchTime: "1x", Metric: "events/s", Also: []string{"appended-events/s"}},
+	{ID: "ClusterRedeliveryAckWait1s", Name: "cluster: a killed worker's events done again, ack wait 1s", Kind: goBench, Where: ".", BenchTime: "1x", Metric: "redone-last-ns", Also: []string{"redone-first-ns"},
+		Checks: []check{atMost(1.5e9)}},
+	{ID: "ClusterRedeliveryAckWait5s", Name: "cluster: a killed worker's events done again, ack wait 5s", Kind: goBench, Where: ".", BenchTime: "1x", Metric: "redone-last-ns", Also: []string{"redone-first-ns"},
+		Checks: []check{atMost(5.5e9)}},
 	{ID: "ProcessHello", Name: "a hello-world Go binary, whole process", Kind: process, Where: "hello", Metric: "ns/run"},
 	{ID: "ProcessStream", Name: "rayvens run examples/stream.star, whole process", Kind: process, Where: "rayvens", Args: []string{"run", "examples/stream.star"}, Metric: "ns/run",
 		Checks: []check{timeOf("ProcessHello", "<=", 2.0)}},
