@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 )
 
@@ -26,13 +27,7 @@ func BenchmarkClusterTaskWorkers(b *testing.B) {
 	b.StopTimer()
 	var total, producing time.Duration
 	for range b.N {
-		port := clusterPort(b)
-		holder := startClusterHolder(b, port, nil)
-		url := "nats://127.0.0.1:" + strconv.Itoa(port)
-		js := clusterJS(b, url)
-		worker := clusterScript(b, "worker.star", clusterWorkerScript)
-		w1 := startClusterWorker(b, js, url, "5s", worker, "w1")
-		w2 := startClusterWorker(b, js, url, "5s", worker, "w2")
+		holder, url, js, w1, w2 := startClusterBench(b, "5s", clusterWorkerScript)
 		script := clusterScript(b, "producer.star", clusterProducerScript)
 
 		b.StartTimer()
@@ -68,13 +63,7 @@ func benchClusterRedelivery(b *testing.B, ackWait string) {
 	var first, last time.Duration
 	var abandoned int
 	for range b.N {
-		port := clusterPort(b)
-		holder := startClusterHolder(b, port, nil)
-		url := "nats://127.0.0.1:" + strconv.Itoa(port)
-		js := clusterJS(b, url)
-		worker := clusterScript(b, "worker.star", clusterSlowWorkerScript)
-		w1 := startClusterWorker(b, js, url, ackWait, worker, "w1", "0.002")
-		w2 := startClusterWorker(b, js, url, ackWait, worker, "w2", "0.002")
+		holder, url, js, w1, w2 := startClusterBench(b, ackWait, clusterSlowWorkerScript, "0.002")
 		producer := startClusterProc(b, nil, "run", "--cluster", url, clusterScript(b, "producer.star", clusterProducerScript), strconv.Itoa(n))
 		require.Eventually(b, func() bool { return clusterCount(js, "rayvens_done") >= n/4 }, 2*time.Minute, 5*time.Millisecond)
 		require.NoError(b, w1.cmd.Process.Kill())
@@ -95,4 +84,17 @@ func benchClusterRedelivery(b *testing.B, ackWait string) {
 	b.ReportMetric(float64(last.Nanoseconds())/float64(b.N), "redone-last-ns")
 	b.ReportMetric(float64(abandoned)/float64(b.N), "abandoned-events")
 	b.ReportMetric(0, "ns/op")
+}
+
+// startClusterBench starts a process holding an embedded server and two
+// workers w1 and w2 running script (args after their name in argv).
+func startClusterBench(b *testing.B, ackWait, script string, args ...string) (holder *clusterProc, url string, js jetstream.JetStream, w1, w2 *clusterProc) {
+	port := clusterPort(b)
+	holder = startClusterHolder(b, port, nil)
+	url = "nats://127.0.0.1:" + strconv.Itoa(port)
+	js = clusterJS(b, url)
+	worker := clusterScript(b, "worker.star", script)
+	w1 = startClusterWorker(b, js, url, ackWait, worker, "w1", args...)
+	w2 = startClusterWorker(b, js, url, ackWait, worker, "w2", args...)
+	return holder, url, js, w1, w2
 }
