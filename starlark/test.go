@@ -196,6 +196,10 @@ func runTest(parent context.Context, filename string, src []byte, name string, t
 		res.Err, res.Broke = testError(testErr)
 	case err != nil:
 		res.Broke = true
+		var failures *FailuresError
+		if errors.As(err, &failures) {
+			err = fmt.Errorf("the test's pipeline had %s (reported above)", plural(failures.N, "failure"))
+		}
 		if e := (*Error)(nil); errors.As(scriptError(err, ""), &e) {
 			res.Err = e
 		} else {
@@ -294,4 +298,11 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func plural(n uint64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
