@@ -31,6 +31,7 @@ func testCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run only the tests whose name matches `REGEX`"},
 			&cli.BoolFlag{Name: "v", Usage: "print every test's name, outcome and output"},
+			&cli.DurationFlag{Name: "timeout", Value: rstarlark.DefaultTestTimeout, Usage: "fail a test that runs for longer than `DURATION`"},
 		}, pluginFlags()...),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 		Action: func(c *cli.Context) error {
@@ -40,6 +41,9 @@ func testCommand() *cli.Command {
 				if match, err = regexp.Compile(r); err != nil {
 					return usageError{fmt.Errorf("test: bad -run pattern %q: %v", r, err)}
 				}
+			}
+			if d := c.Duration("timeout"); d <= 0 {
+				return usageError{fmt.Errorf("test: --timeout must be positive, got %s", d)}
 			}
 			paths := c.Args().Slice()
 			if len(paths) == 0 {
@@ -65,6 +69,7 @@ func testCommand() *cli.Command {
 				return rstarlark.RunTests(ctx, file, rstarlark.TestOptions{
 					Options: rstarlark.Options{Connectors: conns},
 					Match:   match,
+					Timeout: c.Duration("timeout"),
 				})
 			}
 			stop, _, release := lifecycle(0, c.App.ErrWriter)

@@ -135,7 +135,11 @@ func (rt *Runtime) instanceName(s *Stream, kind, name string) string {
 func (s *Stream) addSource(config starlark.Value) (string, error) {
 	rt := s.rt
 	if fake, ok := config.(*FakeSource); ok { // fake_source() in a test
-		return s.s.AddSource(rt.instanceName(s, fakeSourceKind, ""), rt.holdUntilStarted(fake))
+		name := rt.instanceName(s, fakeSourceKind, "")
+		if rt.cfg.DryRun {
+			return name, nil
+		}
+		return s.s.AddSource(name, rt.holdUntilStarted(fake))
 	}
 	conns := rt.cfg.Connectors
 	if conns == nil {

@@ -51,7 +51,14 @@ type TestOptions struct {
 	// DrainWait bounds how long a test's pipeline may take to drain once
 	// the test function has returned; default builtins.DefaultDrainWait.
 	DrainWait time.Duration
+	// Timeout bounds each test, from its top level to its drain (a test
+	// that loops forever); default DefaultTestTimeout.
+	Timeout time.Duration
 }
+
+// DefaultTestTimeout is how long a test may run when TestOptions.Timeout
+// is not set.
+const DefaultTestTimeout = time.Minute
 
 // TestFile is the outcome of the tests of one file.
 type TestFile struct {
@@ -175,6 +182,13 @@ func runTest(parent context.Context, filename string, src []byte, name string, t
 	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	timeout := topts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTestTimeout
+	}
+	var late atomic.Bool // past timeout
+	deadline := time.AfterFunc(timeout, func() { late.Store(true); cancel() })
+	defer deadline.Stop()
 	s, err := New(opts)
 	if err == nil {
 		err = s.Start(ctx, filename, src)
@@ -192,6 +206,12 @@ func runTest(parent context.Context, filename string, src []byte, name string, t
 	res.Elapsed = time.Since(start)
 	res.Output = output.String()
 	switch {
+	case late.Load():
+		res.Broke = true
+		res.Err = &Error{Pos: fnPos, Msg: fmt.Sprintf("the test did not finish within %s", timeout)}
+	case parent.Err() != nil:
+		res.Broke = true
+		res.Err = &Error{Pos: fnPos, Msg: "the test was interrupted"}
 	case testErr != nil:
 		res.Err, res.Broke = testError(testErr)
 	case err != nil:

@@ -317,3 +317,16 @@ func TestRunTestsBadFile(t *testing.T) {
 	require.EqualError(t, f.Err, filepath.Join(dir, "f_test.star")+":1:7: floored division by zero")
 	require.True(t, f.Failed())
 }
+
+// TestRunTestsTimeout: a test that does not finish within the timeout
+// fails, and the next test still runs.
+func TestRunTestsTimeout(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"g_test.star": "def test_loop():\n    while True:\n        pass\n\ndef test_next():\n    pass\n"})
+	file := filepath.Join(dir, "g_test.star")
+	f := rstarlark.RunTests(context.Background(), file, rstarlark.TestOptions{Timeout: 300 * time.Millisecond})
+	require.NoError(t, f.Err)
+	require.Equal(t, map[string]string{
+		"test_loop": "error at " + file + ":1:1: the test did not finish within 300ms",
+		"test_next": "pass",
+	}, outcomes(f))
+}
