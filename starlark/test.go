@@ -21,20 +21,6 @@ import (
 	"github.com/rayvens/rayvens/builtins"
 )
 
-// A test file (name ending in _test.star) holds tests of pipelines: each
-// global function whose name starts with test_ is one. RunTests runs them
-// in the order of the file, each in a fresh run of its own (a new engine
-// and runtime): the file's top level executes, then the test function is
-// called on the same thread, as the end of the top level. So the streams,
-// sources and modules (load) of the top level are fresh for every test,
-// and the sources start when the test first waits (drain()) or returns,
-// as in a run. Once the test function has returned, the run drains, as a
-// run does; what fails then (a subscriber) fails the test too.
-//
-// Test files see, besides the names of every script, those of
-// builtins.Runtime.TestPredeclared (assert, collect, drain, fake_source,
-// fake_sink, fake_connectors, sink_events) and run_script(path, *args).
-
 // TestSuffix ends the name of every test file.
 const TestSuffix = "_test.star"
 
@@ -102,8 +88,23 @@ type TestResult struct {
 	Elapsed time.Duration
 }
 
-// RunTests runs the tests of a test file; see IsTestFile for what a test
-// is and how it runs.
+// RunTests runs the tests of a test file (its name ends in _test.star):
+// each global function whose name starts with test_ and that opts
+// selects, in the order of the file. The file is first checked as [Check]
+// does; a file that does not load is TestFile.Err, and no test runs.
+//
+// Each test runs in a fresh run of its own (a new engine and runtime):
+// the file's top level executes, then the test function is called on the
+// same thread, as the end of the top level. So the streams, sources and
+// modules (load) of the top level are fresh for every test, and the
+// sources start when the test first waits (drain()) or returns, as in a
+// run. Once the test function has returned, the run drains, as a run
+// does; what fails then (a subscriber) fails the test too. A test is
+// bounded by TestOptions.Timeout.
+//
+// Test files see, besides the names of every script, those of
+// builtins.Runtime.TestPredeclared (assert, collect, drain, fake_source,
+// fake_sink, fake_connectors, sink_events) and run_script(path, *args).
 func RunTests(ctx context.Context, filename string, opts TestOptions) *TestFile {
 	start := time.Now()
 	out := &TestFile{Path: filename}
