@@ -1,11 +1,19 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"os/exec"
 	"regexp"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	rstarlark "github.com/rayvens/rayvens/starlark"
 )
 
 // rayvensIn runs the binary in dir, with durations in its stdout shown as
@@ -92,4 +100,40 @@ FAIL fail/fail_test.star 0.00s
 			require.Equal(t, tt.exit, code)
 		})
 	}
+}
+
+// TestTestFilesRunInParallel: files run at the same time (each of these
+// two finishes only once both have started), and their reports come in
+// the order of the files even when the second finishes first.
+func TestTestFilesRunInParallel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	var started sync.WaitGroup
+	started.Add(2)
+	secondDone := make(chan struct{})
+	run := func(ctx context.Context, file string) *rstarlark.TestFile {
+		started.Done()
+		both := make(chan struct{})
+		go func() { started.Wait(); close(both) }()
+		res := &rstarlark.TestFile{Path: file, Tests: []rstarlark.TestResult{{Name: "test_" + file}}}
+		select {
+		case <-both:
+		case <-time.After(10 * time.Second):
+			res.Err = errors.New("ran alone")
+		}
+		if file == "b_test.star" {
+			close(secondDone)
+		} else {
+			select { // the first reports last
+			case <-secondDone:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		return res
+	}
+	var out strings.Builder
+	passed, failed := runTestFiles(context.Background(), []string{"a_test.star", "b_test.star"}, run, &out, true)
+	require.Equal(t, 2, passed)
+	require.Zero(t, failed)
+	require.Equal(t, "=== RUN   test_a_test.star\n--- PASS: test_a_test.star (0.00s)\nok   a_test.star 0.00s\n"+
+		"=== RUN   test_b_test.star\n--- PASS: test_b_test.star (0.00s)\nok   b_test.star 0.00s\n", out.String())
 }
