@@ -192,9 +192,19 @@ func (f *FakeSource) Freeze()               {} // its events are frozen
 func (f *FakeSource) Truth() starlark.Bool  { return starlark.True }
 func (f *FakeSource) Hash() (uint32, error) { return 0, errors.New("unhashable type: fake_source") }
 
-// Run emits the events, then returns: the source is exhausted.
+// Run emits the events, then returns: the source is exhausted. An
+// OutputEvent stands for a connector's event with headers: the stream gets
+// it as a connector's (a Message with with_headers=True, else its body).
 func (f *FakeSource) Run(ctx context.Context, emit func(context.Context, engine.Event) error) error {
-	for _, ev := range f.evs {
+	for _, v := range f.evs {
+		var ev engine.Event = v
+		if oe, ok := v.(*OutputEvent); ok {
+			c, err := sinkEvent(oe)
+			if err != nil {
+				return err
+			}
+			ev = c
+		}
 		if err := emit(ctx, ev); err != nil {
 			if ctx.Err() != nil {
 				return nil // disconnected

@@ -249,6 +249,12 @@ def test_fake_connectors():
     assert.eq(sink_events("chat"), ["price 1", "price 2"])
     assert.eq(app.quotes.name, "quotes")
 
+def test_headers():
+    fake_connectors(sources = {"quotes": [OutputEvent("1", headers = {"symbol": "AAPL"})]})
+    q = collect(Stream("quotes", source_config = dict(kind = "quote-source", url = "u", with_headers = True)))
+    drain()
+    assert.eq([(m.body, m.headers["symbol"]) for m in q], [("1", "AAPL")])
+
 def test_validation():
     fake_connectors()
     Stream("chat", sink_config = dict(kind = "chat-sink", tokn = "x"))
@@ -266,9 +272,10 @@ def test_unencodable():
 	require.Equal(t, "pass", got["test_fake_source_and_sink"])
 	require.Equal(t, "pass", got["test_add_source_and_sink"])
 	require.Equal(t, "pass", got["test_fake_connectors"])
-	require.Equal(t, "error at "+file+":30:11: in Stream: chat-sink: unknown parameter \"tokn\" (did you mean \"token\"?)", got["test_validation"])
-	require.Contains(t, got["test_unencodable"], "error at "+file+":32:1")
-	require.Contains(t, f.Tests[4].Output, "cannot send a struct to a sink")
+	require.Equal(t, "pass", got["test_headers"])
+	require.Equal(t, "error at "+file+":36:11: in Stream: chat-sink: unknown parameter \"tokn\" (did you mean \"token\"?)", got["test_validation"])
+	require.Contains(t, got["test_unencodable"], "error at "+file+":38:1")
+	require.Contains(t, f.Tests[5].Output, "cannot send a struct to a sink")
 	require.Zero(t, conns.opened.Load(), "no real connector opened")
 	for _, r := range f.Tests {
 		require.NotContains(t, r.Output, "s3cr3t")
