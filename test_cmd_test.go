@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"regexp"
 	"runtime"
 	"strings"
@@ -16,23 +15,8 @@ import (
 	rstarlark "github.com/rayvens/rayvens/starlark"
 )
 
-// rayvensIn runs the binary in dir, with durations in its stdout shown as
-// 0.00s, and returns stdout, stderr and the exit status.
-func rayvensIn(t *testing.T, dir string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if exit, ok := err.(*exec.ExitError); ok {
-		code = exit.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return regexp.MustCompile(`\d+\.\d\ds`).ReplaceAllString(stdout.String(), "0.00s"), stderr.String(), code
-}
+// durations are what varies from one report of rayvens test to another.
+var durations = regexp.MustCompile(`\d+\.\d\ds`)
 
 // TestTestCommand runs rayvens test on passing, failing and broken test
 // files and checks exactly what a user sees, and the exit status.
@@ -44,58 +28,58 @@ func TestTestCommand(t *testing.T) {
 		stderr string
 		exit   int
 	}{
-		{name: "passing", args: []string{"test", "pass"}, stdout: `ok   pass/other_test.star 0.00s
-ok   pass/pipeline_test.star 0.00s
+		{name: "passing", args: []string{"test", "testdata/test/pass"}, stdout: `ok   testdata/test/pass/other_test.star 0.00s
+ok   testdata/test/pass/pipeline_test.star 0.00s
 3 passed, 0 failed
 `},
-		{name: "verbose", args: []string{"test", "-v", "pass/pipeline_test.star"}, stdout: `=== RUN   test_squares
+		{name: "verbose", args: []string{"test", "-v", "testdata/test/pass/pipeline_test.star"}, stdout: `=== RUN   test_squares
 --- PASS: test_squares (0.00s)
 === RUN   test_from_a_source
 printed, shown with -v only
 --- PASS: test_from_a_source (0.00s)
-ok   pass/pipeline_test.star 0.00s
+ok   testdata/test/pass/pipeline_test.star 0.00s
 2 passed, 0 failed
 `},
-		{name: "run", args: []string{"test", "-run", "^test_sq", "pass"}, stdout: `ok   pass/other_test.star 0.00s [no tests to run]
-ok   pass/pipeline_test.star 0.00s
+		{name: "run", args: []string{"test", "-run", "^test_sq", "testdata/test/pass"}, stdout: `ok   testdata/test/pass/other_test.star 0.00s [no tests to run]
+ok   testdata/test/pass/pipeline_test.star 0.00s
 1 passed, 0 failed
 `},
-		{name: "failing, erroring and broken files, reported in order", args: []string{"test", "pass", "fail/..."}, exit: 1, stdout: `ok   pass/other_test.star 0.00s
-ok   pass/pipeline_test.star 0.00s
---- FAIL: fail/broken_test.star
-    fail/broken_test.star:2:1: got newline, want ':'
-FAIL fail/broken_test.star 0.00s
+		{name: "failing, erroring and broken files, reported in order", args: []string{"test", "testdata/test/pass", "testdata/test/fail/..."}, exit: 1, stdout: `ok   testdata/test/pass/other_test.star 0.00s
+ok   testdata/test/pass/pipeline_test.star 0.00s
+--- FAIL: testdata/test/fail/broken_test.star
+    testdata/test/fail/broken_test.star:2:1: got newline, want ':'
+FAIL testdata/test/fail/broken_test.star 0.00s
 computing
---- FAIL: test_wrong (fail/fail_test.star:12)
+--- FAIL: test_wrong (testdata/test/fail/fail_test.star:12)
     assert.eq: 3 != 4: the total
     Traceback (most recent call last):
-      fail/fail_test.star:12:14: in test_wrong
---- FAIL: test_helper (fail/fail_test.star:15)
+      testdata/test/fail/fail_test.star:12:14: in test_wrong
+--- FAIL: test_helper (testdata/test/fail/fail_test.star:15)
     assert.true: False is not true: positive
     Traceback (most recent call last):
-      fail/fail_test.star:18:19: in test_helper
-      fail/fail_test.star:15:16: in check_positive
---- FAIL: test_error (fail/fail_test.star:4)
+      testdata/test/fail/fail_test.star:18:19: in test_helper
+      testdata/test/fail/fail_test.star:15:16: in check_positive
+--- FAIL: test_error (testdata/test/fail/fail_test.star:4)
     error: unknown binary op: int + string
     Traceback (most recent call last):
-      fail/fail_test.star:21:10: in test_error
-      fail/fail_test.star:4:11: in total
-FAIL fail/fail_test.star 0.00s
+      testdata/test/fail/fail_test.star:21:10: in test_error
+      testdata/test/fail/fail_test.star:4:11: in total
+FAIL testdata/test/fail/fail_test.star 0.00s
 4 passed, 4 failed
 `},
-		{name: "bad -run", args: []string{"test", "-run", "(", "pass"}, exit: 2,
+		{name: "bad -run", args: []string{"test", "-run", "(", "testdata/test/pass"}, exit: 2,
 			stderr: "rayvens: test: bad -run pattern \"(\": error parsing regexp: missing closing ): `(` (see rayvens help)\n"},
-		{name: "no such path", args: []string{"test", "nosuch"}, exit: 2,
-			stderr: "rayvens: test: cannot read nosuch (see rayvens help)\n"},
-		{name: "not a test file", args: []string{"test", "pass/pipeline.star"}, exit: 2,
-			stderr: "rayvens: test: pass/pipeline.star is not a test file (its name must end in _test.star) (see rayvens help)\n"},
-		{name: "no test files", args: []string{"test", "empty"}, exit: 2,
-			stderr: "rayvens: test: no *_test.star files in empty (see rayvens help)\n"},
+		{name: "no such path", args: []string{"test", "testdata/test/nosuch"}, exit: 2,
+			stderr: "rayvens: test: cannot read testdata/test/nosuch (see rayvens help)\n"},
+		{name: "not a test file", args: []string{"test", "testdata/test/pass/pipeline.star"}, exit: 2,
+			stderr: "rayvens: test: testdata/test/pass/pipeline.star is not a test file (its name must end in _test.star) (see rayvens help)\n"},
+		{name: "no test files", args: []string{"test", "testdata/test/empty"}, exit: 2,
+			stderr: "rayvens: test: no *_test.star files in testdata/test/empty (see rayvens help)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr, code := rayvensIn(t, "testdata/test", tt.args...)
-			require.Equal(t, tt.stdout, stdout)
+			stdout, stderr, code := rayvens(t, tt.args...)
+			require.Equal(t, tt.stdout, durations.ReplaceAllString(stdout, "0.00s"))
 			require.Equal(t, tt.stderr, stderr)
 			require.Equal(t, tt.exit, code)
 		})
