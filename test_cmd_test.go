@@ -67,6 +67,12 @@ computing
 FAIL testdata/test/fail/fail_test.star 0.00s
 4 passed, 4 failed
 `},
+		{name: "the examples' tests", args: []string{"test", "examples"}, stdout: `ok   examples/operator_test.star 0.00s
+ok   examples/slack_test.star 0.00s
+ok   examples/webhook_test.star 0.00s
+5 passed, 0 failed
+`},
+		{name: "rayvens check takes test files", args: []string{"check", "testdata/test/pass"}},
 		{name: "bad -run", args: []string{"test", "-run", "(", "testdata/test/pass"}, exit: 2,
 			stderr: "rayvens: test: bad -run pattern \"(\": error parsing regexp: missing closing ): `(` (see rayvens help)\n"},
 		{name: "no such path", args: []string{"test", "testdata/test/nosuch"}, exit: 2,
