@@ -294,6 +294,8 @@ func runScript(ld *loader) *starlark.Builtin {
 		predeclared["argv"] = list
 		t := ld.newThread("run_script " + file)
 		t.Load = ld.load
+		stop := context.AfterFunc(ld.stop, func() { t.Cancel("the run was stopped") })
+		defer stop()
 		_, globals, err := execFile(t, file, nil, predeclared)
 		if err != nil {
 			return nil, scriptError(err, "")

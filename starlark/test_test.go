@@ -328,12 +328,14 @@ func TestRunTestsBadFile(t *testing.T) {
 // TestRunTestsTimeout: a test that does not finish within the timeout
 // fails, and the next test still runs.
 func TestRunTestsTimeout(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"g_test.star": "def test_loop():\n    while True:\n        pass\n\ndef test_next():\n    pass\n"})
+	dir := writeFiles(t, map[string]string{"g_test.star": "def test_loop():\n    while True:\n        pass\n\ndef test_next():\n    pass\n\ndef test_script_loops():\n    run_script(\"loop.star\")\n",
+		"loop.star": "while True:\n    pass\n"})
 	file := filepath.Join(dir, "g_test.star")
 	f := rstarlark.RunTests(context.Background(), file, rstarlark.TestOptions{Timeout: 300 * time.Millisecond})
 	require.NoError(t, f.Err)
 	require.Equal(t, map[string]string{
-		"test_loop": "error at " + file + ":1:1: the test did not finish within 300ms",
-		"test_next": "pass",
+		"test_loop":         "error at " + file + ":1:1: the test did not finish within 300ms",
+		"test_next":         "pass",
+		"test_script_loops": "error at " + file + ":8:1: the test did not finish within 300ms",
 	}, outcomes(f))
 }
