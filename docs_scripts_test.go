@@ -20,7 +20,9 @@ import (
 // pass `rayvens check`, unless an output block follows it directly: then it
 // is run, and what it prints (stdout and stderr) must be the lines of that
 // output block, in any order (tasks print in no particular order). Blocks
-// marked <!-- file: --> or <!-- include: --> belong to other tests.
+// marked <!-- file: --> or <!-- include: --> belong to other tests. A block
+// named *_test.star runs with rayvens test instead: its tests must pass, or
+// its output block is exactly the report (durations shown as 0.00s).
 func TestDocScripts(t *testing.T) {
 	pluginDir := buildExamplePlugin(t)
 	docs, err := filepath.Glob("docs/*.md")
@@ -61,6 +63,20 @@ func TestDocScripts(t *testing.T) {
 				continue // a library for later blocks
 			}
 			t.Run(filepath.Base(doc)+":"+strconv.Itoa(line), func(t *testing.T) {
+				if strings.HasSuffix(name, "_test.star") {
+					// A test file runs with rayvens test; an output block
+					// is its report, durations shown as 0.00s.
+					cmd := exec.Command(binary, "test", name)
+					cmd.Dir = dir
+					out, err := cmd.CombinedOutput()
+					if !hasOutput {
+						require.NoError(t, err, "%s:%d: the tests pass:\n%s", doc, line, out)
+						return
+					}
+					got := regexp.MustCompile(`\d+\.\d\ds`).ReplaceAllString(string(out), "0.00s")
+					require.Equal(t, output, got, "%s:%d: rayvens test prints what the doc shows", doc, line)
+					return
+				}
 				if !hasOutput {
 					cmd := exec.Command(binary, "check", "--plugin-dir", pluginDir, name)
 					cmd.Dir = dir

@@ -43,6 +43,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	if errors.As(err, new(reported)) {
+		return 1
+	}
 	fmt.Fprintln(stderr, errorText(err))
 	var u usageError
 	if errors.As(err, &u) {
@@ -94,6 +97,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			runCommand(),
 			checkCommand(),
+			testCommand(),
 			pluginsCommand(),
 			kindsCommand(),
 			versionCommand(),

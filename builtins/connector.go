@@ -44,6 +44,7 @@ type connectors struct {
 	mu    sync.Mutex
 	sinks map[*engine.Stream]map[string]engine.Sink
 	seq   map[string]int
+	fakes *fakes // the stand-ins of a test (see fake_connectors)
 }
 
 // connectorConfig splits a script's connector dict into kind, instance name
@@ -133,6 +134,13 @@ func (rt *Runtime) instanceName(s *Stream, kind, name string) string {
 // addSource opens a source instance and connects it to s.
 func (s *Stream) addSource(config starlark.Value) (string, error) {
 	rt := s.rt
+	if fake, ok := config.(*FakeSource); ok { // fake_source() in a test
+		name := rt.instanceName(s, fakeSourceKind, "")
+		if rt.cfg.DryRun {
+			return name, nil
+		}
+		return s.s.AddSource(name, rt.holdUntilStarted(fake))
+	}
 	conns := rt.cfg.Connectors
 	if conns == nil {
 		return "", ErrNoConnectors
@@ -145,7 +153,7 @@ func (s *Stream) addSource(config starlark.Value) (string, error) {
 	if rt.cfg.DryRun {
 		return name, conns.Check(rt.cfg.Stop, kind, camel.Source, params)
 	}
-	src, err := conns.OpenSource(rt.cfg.Stop, kind, name, params)
+	src, err := rt.openSource(conns, s, kind, name, params)
 	if err != nil {
 		return "", err
 	}
@@ -161,12 +169,16 @@ func (s *Stream) addSource(config starlark.Value) (string, error) {
 func (s *Stream) addSink(config starlark.Value) (string, error) {
 	rt := s.rt
 	conns := rt.cfg.Connectors
-	if conns == nil {
+	fake := fakeSink(config) // fake_sink() in a test
+	if conns == nil && fake == nil {
 		return "", ErrNoConnectors
 	}
-	kind, name, params, _, err := connectorConfig("sink config", config)
-	if err != nil {
-		return "", err
+	kind, name, params := fakeSinkKind, "", map[string]any(nil)
+	if fake == nil {
+		var err error
+		if kind, name, params, _, err = connectorConfig("sink config", config); err != nil {
+			return "", err
+		}
 	}
 	name = rt.instanceName(s, kind, name)
 	for _, sub := range s.s.Subscriptions() {
@@ -174,12 +186,15 @@ func (s *Stream) addSink(config starlark.Value) (string, error) {
 			return "", fmt.Errorf("stream %q already has a subscriber named %q", s.s.Name(), name)
 		}
 	}
-	if rt.cfg.DryRun {
+	if rt.cfg.DryRun && fake == nil {
 		return name, conns.Check(rt.cfg.Stop, kind, camel.Sink, params)
 	}
-	sink, err := conns.OpenSink(rt.cfg.Stop, kind, name, params, encodeEvent)
-	if err != nil {
-		return "", err
+	var sink engine.Sink = fake
+	var err error
+	if fake == nil {
+		if sink, err = rt.openSink(conns, s, kind, name, params); err != nil {
+			return "", err
+		}
 	}
 	// On a cluster stream, the sink gets every event of the stream, from
 	// a subscription of its own (named after it) and its local stream.

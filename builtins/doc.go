@@ -10,6 +10,9 @@
 //   - OutputEvent(data, headers={}), an event carrying connector headers
 //   - sleep(seconds), argv, env(name, default=None)
 //   - the modules json, time and math, and the struct constructor
+//   - in test files only (see [Runtime.TestPredeclared]): the assert
+//     module, collect, drain, fake_source, fake_sink, fake_connectors and
+//     sink_events
 //
 // Every value here is a thin Starlark face over the engine package; the
 // [Runtime] ties them to one engine, made with a [Config], and holds the

@@ -70,6 +70,10 @@ type Options struct {
 	Predeclared starlark.StringDict
 
 	dryRun bool
+	// test, when set, makes the run a test's: the test names are
+	// predeclared, and test is called with the globals once the top level
+	// has run, on its thread (see RunTests).
+	test func(thread *starlark.Thread, globals starlark.StringDict) error
 }
 
 // Run executes a script and then keeps the run going until it has drained:
@@ -136,6 +140,10 @@ const CheckSteps = 10_000_000
 func Check(ctx context.Context, filename string, src any, opts Options) error {
 	opts.dryRun = true
 	opts.MaxSteps = CheckSteps
+	if IsTestFile(filename) && opts.test == nil {
+		// A test file is checked with the names tests see.
+		opts.test = func(*starlark.Thread, starlark.StringDict) error { return nil }
+	}
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}

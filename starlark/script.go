@@ -142,6 +142,11 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 		go s.watchMemory()
 	}
 	predeclared := s.rt.Predeclared()
+	if s.opts.test != nil {
+		for name, v := range s.rt.TestPredeclared() {
+			predeclared[name] = v
+		}
+	}
 	for name, v := range s.extra {
 		predeclared[name] = v
 	}
@@ -149,6 +154,9 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 		predeclared[name] = builtins.NewStream(s.rt, v)
 	}
 	ld := &loader{predeclared: predeclared, newThread: s.rt.NewThread, cache: map[string]*module{}, stop: s.ctx}
+	if s.opts.test != nil {
+		predeclared["run_script"] = runScript(ld)
+	}
 	thread := s.rt.NewThread("main")
 	thread.Load = ld.load
 	s.rt.Pace(thread, s.opts.MaxSteps, func(t *starlark.Thread) {
@@ -157,7 +165,11 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 	})
 	stopTop := context.AfterFunc(s.ctx, func() { thread.Cancel("the run was stopped") })
 	s.rt.Acquire()
-	file, _, err := execFile(thread, filename, src, predeclared)
+	file, globals, err := execFile(thread, filename, src, predeclared)
+	if err == nil && s.opts.test != nil {
+		// A test function runs as the end of the top level (see test.go).
+		err = s.opts.test(thread, globals)
+	}
 	s.rt.EndTopLevel()
 	stopTop()
 	if err != nil && s.ctx.Err() != nil && s.fatal.Load() == nil {
