@@ -2,6 +2,8 @@ package starlark_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,6 +22,11 @@ while True:
     i += 1
     sleep(1)
 `, rstarlark.Options{}))
+
+	// So is a loaded file's: the step budget is that of every file's top level.
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "forever.star"), []byte("y = 1\nwhile True:\n    pass\n"), 0o644))
+	require.NoError(t, rstarlark.Check(context.Background(), filepath.Join(dir, "main.star"), `load("forever.star", "y")`, rstarlark.Options{}))
 
 	// Callbacks never run in a check: nothing is appended.
 	require.NoError(t, rstarlark.Check(context.Background(), "cb.star", `

@@ -19,6 +19,7 @@ type loader struct {
 	predeclared starlark.StringDict
 	stop        context.Context // cancels a loading file's top level too
 	newThread   func(name string) *starlark.Thread
+	pace        func(*starlark.Thread) // the top level's step budget and turns, for a loading file too
 	cache       map[string]*module
 	stack       []string // files being loaded, outermost first
 }
@@ -54,6 +55,9 @@ func (l *loader) load(thread *starlark.Thread, name string) (starlark.StringDict
 	l.stack = append(l.stack, path)
 	t := l.newThread("load " + path)
 	t.Load = l.load
+	if l.pace != nil {
+		l.pace(t)
+	}
 	stop := context.AfterFunc(l.stop, func() { t.Cancel("the run was stopped") })
 	defer stop()
 	_, globals, err := execFile(t, path, src, l.predeclared)

@@ -157,12 +157,17 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 	if s.opts.test != nil {
 		predeclared["run_script"] = runScript(ld)
 	}
+	// Each file's top level (this one's and every loaded one's) has the
+	// step budget and hands the interpreter lock on as it goes.
+	ld.pace = func(t *starlark.Thread) {
+		s.rt.Pace(t, s.opts.MaxSteps, func(t *starlark.Thread) {
+			s.pastMaxSteps.Store(true)
+			t.Cancel("too many steps")
+		})
+	}
 	thread := s.rt.NewThread("main")
 	thread.Load = ld.load
-	s.rt.Pace(thread, s.opts.MaxSteps, func(t *starlark.Thread) {
-		s.pastMaxSteps.Store(true)
-		t.Cancel("too many steps")
-	})
+	ld.pace(thread)
 	stopTop := context.AfterFunc(s.ctx, func() { thread.Cancel("the run was stopped") })
 	s.rt.Acquire()
 	file, globals, err := execFile(thread, filename, src, predeclared)
