@@ -94,6 +94,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			runCommand(),
 			checkCommand(),
+			graphCommand(),
 			pluginsCommand(),
 			kindsCommand(),
 			versionCommand(),
