@@ -110,7 +110,7 @@ var dotShapes = map[string]string{
 // DOT returns the graph in Graphviz's language (dot -Tsvg draws it).
 func (g Graph) DOT() string {
 	var b strings.Builder
-	b.WriteString("digraph pipeline {\n\trankdir=LR;\n\tnode [fontname=\"Helvetica\"];\n")
+	b.WriteString("digraph pipeline {\n\trankdir=LR;\n\tnode [fontname=\"Helvetica\"];\n\tedge [fontname=\"Helvetica\"];\n")
 	d := g.drawing()
 	for _, n := range d.nodes {
 		lines := make([]string, len(n.lines))
