@@ -12,10 +12,11 @@ import (
 // [builtins.Graph]); before Start, an empty one. It is safe to call from
 // any goroutine while the script runs.
 func (s *Script) Graph() builtins.Graph {
-	if s.rt == nil {
+	rt := s.shown.Load()
+	if rt == nil {
 		return builtins.Graph{Streams: []builtins.GraphStream{}}
 	}
-	return s.rt.Graph()
+	return rt.Graph()
 }
 
 // GraphOf evaluates a script's top level as [Check] does (no connector
