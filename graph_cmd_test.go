@@ -1,0 +1,278 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/rayvens/rayvens/builtins"
+)
+
+// slackArgs run examples/slack.star with a channel and a webhook URL, a
+// secret the graph must not show.
+var slackArgs = []string{"examples/slack.star", "#test", "https://hooks.slack.com/services/T000/B000/SECRETXYZ"}
+
+// TestGraphSlack: rayvens graph of examples/slack.star in each format,
+// exactly (docs/graph.md shows the same), the webhook URL in none.
+func TestGraphSlack(t *testing.T) {
+	tests := []struct{ format, want string }{
+		{"mermaid", `flowchart LR
+    s0["http"]
+    src0(["http-source<br/>http-http-source<br/>period: 3000<br/>url: http://financialmodelingprep.com/api/v3/quote-short/AAPL?apikey=demo"])
+    sub0{{"actor compare.append"}}
+    s1["slack"]
+    snk0(["slack-sink<br/>slack-slack-sink<br/>channel: #35;test<br/>webhookUrl: (secret)"])
+    s2["http#gt;#gt;compare.append"]
+    src0 --> s0
+    s0 --> sub0
+    sub0 --> s2
+    s1 --> snk0
+    s2 --> s1
+`},
+		{"dot", `digraph pipeline {
+	rankdir=LR;
+	node [fontname="Helvetica"];
+	edge [fontname="Helvetica"];
+	"s0" [shape=box, label="http"];
+	"src0" [shape=cds, label="http-source\nhttp-http-source\nperiod: 3000\nurl: http://financialmodelingprep.com/api/v3/quote-short/AAPL?apikey=demo"];
+	"sub0" [shape=hexagon, label="actor compare.append"];
+	"s1" [shape=box, label="slack"];
+	"snk0" [shape=cds, label="slack-sink\nslack-slack-sink\nchannel: #test\nwebhookUrl: (secret)"];
+	"s2" [shape=box, label="http>>compare.append"];
+	"src0" -> "s0";
+	"s0" -> "sub0";
+	"sub0" -> "s2";
+	"s1" -> "snk0";
+	"s2" -> "s1";
+}
+`},
+		{"json", `{
+  "streams": [
+    {
+      "name": "http",
+      "sources": [
+        {
+          "name": "http-http-source",
+          "kind": "http-source",
+          "params": {
+            "period": "3000",
+            "url": "http://financialmodelingprep.com/api/v3/quote-short/AAPL?apikey=demo"
+          }
+        }
+      ],
+      "subscribers": [
+        {
+          "name": "compare.append",
+          "kind": "actor",
+          "to": "http>>compare.append"
+        }
+      ]
+    },
+    {
+      "name": "slack",
+      "sinks": [
+        {
+          "name": "slack-slack-sink",
+          "kind": "slack-sink",
+          "params": {
+            "channel": "#test",
+            "webhookUrl": "(secret)"
+          }
+        }
+      ],
+      "subscribers": [
+        {
+          "name": "slack-slack-sink",
+          "kind": "sink"
+        }
+      ]
+    },
+    {
+      "name": "http>>compare.append",
+      "derived_from": "http",
+      "subscribers": [
+        {
+          "name": "slack",
+          "kind": "stream",
+          "to": "slack"
+        }
+      ]
+    }
+  ]
+}
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format, func(t *testing.T) {
+			stdout, stderr, code := rayvens(t, append([]string{"graph", "--format", tt.format}, slackArgs...)...)
+			require.Equal(t, 0, code, stderr)
+			require.Empty(t, stderr)
+			require.Equal(t, tt.want, stdout)
+			require.NotContains(t, stdout, "SECRETXYZ")
+		})
+	}
+	def, stderr, code := rayvens(t, append([]string{"graph"}, slackArgs...)...)
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, tests[0].want, def, "mermaid is the default")
+	// Without its arguments the script builds nothing.
+	empty, stderr, code := rayvens(t, "graph", "--format", "json", "examples/slack.star")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, "{\n  \"streams\": []\n}\n", empty)
+}
+
+// pipelineScript has a filter operator, an actor, a task, a forward, a
+// derived chain, a batch, a dead-letter stream and a secret parameter.
+const pipelineScript = `
+def is_big(e):
+    return e if int(e) > 10 else None
+
+def count(state, e):
+    state["n"] = state.get("n", 0) + 1
+    return state["n"]
+
+def work(batch):
+    return "done %d" % len(batch)
+
+dead = Stream("dead", sink_config = dict(kind = "log-sink"))
+orders = Stream("orders", source_config = dict(kind = "timer-source", message = "42", period = 1000), operator = is_big, dead_letter = dead)
+batches = Stream("batches", batch_size = 10)
+alerts = Stream("alerts", sink_config = dict(kind = "http-sink", url = "https://example.com/hook", authorizationToken = "s3cr3t-token"))
+orders >> batches
+orders >> Actor(count) >> (lambda n: "n=%d" % n) >> alerts
+batches.add_operator(lambda b: b[:5])
+batches >> Task(work, parallelism = 2) >> alerts
+print("printed, not in the graph")
+`
+
+// TestGraphPipeline: every part of a pipeline, in each format, exactly;
+// the token in none; the script's prints in none.
+func TestGraphPipeline(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "pipeline.star")
+	require.NoError(t, os.WriteFile(script, []byte(pipelineScript), 0o644))
+	graph := func(format string) string {
+		t.Helper()
+		stdout, stderr, code := rayvens(t, "graph", "--format", format, script)
+		require.Equal(t, 0, code, stderr)
+		require.Empty(t, stderr)
+		require.NotContains(t, stdout, "s3cr3t")
+		require.NotContains(t, stdout, "printed")
+		return stdout
+	}
+	require.Equal(t, `flowchart LR
+    s0["dead"]
+    snk0(["log-sink<br/>dead-log-sink"])
+    s1["orders<br/>is_big"]
+    src0(["timer-source<br/>orders-timer-source<br/>message: 42<br/>period: 1000"])
+    sub0{{"actor count.append"}}
+    s2["batches<br/>batch(10) → lambda"]
+    sub1[/"task work"/]
+    s3["alerts"]
+    snk1(["http-sink<br/>alerts-http-sink<br/>authorizationToken: (secret)<br/>url: https://example.com/hook"])
+    s4["orders#gt;#gt;count.append"]
+    sub2("function lambda")
+    s5["orders#gt;#gt;count.append#gt;#gt;lambda"]
+    s6["batches#gt;#gt;work"]
+    s0 --> snk0
+    src0 --> s1
+    s1 --> s2
+    s1 --> sub0
+    sub0 --> s4
+    s1 -.->|"dead letters"| s0
+    s2 --> sub1
+    sub1 --> s6
+    s3 --> snk1
+    s4 --> sub2
+    sub2 --> s5
+    s5 --> s3
+    s6 --> s3
+`, graph("mermaid"))
+
+	dot := graph("dot")
+	require.Equal(t, `digraph pipeline {
+	rankdir=LR;
+	node [fontname="Helvetica"];
+	edge [fontname="Helvetica"];
+	"s0" [shape=box, label="dead"];
+	"snk0" [shape=cds, label="log-sink\ndead-log-sink"];
+	"s1" [shape=box, label="orders\nis_big"];
+	"src0" [shape=cds, label="timer-source\norders-timer-source\nmessage: 42\nperiod: 1000"];
+	"sub0" [shape=hexagon, label="actor count.append"];
+	"s2" [shape=box, label="batches\nbatch(10) → lambda"];
+	"sub1" [shape=parallelogram, label="task work"];
+	"s3" [shape=box, label="alerts"];
+	"snk1" [shape=cds, label="http-sink\nalerts-http-sink\nauthorizationToken: (secret)\nurl: https://example.com/hook"];
+	"s4" [shape=box, label="orders>>count.append"];
+	"sub2" [shape=ellipse, label="function lambda"];
+	"s5" [shape=box, label="orders>>count.append>>lambda"];
+	"s6" [shape=box, label="batches>>work"];
+	"s0" -> "snk0";
+	"src0" -> "s1";
+	"s1" -> "s2";
+	"s1" -> "sub0";
+	"sub0" -> "s4";
+	"s1" -> "s0" [style=dashed, label="dead letters"];
+	"s2" -> "sub1";
+	"sub1" -> "s6";
+	"s3" -> "snk1";
+	"s4" -> "sub2";
+	"sub2" -> "s5";
+	"s5" -> "s3";
+	"s6" -> "s3";
+}
+`, dot)
+
+	var g builtins.Graph
+	require.NoError(t, json.Unmarshal([]byte(graph("json")), &g))
+	require.Equal(t, builtins.Graph{Streams: []builtins.GraphStream{
+		{Name: "dead",
+			Sinks:       []builtins.GraphConnector{{Name: "dead-log-sink", Kind: "log-sink"}},
+			Subscribers: []builtins.GraphSubscriber{{Name: "dead-log-sink", Kind: "sink"}}},
+		{Name: "orders", Operators: []string{"is_big"}, DeadLetter: "dead",
+			Sources: []builtins.GraphConnector{{Name: "orders-timer-source", Kind: "timer-source", Params: map[string]string{"message": "42", "period": "1000"}}},
+			Subscribers: []builtins.GraphSubscriber{
+				{Name: "batches", Kind: "stream", To: "batches"},
+				{Name: "count.append", Kind: "actor", To: "orders>>count.append"},
+			}},
+		{Name: "batches", Operators: []string{"batch(10)", "lambda"},
+			Subscribers: []builtins.GraphSubscriber{{Name: "work", Kind: "task", To: "batches>>work"}}},
+		{Name: "alerts",
+			Sinks:       []builtins.GraphConnector{{Name: "alerts-http-sink", Kind: "http-sink", Params: map[string]string{"url": "https://example.com/hook", "authorizationToken": "(secret)"}}},
+			Subscribers: []builtins.GraphSubscriber{{Name: "alerts-http-sink", Kind: "sink"}}},
+		{Name: "orders>>count.append", DerivedFrom: "orders",
+			Subscribers: []builtins.GraphSubscriber{{Name: "lambda", Kind: "function", To: "orders>>count.append>>lambda"}}},
+		{Name: "orders>>count.append>>lambda", DerivedFrom: "orders>>count.append",
+			Subscribers: []builtins.GraphSubscriber{{Name: "alerts", Kind: "stream", To: "alerts"}}},
+		{Name: "batches>>work", DerivedFrom: "batches",
+			Subscribers: []builtins.GraphSubscriber{{Name: "alerts", Kind: "stream", To: "alerts"}}},
+	}}, g)
+}
+
+// TestGraphErrors: a script's mistake is said with its position (exit 1),
+// a wrong command line with a usage line (exit 2); nothing is printed on
+// stdout, and no secret anywhere.
+func TestGraphErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.star")
+	require.NoError(t, os.WriteFile(bad, []byte("s = Stream(\"s\")\ns.add_sink(dict(kind = \"slack-sink\", channel = \"#c\", webhookUrl = \"https://SECRET\", colour = \"red\"))\n"), 0o644))
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"graph", bad}, 1, bad + `:2:11: in add_sink: slack-sink: unknown parameter "colour"` + "\n"},
+		{[]string{"graph", "--format", "svg", "examples/stream.star"}, 2, `rayvens: graph: unknown --format "svg": mermaid, dot or json (see rayvens help)` + "\n"},
+		{[]string{"graph"}, 2, "rayvens: graph: missing SCRIPT (see rayvens help)\n"},
+		{[]string{"graph", filepath.Join(dir, "nope.star")}, 2, "rayvens: graph: cannot read script " + filepath.Join(dir, "nope.star") + " (see rayvens help)\n"},
+		{[]string{"graph", dir}, 2, "rayvens: graph: " + dir + " is a directory, not a script (see rayvens help)\n"},
+		{[]string{"graph", "--colour", "examples/stream.star"}, 2, "rayvens: flag provided but not defined: -colour (see rayvens help)\n"},
+	}
+	for _, tt := range tests {
+		stdout, stderr, code := rayvens(t, tt.args...)
+		require.Equal(t, tt.code, code, "%v: %s", tt.args, stderr)
+		require.Equal(t, tt.stderr, stderr, "%v", tt.args)
+		require.Empty(t, stdout, "%v", tt.args)
+	}
+}
