@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -275,4 +277,36 @@ func TestGraphErrors(t *testing.T) {
 		require.Equal(t, tt.stderr, stderr, "%v", tt.args)
 		require.Empty(t, stdout, "%v", tt.args)
 	}
+}
+
+// TestGraphDoc checks that each block of docs/graph.md marked
+// <!-- rayvens graph ARGS --> is what that command prints. A script named
+// in ARGS that is not a file of the repository is the doc's Python block
+// that names it ("# pipeline.star ...").
+func TestGraphDoc(t *testing.T) {
+	text, err := os.ReadFile("docs/graph.md")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	named := regexp.MustCompile("(?s)```python\\n# (\\w+\\.star)\\b[^\\n]*\\n(.*?)```")
+	for _, m := range named.FindAllStringSubmatch(string(text), -1) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, m[1]), []byte(m[2]), 0o644))
+	}
+	marked := regexp.MustCompile("(?s)<!-- rayvens (graph [^\\n]*?) -->\\n```\\w*\\n(.*?)```")
+	word := regexp.MustCompile(`'[^']*'|\S+`)
+	found := 0
+	for _, m := range marked.FindAllStringSubmatch(string(text), -1) {
+		found++
+		var args []string
+		for _, w := range word.FindAllString(m[1], -1) {
+			w = strings.Trim(w, "'")
+			if _, err := os.Stat(w); err != nil && strings.HasSuffix(w, ".star") {
+				w = filepath.Join(dir, w)
+			}
+			args = append(args, w)
+		}
+		stdout, stderr, code := rayvens(t, args...)
+		require.Equal(t, 0, code, "rayvens %s: %s", m[1], stderr)
+		require.Equal(t, stdout, m[2], "docs/graph.md shows what rayvens %s prints", m[1])
+	}
+	require.Equal(t, 5, found, "the marked blocks of docs/graph.md")
 }
