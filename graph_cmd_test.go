@@ -1,16 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/rayvens/rayvens/builtins"
+	rstarlark "github.com/rayvens/rayvens/starlark"
 )
 
 // slackArgs run examples/slack.star with a channel and a webhook URL, a
@@ -309,4 +313,52 @@ func TestGraphDoc(t *testing.T) {
 		require.Equal(t, stdout, m[2], "docs/graph.md shows what rayvens %s prints", m[1])
 	}
 	require.Equal(t, 5, found, "the marked blocks of docs/graph.md")
+}
+
+// TestGraphCluster: in a run with --cluster, a cluster stream says so, its
+// subscriptions are those this process made (a task, a forward, a
+// function deriving a stream), and one unsubscribed, even by a callback
+// while the run goes on, leaves; a local=True stream is not a cluster
+// stream.
+func TestGraphCluster(t *testing.T) {
+	c := joinCluster(t, "", "graph")
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	var out lockedBuffer
+	s, err := rstarlark.New(rstarlark.Options{Stdout: &out, Stderr: &out, Cluster: scriptCluster{c}})
+	require.NoError(t, err)
+	require.NoError(t, s.Start(ctx, "graph.star", `
+jobs = Stream("jobs", operator = lambda e: e)
+done = Stream("done")
+mine = Stream("mine", local = True)
+def work(e):
+    return e
+jobs >> Task(work) >> done
+jobs >> mine
+jobs >> print
+done >> (lambda e: None)
+done.unsubscribe("lambda")
+def leave(e):
+    jobs.unsubscribe("mine")
+    jobs.unsubscribe("print")
+Stream("control", local = True) >> leave
+`), out.String())
+	want := builtins.Graph{Streams: []builtins.GraphStream{
+		{Name: "jobs", Cluster: true, Operators: []string{"lambda"}, Subscribers: []builtins.GraphSubscriber{
+			{Name: "work", Kind: "task", To: "jobs/work>>work"},
+			{Name: "mine", Kind: "stream", To: "mine"},
+			{Name: "print", Kind: "function"},
+		}},
+		{Name: "done", Cluster: true},
+		{Name: "mine"},
+		{Name: "jobs/work>>work", DerivedFrom: "jobs", Subscribers: []builtins.GraphSubscriber{{Name: "done", Kind: "stream", To: "done"}}},
+		{Name: "control", Subscribers: []builtins.GraphSubscriber{{Name: "leave", Kind: "function"}}},
+	}}
+	require.Equal(t, want, s.Graph())
+
+	require.NoError(t, s.Stream("control").Append(ctx, "leave"))
+	want.Streams[0].Subscribers = want.Streams[0].Subscribers[:1]
+	require.Eventually(t, func() bool { return reflect.DeepEqual(want, s.Graph()) }, 20*time.Second, 10*time.Millisecond)
+	stop()
+	require.NoError(t, s.Wait(), out.String())
 }
