@@ -25,6 +25,15 @@ type drawNode struct {
 	lines     []string
 }
 
+// label is the node's lines, each escaped, joined by a line break.
+func (n drawNode) label(escape func(string) string, lineBreak string) string {
+	lines := make([]string, len(n.lines))
+	for i, l := range n.lines {
+		lines[i] = escape(l)
+	}
+	return strings.Join(lines, lineBreak)
+}
+
 type drawEdge struct {
 	from, to string
 	label    string
@@ -113,11 +122,7 @@ func (g Graph) DOT() string {
 	b.WriteString("digraph pipeline {\n\trankdir=LR;\n\tnode [fontname=\"Helvetica\"];\n\tedge [fontname=\"Helvetica\"];\n")
 	d := g.drawing()
 	for _, n := range d.nodes {
-		lines := make([]string, len(n.lines))
-		for i, l := range n.lines {
-			lines[i] = dotEscape(l)
-		}
-		fmt.Fprintf(&b, "\t%q [shape=%s, label=\"%s\"];\n", n.id, dotShapes[n.shape], strings.Join(lines, `\n`))
+		fmt.Fprintf(&b, "\t%q [shape=%s, label=\"%s\"];\n", n.id, dotShapes[n.shape], n.label(dotEscape, `\n`))
 	}
 	for _, e := range d.edges {
 		attrs := ""
@@ -153,12 +158,8 @@ func (g Graph) Mermaid() string {
 	b.WriteString("flowchart LR\n")
 	d := g.drawing()
 	for _, n := range d.nodes {
-		lines := make([]string, len(n.lines))
-		for i, l := range n.lines {
-			lines[i] = mermaidEscape(l)
-		}
 		br := mermaidShapes[n.shape]
-		fmt.Fprintf(&b, "    %s%s\"%s\"%s\n", n.id, br[0], strings.Join(lines, "<br/>"), br[1])
+		fmt.Fprintf(&b, "    %s%s\"%s\"%s\n", n.id, br[0], n.label(mermaidEscape, "<br/>"), br[1])
 	}
 	for _, e := range d.edges {
 		if e.dashed {
