@@ -3,6 +3,7 @@ package builtins
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -92,8 +93,8 @@ type graphBook struct {
 	byName  map[string]*graphEntry
 }
 
-// graphEntry is a stream as recorded; g holds what is fixed, the slices
-// the recorded sources, sinks and subscribers, live or not.
+// graphEntry is a stream as recorded: g has every source, sink and
+// subscriber recorded, live or not (Graph leaves out those gone).
 type graphEntry struct {
 	s *Stream
 	g GraphStream
@@ -232,11 +233,13 @@ func (rt *Runtime) Graph() Graph {
 		sources := e.s.s.Sources()
 		for _, c := range e.g.Sources {
 			if rt.cfg.DryRun || slices.Contains(sources, c.Name) {
+				c.Params = maps.Clone(c.Params) // the caller's to keep
 				gs.Sources = append(gs.Sources, c)
 			}
 		}
 		for _, c := range e.g.Sinks {
 			if rt.cfg.DryRun || live[e.g.Name][c.Name] {
+				c.Params = maps.Clone(c.Params)
 				gs.Sinks = append(gs.Sinks, c)
 			}
 		}
