@@ -362,3 +362,22 @@ Stream("control", local = True) >> leave
 	stop()
 	require.NoError(t, s.Wait(), out.String())
 }
+
+// TestGraphPluginKinds: the kinds of an external plugin are described by
+// the plugin itself (started, but with no instance opened), and their
+// parameters shown from its declaration.
+func TestGraphPluginKinds(t *testing.T) {
+	stdout, stderr, code := rayvens(t, "graph", "--plugin-dir", buildExamplePlugin(t), "examples/plugin/dice.star")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, `flowchart LR
+    s0["dice"]
+    src0(["dice-source<br/>dice-dice-source<br/>count: 5<br/>period: 100"])
+    sub0("function lambda")
+    s1["rolls"]
+    snk0(["jsonl-sink<br/>rolls-jsonl-sink<br/>path: rolls.jsonl"])
+    src0 --> s0
+    s0 --> sub0
+    s0 --> s1
+    s1 --> snk0
+`, stdout)
+}
