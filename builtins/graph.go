@@ -203,12 +203,18 @@ func subscriberKind(sub starlark.Value) string {
 // call from any goroutine while the script runs.
 func (rt *Runtime) Graph() Graph {
 	b := &rt.graph
+	// The live subscriptions are read without holding the book, which
+	// the script needs to go on: a cluster stream's may wait for the
+	// cluster. A stream recorded meanwhile shows without subscribers.
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	entries := slices.Clone(b.streams)
+	b.mu.Unlock()
 	live := map[string]map[string]bool{} // stream -> its live subscriptions
-	for _, e := range b.streams {
+	for _, e := range entries {
 		live[e.g.Name] = e.s.subscriptions()
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	// A derived stream is shown while the subscription that derived it is
 	// live and something reads it.
 	shown := func(e *graphEntry) bool {
