@@ -98,6 +98,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			runCommand(),
 			checkCommand(),
 			testCommand(),
+			graphCommand(),
 			pluginsCommand(),
 			kindsCommand(),
 			versionCommand(),

@@ -69,6 +69,7 @@ type Runtime struct {
 	started   chan struct{}
 	startOnce sync.Once
 	links     sharedLinks // between cluster streams
+	graph     graphBook   // what the script built, for Graph
 }
 
 // handlerThreads are the threads that run the callbacks the engine calls

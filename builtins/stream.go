@@ -35,8 +35,12 @@ var (
 )
 
 // NewStream wraps an engine stream for scripts, so a Go program can hand a
-// stream it created to a script.
-func NewStream(rt *Runtime, s *engine.Stream) *Stream { return &Stream{rt: rt, s: s} }
+// stream it created to a script; it is in the runtime's Graph from then on.
+func NewStream(rt *Runtime, s *engine.Stream) *Stream {
+	st := &Stream{rt: rt, s: s}
+	rt.graph.addStream(st, engine.StreamConfig{}, false)
+	return st
+}
 
 // Engine returns the engine stream behind s.
 func (s *Stream) Engine() *engine.Stream { return s.s }
@@ -111,16 +115,17 @@ func (rt *Runtime) makeStream(thread *starlark.Thread, b *starlark.Builtin, args
 		}
 		s = &Stream{rt: rt, s: es}
 	}
+	rt.graph.addStream(s, cfg, batchTimeout != starlark.None)
 	if operator != starlark.None {
 		s.addOperator(operator.(starlark.Callable))
 	}
 	if sinkConfig != starlark.None {
-		if _, err := s.addSink(sinkConfig); err != nil {
+		if _, err := s.connectSink(sinkConfig); err != nil {
 			return nil, err
 		}
 	}
 	if sourceConfig != starlark.None {
-		if _, err := s.addSource(sourceConfig); err != nil {
+		if _, err := s.connectSource(sourceConfig); err != nil {
 			return nil, err
 		}
 	}
@@ -178,10 +183,10 @@ var streamMethods = map[string]*starlark.Builtin{
 	"unsubscribe":    starlark.NewBuiltin("unsubscribe", streamUnsubscribe),
 	"disconnect_all": starlark.NewBuiltin("disconnect_all", streamDisconnectAll),
 	"add_source": starlark.NewBuiltin("add_source", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		return streamConnect(b, args, kwargs, (*Stream).addSource)
+		return streamConnect(b, args, kwargs, (*Stream).connectSource)
 	}),
 	"add_sink": starlark.NewBuiltin("add_sink", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		return streamConnect(b, args, kwargs, (*Stream).addSink)
+		return streamConnect(b, args, kwargs, (*Stream).connectSink)
 	}),
 	"disconnect_source": starlark.NewBuiltin("disconnect_source", streamDisconnectSource),
 	"disconnect_sink":   starlark.NewBuiltin("disconnect_sink", streamDisconnectSink),
@@ -317,13 +322,16 @@ func (s *Stream) sendTo(sub starlark.Value, name string) (starlark.Value, error)
 	if err != nil {
 		return nil, err
 	}
-	if t, ok := sub.(*Stream); ok {
-		return t, nil
+	t, ok := sub.(*Stream)
+	if !ok {
+		t = &Stream{rt: s.rt, s: out}
 	}
-	return &Stream{rt: s.rt, s: out}, nil
+	s.rt.graph.addSubscriber(s, name, sub, t)
+	return t, nil
 }
 
 func (s *Stream) addOperator(fn starlark.Callable) {
+	s.rt.graph.addOperator(s, fn.Name())
 	if s.shared != nil {
 		// Operators run where the events are received: on each
 		// subscription of this process.

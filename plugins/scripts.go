@@ -37,6 +37,12 @@ func (c ScriptConnectors) OpenSink(ctx context.Context, kind, name string, confi
 	return sink, nil
 }
 
+// Kind is the host's [Host.Kind]: the graph of a run (builtins.Describer)
+// takes from it which parameters are secret.
+func (c ScriptConnectors) Kind(ctx context.Context, name string) (camel.Kind, error) {
+	return c.Host.Kind(ctx, name)
+}
+
 // Failed is the host's [Host.Failed].
 func (c ScriptConnectors) Failed() <-chan struct{} { return c.Host.Failed() }
 

@@ -138,24 +138,10 @@ const CheckSteps = 10_000_000
 // what ran until then was checked. It returns nil, an *Error or an
 // ErrorList, or ctx's error if ctx ended before the check was complete.
 func Check(ctx context.Context, filename string, src any, opts Options) error {
-	opts.dryRun = true
-	opts.MaxSteps = CheckSteps
 	if IsTestFile(filename) && opts.test == nil {
 		// A test file is checked with the names tests see.
 		opts.test = func(*starlark.Thread, starlark.StringDict) error { return nil }
 	}
-	if opts.Stdout == nil {
-		opts.Stdout = io.Discard
-	}
-	s, err := New(opts)
-	if err == nil {
-		err = s.Start(ctx, filename, src)
-	}
-	if err == nil {
-		err = s.Wait()
-	}
-	if err == nil || errors.Is(err, ErrMaxSteps) {
-		return ctx.Err()
-	}
+	_, err := GraphOf(ctx, filename, src, opts) // the check, and the graph it built
 	return err
 }

@@ -32,6 +32,7 @@ type Script struct {
 	opts    Options
 	eng     *engine.Engine
 	rt      *builtins.Runtime
+	shown   atomic.Pointer[builtins.Runtime] // rt, for Graph from any goroutine
 	stderr  *lines.Writer
 	extra   starlark.StringDict
 	defined map[string]*engine.Stream // wrapped for the script at Start
@@ -133,6 +134,7 @@ func (s *Script) Start(ctx context.Context, filename string, src any) error {
 		MaxCallbackSteps: s.opts.MaxCallbackSteps,
 		MaxMemory:        s.opts.MaxMemory,
 	})
+	s.shown.Store(s.rt)
 	if f, ok := s.opts.Connectors.(builtins.Failing); ok {
 		s.watching = make(chan struct{})
 		go s.watch(f)
