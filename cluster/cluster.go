@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -338,7 +339,8 @@ func jetStreamReady(ctx context.Context, js jetstream.JetStream) error {
 func (c *Cluster) Close() error {
 	c.mu.Lock()
 	c.closed = true
-	streams, subs := c.streams, c.subs
+	// A copy: each Subscription.Close removes itself from c.subs.
+	streams, subs := c.streams, slices.Clone(c.subs)
 	c.mu.Unlock()
 	for _, sub := range subs {
 		sub.Close()

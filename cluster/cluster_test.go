@@ -365,3 +365,18 @@ func TestSendReportsEachEventsOutcomeToItsDone(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 2, count)
 }
+
+func TestCloseClosesEverySubscriptionStillOpen(t *testing.T) {
+	c := embedded(t, "one")
+	s := stream(t, c, "jobs")
+	var subs []*Subscription
+	for _, name := range []string{"a", "b", "c"} {
+		sub, err := s.Subscribe(context.Background(), name, Broadcast, func(_ camel.Event, done func(error)) { done(nil) })
+		require.NoError(t, err)
+		subs = append(subs, sub)
+	}
+	require.NoError(t, c.Close(), "three subscriptions open at Close")
+	for _, sub := range subs {
+		sub.Close() // once more: nothing happens
+	}
+}
