@@ -1,6 +1,6 @@
 // Package live is the terminal view of `rayvens run --stats`: once a
 // second, one row per stream (events/s in and out, pending, errors) and
-// per sink (acknowledged, retrying), redrawn in place under a terminal;
+// per sink (acknowledged, retried), redrawn in place under a terminal;
 // without one, a summary line per stream at a longer interval; and a
 // final summary when the run ends.
 //
@@ -36,10 +36,9 @@ type Stream struct {
 
 // Sink is one sink's figures.
 type Sink struct {
-	Name     string
-	Acked    uint64 // events the sink acknowledged as written
-	Retries  uint64 // sends retried after a transient failure, in all
-	Retrying int    // events held for a retry now
+	Name    string
+	Acked   uint64 // events the sink acknowledged as written
+	Retries uint64 // sends retried after a transient failure, in all
 }
 
 // View draws snapshots on a writer (stderr).
@@ -167,7 +166,7 @@ func table(s Snapshot) []string {
 	for _, st := range s.Streams {
 		var sinks []string
 		for _, k := range st.Sinks {
-			sinks = append(sinks, fmt.Sprintf("%s acked %d retrying %d", k.Name, k.Acked, k.Retrying))
+			sinks = append(sinks, fmt.Sprintf("%s acked %d retries %d", k.Name, k.Acked, k.Retries))
 		}
 		rows = append(rows, []string{st.Name, rate(st.InRate), rate(st.OutRate),
 			fmt.Sprint(st.Pending), fmt.Sprint(st.Errors), fmt.Sprint(st.Dropped), strings.Join(sinks, ", ")})
@@ -202,7 +201,7 @@ func table(s Snapshot) []string {
 func line(st Stream) string {
 	s := fmt.Sprintf("%s: in %s/s, out %s/s, pending %d, errors %d, dropped %d", st.Name, rate(st.InRate), rate(st.OutRate), st.Pending, st.Errors, st.Dropped)
 	for _, k := range st.Sinks {
-		s += fmt.Sprintf("; sink %s: acked %d, retrying %d", k.Name, k.Acked, k.Retrying)
+		s += fmt.Sprintf("; sink %s: acked %d, retries %d", k.Name, k.Acked, k.Retries)
 	}
 	return s
 }

@@ -15,7 +15,7 @@ func snapshot(in float64, pending int64) Snapshot {
 	return Snapshot{Uptime: 3 * time.Second, Streams: []Stream{
 		{Name: "orders", InRate: in, OutRate: in - 1, Appended: 300, Delivered: 297, Pending: pending},
 		{Name: "priced", InRate: 4.25, OutRate: 4, Appended: 50, Delivered: 49, Dropped: 7, Errors: 2, Pending: 1,
-			Sinks: []Sink{{Name: "slack", Acked: 49, Retries: 3, Retrying: 1}}},
+			Sinks: []Sink{{Name: "slack", Acked: 49, Retries: 3}}},
 	}}
 }
 
@@ -24,7 +24,7 @@ func TestWithoutATerminalALinePerStream(t *testing.T) {
 	v := New(&b, false, nil)
 	v.Draw(snapshot(120, 3))
 	require.Equal(t, "rayvens: stats: orders: in 120/s, out 119/s, pending 3, errors 0, dropped 0\n"+
-		"rayvens: stats: priced: in 4.2/s, out 4.0/s, pending 1, errors 2, dropped 7; sink slack: acked 49, retrying 1\n", b.String())
+		"rayvens: stats: priced: in 4.2/s, out 4.0/s, pending 1, errors 2, dropped 7; sink slack: acked 49, retries 3\n", b.String())
 	require.NotContains(t, b.String(), "\x1b", "no escape sequence without a terminal")
 
 	var out bytes.Buffer
@@ -117,7 +117,7 @@ func TestUnderATerminalTheTableIsRedrawnInPlace(t *testing.T) {
 		"rayvens: up 3s",
 		"STREAM  IN/S  OUT/S  PENDING  ERRORS  DROPPED  SINKS",
 		"orders   250    249        9       0        0",
-		"priced   4.2    4.0        1       2        7  slack acked 49 retrying 1",
+		"priced   4.2    4.0        1       2        7  slack acked 49 retries 3",
 	}
 	require.Equal(t, want, screen(t, b.String()), "the prints stay above one table, the latest")
 
