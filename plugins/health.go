@@ -3,7 +3,7 @@ package plugins
 // PluginHealth is the state of one plugin process the host has started,
 // for metrics and readiness.
 type PluginHealth struct {
-	Name     string // the plugin's name ("builtin" for the built-in one)
+	Name     string // the plugin's name ("rayvens" for the built-in one)
 	Restarts int    // times it stopped unexpectedly and was started again
 	// Up is true while its process runs and answers; false between a crash
 	// and the restart, and for good once it failed too often.
