@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -263,3 +265,26 @@ func TestServeAndClose(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestDocListsEveryMetricAndField keeps docs/observability.md in step
+// with what the server exports: every rayvens_ metric and every JSON
+// field of /api/stats is documented.
+func TestDocListsEveryMetricAndField(t *testing.T) {
+	doc, err := os.ReadFile("../docs/observability.md")
+	require.NoError(t, err)
+	_, o := pipeline(t)
+	srv := httptest.NewServer(observe.Handler(o))
+	defer srv.Close()
+	for name := range scrape(t, srv.URL) {
+		if strings.HasPrefix(name, "rayvens_") {
+			require.Contains(t, string(doc), "`"+name+"`", "the doc's metrics table lists %s", name)
+		}
+	}
+	for _, v := range []any{observe.Stats{}, observe.StreamStats{}, observe.SourceStats{}, observe.SinkStats{}, observe.PluginStats{}} {
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			field, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			require.Contains(t, string(doc), field, "the doc describes the field %s of %s", field, typ.Name())
+		}
+	}
+}
