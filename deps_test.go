@@ -71,6 +71,20 @@ var architecture = []struct {
 		},
 	},
 	{
+		// observe sits beside the rayvens command, above the engine: what
+		// it watches outside the engine (connectors, plugin processes, the
+		// graph) comes through its Config, filled in by the command.
+		packages: "observe",
+		rule:     "the observer imports the engine and Prometheus, no other project package, no gRPC, go-plugin or NATS",
+		allowed: func(dep string, std bool) bool {
+			if project(dep) {
+				return under(dep, "engine") || under(dep, "observe")
+			}
+			return !strings.HasPrefix(dep, "google.golang.org/grpc") && !strings.HasPrefix(dep, "github.com/hashicorp/") &&
+				!strings.HasPrefix(dep, "github.com/nats-io/")
+		},
+	},
+	{
 		packages: "plugins/sdk/...",
 		rule:     "the SDK imports neither the engine nor the builtins",
 		allowed: func(dep string, std bool) bool {

@@ -125,7 +125,7 @@ func runCommand() *cli.Command {
 			&cli.DurationFlag{Name: "drain-timeout", Value: rstarlark.DefaultDrainTimeout, Usage: "a graceful stop (--for, a first signal) that has not drained after `DURATION` becomes a forced one (0: wait until drained or a second signal)"},
 			&cli.Uint64Flag{Name: "max-steps", Usage: "stop any one callback (subscriber, operator, actor method) after `N` computation steps with an error (0: no limit)"},
 			maxMemoryFlag(),
-		}, append(pluginFlags(), clusterFlags()...)...),
+		}, append(append(pluginFlags(), clusterFlags()...), observeFlags()...)...),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return usageError{err} },
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
@@ -151,6 +151,9 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkHTTPAddr(c.String("http")); err != nil {
+				return err
+			}
 			host, err := newHost(c)
 			if err != nil {
 				return err
@@ -169,7 +172,8 @@ func runCommand() *cli.Command {
 				defer cl.Close()
 				shared = scriptCluster{cl}
 			}
-			return rstarlark.Run(stop, script, nil, rstarlark.Options{
+			conns := &watchedRun{ScriptConnectors: plugins.ScriptConnectors{Host: host}}
+			run, err := rstarlark.New(rstarlark.Options{
 				Cluster:          shared,
 				Argv:             c.Args().Tail(),
 				Stdout:           c.App.Writer,
@@ -178,8 +182,21 @@ func runCommand() *cli.Command {
 				DrainTimeout:     drain,
 				MaxCallbackSteps: c.Uint64("max-steps"),
 				MaxMemory:        maxMemory,
-				Connectors:       plugins.ScriptConnectors{Host: host},
+				Connectors:       conns,
 			})
+			if err != nil {
+				return err
+			}
+			started, unwatch, err := conns.watch(c, run.Engine())
+			if err != nil {
+				return err
+			}
+			defer unwatch()
+			if err := run.Start(stop, script, nil); err != nil {
+				return err
+			}
+			started()
+			return run.Wait()
 		},
 	}
 }

@@ -46,6 +46,7 @@ type Engine struct {
 	halted atomic.Bool
 
 	interlock atomic.Pointer[Interlock] // see SetInterlock
+	observer  atomic.Pointer[Observer]  // see SetObserver
 	idleExit  time.Duration             // idleExit, but for tests
 
 	pending inflight // work in flight: busy queues, held events, actors' inits

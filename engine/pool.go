@@ -1,6 +1,9 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Pool is a task subscriber: N goroutines that process events in parallel,
 // with no ordering between events. It is shared by every stream subscribed
@@ -14,10 +17,12 @@ type Pool struct {
 }
 
 type poolMsg struct {
-	from *Stream
-	sn   *subscription
-	ev   Event
-	rec  *record
+	from  *Stream
+	sn    *subscription
+	ev    Event
+	rec   *record
+	timer func(time.Duration) // with start, see Engine.SetObserver
+	start time.Time
 }
 
 // NewPool starts a pool of parallelism goroutines running h.
@@ -60,6 +65,7 @@ func (p *Pool) work() {
 		}
 		t.enter()
 		res, err := safeCall(func() (Event, error) { return p.h(&t, m.ev) })
+		since(m.timer, m.start)
 		m.from.finish(&t, m.sn, m.ev, res, err, m.rec)
 		m.from.release()
 		if n%turnLength == 0 {
@@ -70,7 +76,8 @@ func (p *Pool) work() {
 
 func (p *Pool) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
 	from.hold()
-	msg := poolMsg{from: from, sn: sn, ev: ev, rec: rec}
+	msg := poolMsg{from: from, sn: sn, ev: ev, rec: rec, timer: sn.timer(from)}
+	msg.start = startTimer(msg.timer)
 	select {
 	case p.queue <- msg:
 		return

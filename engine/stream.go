@@ -104,7 +104,8 @@ type routes struct {
 type subscription struct {
 	name    string
 	sub     Subscriber
-	derived *Stream // where non-nil results go; nil for Forward
+	derived *Stream                             // where non-nil results go; nil for Forward
+	observe atomic.Pointer[func(time.Duration)] // see timer
 }
 
 type item struct {

@@ -40,8 +40,11 @@ type funcSub struct {
 }
 
 func (f funcSub) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
+	timer := sn.timer(from)
+	start := startTimer(timer)
 	t.enter()
 	res, err := safeCall(func() (Event, error) { return f.h(t, ev) })
+	since(timer, start)
 	from.finish(t, sn, ev, res, err, rec)
 }
 
@@ -61,7 +64,11 @@ type forward struct{ to *Stream }
 
 func (f forward) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
 	// The call's part of rec becomes the event's part in the target.
-	if err := f.to.handOn(t, ev, rec); err != nil {
+	timer := sn.timer(from)
+	start := startTimer(timer)
+	err := f.to.handOn(t, ev, rec)
+	since(timer, start)
+	if err != nil {
 		from.failed(t, "subscriber", sn.name, ev, err, rec)
 	}
 }
@@ -103,9 +110,12 @@ func (a asyncSub) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec
 // complete events later (Async, ToSink).
 func begin(from *Stream, sn *subscription, ev Event, rec *record) func(error) {
 	from.hold()
+	timer := sn.timer(from)
+	start := startTimer(timer)
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
+			since(timer, start)
 			if err != nil {
 				from.failed(nil, "subscriber", sn.name, ev, err, rec)
 			} else {

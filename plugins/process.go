@@ -42,6 +42,7 @@ type process struct {
 	backoff  *backoff.ExponentialBackOff
 	fatal    error
 	launches int
+	restarts int // crashes after which the process is started again
 }
 
 func newProcess(h *Host, name string, cmd []string) *process {
@@ -164,6 +165,7 @@ func (p *process) crashedLocked() {
 		p.h.fail(p.fatal)
 		return
 	}
+	p.restarts++
 	p.h.log.log(LevelWarn, "host", fmt.Sprintf("plugin %s stopped unexpectedly; restarting it", p.name),
 		"restart", len(p.crashes), "of_at_most", p.h.opts.MaxRestarts)
 }

@@ -57,6 +57,8 @@ type Sink struct {
 	ctx     context.Context
 	abort   context.CancelFunc
 	resent  atomic.Uint64
+	acked   atomic.Uint64 // events the plugin said it wrote
+	retries atomic.Uint64 // batches sent again after a failed write
 }
 
 // OpenSink validates config for a sink kind and starts the instance: it
@@ -92,6 +94,17 @@ func (h *Host) OpenSink(ctx context.Context, kind, name string, config map[strin
 
 // Name returns the instance name.
 func (s *Sink) Name() string { return s.name }
+
+// Kind returns the instance's connector kind.
+func (s *Sink) Kind() string { return s.kind }
+
+// Acked returns how many events the plugin acknowledged writing.
+func (s *Sink) Acked() uint64 { return s.acked.Load() }
+
+// Retries returns how many times a batch the plugin could not write was
+// sent again (with backoff; see Options.SinkRetryFor). Batches sent again
+// after a plugin restart are counted by Resent instead.
+func (s *Sink) Retries() uint64 { return s.retries.Load() }
 
 // Resent returns how many events were sent again after a plugin restart
 // (they may have been written twice).

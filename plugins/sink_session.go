@@ -242,6 +242,7 @@ func (ss *sinkSession) apply(ack *proto.Ack) error {
 		attrs = append(attrs, "written", out.Written, "left", out.Rest)
 	}
 	s.h.log.log(LevelWarn, s.proc.name+" "+s.name, "could not write a batch; retrying", attrs...)
+	s.retries.Add(1)
 	if err := engine.Sleep(ss.ctx, ss.retry.NextBackOff()); err != nil {
 		return err
 	}
@@ -256,6 +257,7 @@ func (ss *sinkSession) apply(ack *proto.Ack) error {
 func (ss *sinkSession) settle(b *batch, ack *proto.Ack) wire.SinkOutcome {
 	out := wire.ReadSinkAck(ack, len(b.events))
 	if out.Written > 0 {
+		ss.s.acked.Add(uint64(out.Written))
 		b.finishFirst(out.Written, nil)
 		b.attempts, b.firstFailure = 0, time.Time{}
 		ss.retry.Reset()

@@ -32,6 +32,9 @@ type Source struct {
 	// processes: a reopened instance is told it (Open.taken), so that a
 	// count of events holds for the run, not for each process.
 	taken atomic.Uint64
+	// connected is true while a session with the plugin is open (the
+	// instance opened in the process and not ended), for Connected.
+	connected atomic.Bool
 }
 
 // OpenSource validates config for a source kind and returns the instance,
@@ -46,6 +49,14 @@ func (h *Host) OpenSource(ctx context.Context, kind, name string, config map[str
 
 // Name returns the instance name.
 func (s *Source) Name() string { return s.name }
+
+// Kind returns the instance's connector kind.
+func (s *Source) Kind() string { return s.kind }
+
+// Connected reports whether the instance is open in a running plugin
+// process: false before Run has reached the plugin, while a restarted
+// process is reconnected, and once it ended.
+func (s *Source) Connected() bool { return s.connected.Load() }
 
 // Run streams events from the plugin into emit until ctx ends, the host
 // closes or the source ends. Each event is emitted with its acknowledgement

@@ -51,6 +51,8 @@ func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit f
 	if err := stream.Send(&proto.SourceRequest{Msg: &proto.SourceRequest_Open{Open: open}}); err != nil {
 		return recvError(stream.RecvMsg(new(proto.SourceResponse)), err)
 	}
+	s.connected.Store(true)
+	defer s.connected.Store(false)
 	batches := make(chan *wire.Batch)
 	ended := make(chan error, 1)
 	go func() { // ends with the stream, which linger ends
