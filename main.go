@@ -173,11 +173,20 @@ func runCommand() *cli.Command {
 				shared = scriptCluster{cl}
 			}
 			conns := &watchedRun{ScriptConnectors: plugins.ScriptConnectors{Host: host}}
+			stdout, stderr := c.App.Writer, c.App.ErrWriter
+			var stats *liveStats
+			if c.Bool("stats") {
+				if c.Duration("stats-interval") <= 0 {
+					return usageError{fmt.Errorf("run: --stats-interval must be positive, got %s", c.Duration("stats-interval"))}
+				}
+				stats, stdout = newLiveStats(stdout, stderr, c.Duration("stats-interval"))
+				stderr = stats.wrapStderr(stderr)
+			}
 			run, err := rstarlark.New(rstarlark.Options{
 				Cluster:          shared,
 				Argv:             c.Args().Tail(),
-				Stdout:           c.App.Writer,
-				Stderr:           c.App.ErrWriter,
+				Stdout:           stdout,
+				Stderr:           stderr,
 				Kill:             kill,
 				DrainTimeout:     drain,
 				MaxCallbackSteps: c.Uint64("max-steps"),
@@ -187,7 +196,7 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			started, unwatch, err := conns.watch(c, run.Engine())
+			started, unwatch, err := conns.watch(c, run, stats)
 			if err != nil {
 				return err
 			}

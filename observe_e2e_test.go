@@ -183,8 +183,11 @@ func TestHTTPMetricsOfAKnownPipeline(t *testing.T) {
 	require.Equal(t, "timer-source", tk.Sources[0].Kind)
 	require.True(t, tk.Sources[0].Connected)
 
-	code, _ = httpGet(t, url+"/")
-	require.Equal(t, http.StatusNotFound, code, "no page yet")
+	code, page := httpGet(t, url+"/")
+	require.Equal(t, http.StatusOK, code, "the page")
+	require.Contains(t, page, `<script src="app.js" defer></script>`)
+	code, _ = httpGet(t, url+"/nothing")
+	require.Equal(t, http.StatusNotFound, code)
 	req, err := http.NewRequest(http.MethodPost, url+"/ready", nil)
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)

@@ -16,12 +16,15 @@ import (
 	"github.com/rayvens/rayvens/engine"
 	"github.com/rayvens/rayvens/observe"
 	"github.com/rayvens/rayvens/plugins"
+	rstarlark "github.com/rayvens/rayvens/starlark"
 )
 
 // observeFlags are the flags of rayvens run that watch the run.
 func observeFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "http", Usage: "serve metrics, health, readiness and stats over HTTP at `ADDR` (e.g. 127.0.0.1:4195; :0 picks a port, printed on stderr)"},
+		&cli.StringFlag{Name: "http", Usage: "serve metrics, health, readiness, stats and a live page over HTTP at `ADDR` (e.g. 127.0.0.1:4195; :0 picks a port, printed on stderr)"},
+		&cli.BoolFlag{Name: "stats", Usage: "show each stream's rates, backlog and errors on stderr: redrawn every second under a terminal, a line per stream every --stats-interval otherwise, and a summary at the end"},
+		&cli.DurationFlag{Name: "stats-interval", Value: 10 * time.Second, Usage: "without a terminal, how often --stats writes its lines (`DURATION`)"},
 	}
 }
 
@@ -94,24 +97,45 @@ func (w *watchedRun) plugins() []observe.Plugin {
 	return out
 }
 
-// watch starts the observer of e and, with --http, its server; stop stops
-// both and waits for them. started marks the top level as done.
-func (w *watchedRun) watch(c *cli.Context, e *engine.Engine) (started func(), stop func(), err error) {
+// watch starts the observer of run and, with --http, its server, and with
+// --stats the live view (made before the run, as it wraps its output);
+// stop stops them and waits for them. started marks the top level as done.
+func (w *watchedRun) watch(c *cli.Context, run *rstarlark.Script, stats *liveStats) (started func(), stop func(), err error) {
 	addr := c.String("http")
-	if addr == "" {
+	if addr == "" && stats == nil {
 		return func() {}, func() {}, nil
 	}
-	o := observe.New(observe.Config{Engine: e, Sinks: w.openedSinks, Sources: w.openedSources, Plugins: w.plugins})
-	srv, err := observe.Serve(addr, o)
-	if err != nil {
-		o.Close()
-		return nil, nil, listenError(addr, err)
+	o := observe.New(observe.Config{
+		Engine: run.Engine(), Sinks: w.openedSinks, Sources: w.openedSources, Plugins: w.plugins,
+		Graph: func() any { return run.Graph() },
+	})
+	var srv *observe.Server
+	if addr != "" {
+		srv, err = observe.Serve(addr, o)
+		if err != nil {
+			o.Close()
+			return nil, nil, listenError(addr, err)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "rayvens: http: listening on %s\n", srv.Addr())
 	}
-	fmt.Fprintf(c.App.ErrWriter, "rayvens: http: listening on %s\n", srv.Addr())
+	if stats != nil {
+		stats.start(o, w.openedSinks, func() map[string]bool {
+			shown := map[string]bool{}
+			for _, s := range run.Graph().Streams {
+				shown[s.Name] = true
+			}
+			return shown
+		})
+	}
 	return o.Started, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
+		if stats != nil {
+			stats.stop()
+		}
+		if srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Close(ctx)
+		}
 		o.Close()
 	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/rayvens/rayvens/observe/web"
 	"net"
 	"net/http"
 	"time"
@@ -78,6 +79,7 @@ func Handler(o *Observer) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, g)
 	})
+	mux.Handle("/", web.Handler())
 	return readOnly(mux)
 }
 

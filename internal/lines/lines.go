@@ -38,3 +38,6 @@ func (l *Writer) Println(msg string) {
 	buf = append(append(buf, msg...), '\n')
 	_, _ = l.Write(buf)
 }
+
+// Unwrap returns the underlying writer (to ask whether it is a terminal).
+func (l *Writer) Unwrap() io.Writer { return l.w }

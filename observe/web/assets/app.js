@@ -9,6 +9,7 @@ const COL = 250, ROW = 100, PAD = 20;
 let graphText = "";   // the last /api/graph answer, to redraw only on change
 let shapes = {};      // node id -> its <g>
 let lastStats = null;
+let drawn = null;     // the names of the streams the graph shows (null: no graph yet)
 
 function el(name, attrs, parent) {
   const e = document.createElementNS(SVG, name);
@@ -82,6 +83,7 @@ function draw(g) {
   const m = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto" }, defs);
   el("path", { d: "M0,0 L10,5 L0,10 z", fill: "#b8bfcc" }, m);
 
+  drawn = new Set((g.streams || []).map(s => s.name));
   const { nodes, edges } = nodesAndEdges(g);
   document.getElementById("empty").hidden = nodes.size > 0;
   const col = layers(nodes, edges);
@@ -138,7 +140,9 @@ function show(st) {
   document.getElementById("uptime").textContent = "up " + Math.round(st.uptime_seconds || 0) + " s";
   const body = document.querySelector("#streams tbody");
   body.replaceChildren();
-  for (const s of st.streams || []) {
+  // The table lists the streams the graph shows (not the unread derived
+  // streams the engine keeps), or every stream before the graph came.
+  for (const s of (st.streams || []).filter(s => !drawn || drawn.has(s.name))) {
     const g = shapes["s:" + s.name];
     if (g) {
       g.querySelector(".rates").textContent = `in ${rate(s.in_per_second)}/s · out ${rate(s.out_per_second)}/s`;
