@@ -27,7 +27,7 @@ func TestGraphSlack(t *testing.T) {
 	tests := []struct{ format, want string }{
 		{"mermaid", `flowchart LR
     s0["http"]
-    src0(["http-source<br/>http-http-source<br/>period: 3000<br/>url: http://financialmodelingprep.com/api/v3/quote-short/AAPL?apikey=demo"])
+    src0(["http-source<br/>http-http-source<br/>period: 3000<br/>url: http://financialmodelingprep.com/api/v3/quote-short/AAPL?apikey=(secret)"])
     sub0{{"actor compare.append"}}
     s1["slack"]
     snk0(["slack-sink<br/>slack-slack-sink<br/>channel: #35;test<br/>webhookUrl: (secret)"])
@@ -43,7 +43,7 @@ func TestGraphSlack(t *testing.T) {
 	node [fontname="Helvetica"];
 	edge [fontname="Helvetica"];
 	"s0" [shape=box, label="http"];
-	"src0" [shape=cds, label="http-source\nhttp-http-source\nperiod: 3000\nurl: http://financialmodelingprep.com/api/v3/quote-short/AAPL?apikey=demo"];
+	"src0" [shape=cds, label="http-source\nhttp-http-source\nperiod: 3000\nurl: http://financialmodelingprep.com/api/v3/quote-short/AAPL?apikey=(secret)"];
 	"sub0" [shape=hexagon, label="actor compare.append"];
 	"s1" [shape=box, label="slack"];
 	"snk0" [shape=cds, label="slack-sink\nslack-slack-sink\nchannel: #test\nwebhookUrl: (secret)"];
@@ -65,7 +65,7 @@ func TestGraphSlack(t *testing.T) {
           "kind": "http-source",
           "params": {
             "period": "3000",
-            "url": "http://financialmodelingprep.com/api/v3/quote-short/AAPL?apikey=demo"
+            "url": "http://financialmodelingprep.com/api/v3/quote-short/AAPL?apikey=(secret)"
           }
         }
       ],

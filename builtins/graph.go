@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -338,8 +339,30 @@ func (rt *Runtime) graphParams(kind string, params map[string]any) map[string]st
 		case p.Secret:
 			out[name] = SecretValue
 		default:
-			out[name] = fmt.Sprint(v)
+			out[name] = withoutCredentials(fmt.Sprint(v))
 		}
 	}
 	return out
+}
+
+// withoutCredentials returns a URL's text with its password and its query
+// values replaced by [SecretValue] (an API key often rides in a query, as
+// in ?apikey=...), and any other text as it is.
+func withoutCredentials(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme == "" || u.Host == "" || (u.User == nil && u.RawQuery == "") {
+		return v
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), SecretValue)
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q[k] = []string{SecretValue}
+		}
+		u.RawQuery = q.Encode()
+	}
+	s, _ := url.PathUnescape(u.String())
+	return s
 }
