@@ -13,15 +13,7 @@ type PluginHealth struct {
 // Health returns the state of every plugin process started so far (a
 // plugin known but never started is not listed), the built-in one first.
 func (h *Host) Health() []PluginHealth {
-	h.mu.Lock()
-	procs := make([]*process, 0, len(h.procs)+1)
-	if h.builtin != nil {
-		procs = append(procs, h.builtin)
-	}
-	for _, p := range h.procs {
-		procs = append(procs, p)
-	}
-	h.mu.Unlock()
+	procs := h.processes()
 	out := make([]PluginHealth, 0, len(procs))
 	for _, p := range procs {
 		if ph, ok := p.state(); ok {
@@ -40,4 +32,19 @@ func (p *process) state() (PluginHealth, bool) {
 	}
 	up := p.fatal == nil && p.client != nil && !p.client.Exited()
 	return PluginHealth{Name: p.name, Restarts: p.restarts, Up: up}, true
+}
+
+// processes returns the plugin processes started so far, the built-in
+// one first.
+func (h *Host) processes() []*process {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	procs := make([]*process, 0, len(h.procs)+1)
+	if h.builtin != nil {
+		procs = append(procs, h.builtin)
+	}
+	for _, p := range h.procs {
+		procs = append(procs, p)
+	}
+	return procs
 }

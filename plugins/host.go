@@ -505,15 +505,7 @@ func (h *Host) Close() error {
 	h.isClosed.Store(true)
 	h.cancel()
 	h.instances.wait()
-	h.mu.Lock()
-	procs := make([]*process, 0, len(h.procs)+1)
-	if h.builtin != nil {
-		procs = append(procs, h.builtin)
-	}
-	for _, p := range h.procs {
-		procs = append(procs, p)
-	}
-	h.mu.Unlock()
+	procs := h.processes()
 	h.dirMu.Lock()
 	dir, r, w := h.runDir, h.lifeline, h.lifelineW
 	h.dirMu.Unlock()
