@@ -210,32 +210,60 @@ func clusterRead(t testing.TB, js jetstream.JetStream, stream string) [][]byte {
 	return out
 }
 
-// clusterReadStored returns every event stored in stream, in order.
+// clusterReadStored returns every event stored in stream, in order. A
+// read that fails (the stream's leader being elected again after a server
+// died: "no responders") is tried again, for up to a minute.
 func clusterReadStored(t testing.TB, js jetstream.JetStream, stream string) []storedEvent {
 	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := readStored(js, stream)
+		if err == nil {
+			return out
+		}
+		require.True(t, time.Now().Before(deadline), "reading %s: %v", stream, err)
+		time.Sleep(200 * time.Millisecond) // before trying again
+	}
+}
+
+func readStored(js jetstream.JetStream, stream string) ([]storedEvent, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := js.Stream(ctx, stream)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	info, err := s.Info(ctx)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	var out []storedEvent
 	for uint64(len(out)) < info.State.Msgs {
 		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
-		require.NoError(t, err)
+		if err != nil {
+			return nil, err
+		}
 		got := 0
 		for m := range batch.Messages() {
 			meta, err := m.Metadata()
-			require.NoError(t, err)
+			if err != nil {
+				return nil, err
+			}
 			out = append(out, storedEvent{body: m.Data(), stored: meta.Timestamp})
 			got++
 		}
-		require.NoError(t, batch.Error())
-		require.NotZero(t, got, "the stream %s has %d events, read %d", stream, info.State.Msgs, len(out))
+		if err := batch.Error(); err != nil {
+			return nil, err
+		}
+		if got == 0 {
+			return nil, fmt.Errorf("the stream %s has %d events, read %d", stream, info.State.Msgs, len(out))
+		}
 	}
-	return out
+	return out, nil
 }
 
 type doneEvent struct {

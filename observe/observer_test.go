@@ -196,7 +196,7 @@ func TestHealthReadinessAndStats(t *testing.T) {
 	require.Contains(t, body, "not available")
 
 	code, _, _ = get(t, http.MethodGet, srv.URL+"/")
-	require.Equal(t, http.StatusNotFound, code, "the page is not served yet")
+	require.Equal(t, http.StatusOK, code, "the page")
 
 	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
 		code, h, _ := get(t, method, srv.URL+"/metrics")
