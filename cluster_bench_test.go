@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rayvens/rayvens/internal/testport"
 	"github.com/stretchr/testify/require"
 )
 
@@ -89,7 +90,7 @@ func benchClusterRedelivery(b *testing.B, ackWait string) {
 // startClusterBench starts a process holding an embedded server and two
 // workers w1 and w2 running script (args after their name in argv).
 func startClusterBench(b *testing.B, ackWait, script string, args ...string) (holder *clusterProc, url string, js jetstream.JetStream, w1, w2 *clusterProc) {
-	port := clusterPort(b)
+	port := testport.Free(b)
 	holder = startClusterHolder(b, port, nil)
 	url = "nats://127.0.0.1:" + strconv.Itoa(port)
 	js = clusterJS(b, url)

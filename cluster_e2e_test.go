@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rayvens/rayvens/internal/testport"
 	"github.com/stretchr/testify/require"
 )
 
@@ -53,16 +55,6 @@ jobs >> Task(work, parallelism=4) >> Stream("done")
 	clusterHolderScript = `Stream("idle") >> (lambda e: None)
 `
 )
-
-// clusterPort returns a free loopback port.
-func clusterPort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	return port
-}
 
 // clusterScript writes a script into a temporary folder.
 func clusterScript(t testing.TB, name, src string) string {
@@ -361,7 +353,7 @@ func TestClusterTaskWorkersShareTheWork(t *testing.T) {
 // returns its URL.
 func startClusterHolderURL(t testing.TB) string {
 	t.Helper()
-	port := clusterPort(t)
+	port := testport.Free(t)
 	startClusterHolder(t, port, nil)
 	return fmt.Sprintf("nats://127.0.0.1:%d", port)
 }
@@ -502,7 +494,7 @@ Stream("nums") >> record
 `
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			port := clusterPort(t)
+			port := testport.Free(t)
 			url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 			startClusterHolder(t, port, nil)
 			js := clusterJS(t, url)
@@ -578,7 +570,7 @@ func clusterServers(t *testing.T) ([]*server.Server, []string) {
 	var routes []string
 	var routePorts []int
 	for range 3 {
-		port := clusterPort(t)
+		port := testport.Free(t)
 		routePorts = append(routePorts, port)
 		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", port))
 	}
@@ -620,9 +612,6 @@ func TestClusterThreeServersOneKilled(t *testing.T) {
 	worker := startClusterProc(t, nil, "run", "--cluster", all, "--cluster-replicas", "3", "--cluster-ack-wait", "1s", "--name", "w1",
 		clusterScript(t, "worker.star", clusterSlowWorkerScript), "w1", "0.001")
 	require.Eventually(t, func() bool { return workQueueExists(js, "rayvens_jobs") }, time.Minute, 50*time.Millisecond, "stderr:\n%s", worker.stderr)
-	producer := startClusterProc(t, nil, "run", "--cluster", all, "--cluster-replicas", "3", clusterScript(t, "producer.star", clusterProducerScript), strconv.Itoa(n))
-
-	require.Eventually(t, func() bool { return clusterCount(js, "rayvens_jobs") >= n/4 }, 2*time.Minute, 5*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, "rayvens_jobs")
@@ -631,18 +620,37 @@ func TestClusterThreeServersOneKilled(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, info.Cluster)
 	require.Len(t, info.Cluster.Replicas, 2, "three servers keep the stream")
-	killed := false
+
+	// The kill must land while the producer appends. JetStream's API
+	// answers late on a loaded machine (a count read that way was a second
+	// old, and the producer had finished), so the test counts the
+	// publishes as they pass, on plain NATS subscriptions, and finds the
+	// leader in the servers themselves.
+	nc, err := nats.Connect(all)
+	require.NoError(t, err)
+	defer nc.Close()
+	var appended, done atomic.Int64
+	for subject, count := range map[string]*atomic.Int64{"rayvens.stream.jobs": &appended, "rayvens.stream.done": &done} {
+		_, err := nc.Subscribe(subject, func(*nats.Msg) { count.Add(1) })
+		require.NoError(t, err)
+	}
+	require.NoError(t, nc.Flush())
+
+	producer := startClusterProc(t, nil, "run", "--cluster", all, "--cluster-replicas", "3", clusterScript(t, "producer.star", clusterProducerScript), strconv.Itoa(n))
+	require.Eventually(t, func() bool { return appended.Load() >= n/4 }, 2*time.Minute, time.Millisecond, "stderr:\n%s", producer.stderr)
+	var leader string
 	for _, srv := range servers {
-		if srv.Name() == info.Cluster.Leader {
+		if srv.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, "rayvens_jobs") {
+			leader = srv.Name()
 			srv.Shutdown()
-			killed = true
+			break // another server may lead it a moment later: that one stays
 		}
 	}
-	require.True(t, killed, "the leader %s is one of the servers", info.Cluster.Leader)
-	doneAtKill := clusterCount(js, "rayvens_done")
-	t.Logf("shut down %s, the leader of rayvens_jobs, with %d events appended and %d done", info.Cluster.Leader, info.State.Msgs, doneAtKill)
-	require.True(t, producer.running(), "the producer was still appending at the kill")
-	require.Less(t, doneAtKill, uint64(n), "the worker was still working at the kill")
+	appendedAtKill, doneAtKill := appended.Load(), done.Load()
+	require.NotEmpty(t, leader, "one of the servers leads rayvens_jobs")
+	t.Logf("shut down %s, the leader of rayvens_jobs, with %d events appended and %d done", leader, appendedAtKill, doneAtKill)
+	require.True(t, producer.running(), "the producer was still appending at the kill; its stderr:\n%s", producer.stderr)
+	require.Less(t, doneAtKill, int64(n), "the worker was still working at the kill")
 
 	require.Equal(t, 0, producer.wait(t, 2*time.Minute), "stderr:\n%s", producer.stderr)
 	waitAllDone(t, js, n, worker)
@@ -653,7 +661,7 @@ func TestClusterThreeServersOneKilled(t *testing.T) {
 func TestClusterEmbeddedStoreSurvivesARestart(t *testing.T) {
 	t.Run("a store directory", func(t *testing.T) {
 		const n = 500
-		port := clusterPort(t)
+		port := testport.Free(t)
 		url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 		store := t.TempDir()
 		embedded := fmt.Sprintf("embedded:127.0.0.1:%d", port)
@@ -689,20 +697,20 @@ func TestClusterEmbeddedStoreSurvivesARestart(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { os.RemoveAll(tmp) })
 		env := []string{"TMPDIR=" + tmp}
-		p := startClusterProc(t, env, "run", "--cluster", fmt.Sprintf("embedded:127.0.0.1:%d", clusterPort(t)), clusterScript(t, "producer.star", clusterProducerScript), "50")
+		p := startClusterProc(t, env, "run", "--cluster", fmt.Sprintf("embedded:127.0.0.1:%d", testport.Free(t)), clusterScript(t, "producer.star", clusterProducerScript), "50")
 		require.Equal(t, 0, p.wait(t, time.Minute), "stderr:\n%s", p.stderr)
 		left, err := os.ReadDir(tmp)
 		require.NoError(t, err)
 		require.Empty(t, left, "the embedded store went with the run")
 
-		held := startClusterHolder(t, clusterPort(t), env)
+		held := startClusterHolder(t, testport.Free(t), env)
 		dirs, _ := filepath.Glob(filepath.Join(tmp, "rayvens-run-*", "cluster-store"))
 		require.Len(t, dirs, 1, "the embedded store is in the run directory")
 		require.NoError(t, held.cmd.Process.Kill())
 		held.wait(t, 10*time.Second)
 		require.DirExists(t, dirs[0], "nobody removed the killed run's directory")
 
-		next := startClusterProc(t, env, "run", "--cluster", fmt.Sprintf("embedded:127.0.0.1:%d", clusterPort(t)), clusterScript(t, "producer.star", clusterProducerScript), "5")
+		next := startClusterProc(t, env, "run", "--cluster", fmt.Sprintf("embedded:127.0.0.1:%d", testport.Free(t)), clusterScript(t, "producer.star", clusterProducerScript), "5")
 		require.Equal(t, 0, next.wait(t, time.Minute), "stderr:\n%s", next.stderr)
 		after, _ := filepath.Glob(filepath.Join(tmp, "rayvens-run-*"))
 		require.Empty(t, after, "the next run removed the killed run's directory, and its own")
@@ -710,10 +718,10 @@ func TestClusterEmbeddedStoreSurvivesARestart(t *testing.T) {
 }
 
 func TestClusterBadInput(t *testing.T) {
-	closed := clusterPort(t)
+	closed := testport.Free(t)
 
 	// An embedded server that requires a password.
-	authPort := clusterPort(t)
+	authPort := testport.Free(t)
 	holder := startClusterHolder(t, authPort, []string{"RAYVENS_CLUSTER_USER=u", "RAYVENS_CLUSTER_PASSWORD=s3cr3t-right"})
 
 	// A JetStream server where rayvens_jobs exists with other subjects.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rayvens/rayvens/internal/testport"
 	"github.com/stretchr/testify/require"
 )
 
@@ -17,10 +18,7 @@ import (
 // producer and the report, whose totals do not depend on which worker
 // scored which job.
 func TestClusterExample(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	require.NoError(t, l.Close())
+	port := strconv.Itoa(testport.Free(t))
 	url := "nats://127.0.0.1:" + port
 
 	start := func(args ...string) *exec.Cmd {

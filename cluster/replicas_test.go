@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/rayvens/rayvens/internal/testport"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rayvens/rayvens/camel"
@@ -21,10 +22,7 @@ func natsCluster(t *testing.T) ([]*server.Server, []string) {
 	var routes []string
 	var routePorts []int
 	for range 3 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := l.Addr().(*net.TCPAddr).Port
-		require.NoError(t, l.Close())
+		port := testport.Free(t)
 		routePorts = append(routePorts, port)
 		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", port))
 	}

@@ -239,9 +239,18 @@ func (s *Stream) setOutage(since time.Time) {
 // answers, before they are reported as not stored.
 const outageLimit = time.Minute
 
+// duplicateInProcess is nats-server's JSStreamDuplicateMessageConflict:
+// a publish with this message ID is proposed but not yet stored (a send
+// again while a new leader takes over). Sending again later gets the
+// original's acknowledgement, so it is retriable.
+const duplicateInProcess jetstream.ErrorCode = 10158
+
 // retriable reports whether a publish failed for want of a server (one
 // lost, a leader being elected) rather than being refused.
 func retriable(err error) bool {
+	if apiErr := (*jetstream.APIError)(nil); errors.As(err, &apiErr) && apiErr.ErrorCode == duplicateInProcess {
+		return true
+	}
 	for _, want := range []error{
 		context.DeadlineExceeded, nats.ErrTimeout, nats.ErrNoResponders, nats.ErrDisconnected,
 		jetstream.ErrNoStreamResponse, jetstream.ErrAsyncPublishTimeout, jetstream.ErrAsyncPublishReplySubjectSet,
