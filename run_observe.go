@@ -60,9 +60,20 @@ func (w *watchedRun) OpenSource(ctx context.Context, kind, name string, config m
 		return nil, err
 	}
 	w.mu.Lock()
-	w.sources = append(w.sources, src)
+	w.sources = append(w.sources, observedSource{src})
 	w.mu.Unlock()
 	return src, nil
+}
+
+// observedSource is a plugin source as the observer sees it.
+type observedSource struct{ *plugins.Source }
+
+func (s observedSource) Reads() []observe.Read {
+	var out []observe.Read
+	for _, r := range s.Source.Reads() {
+		out = append(out, observe.Read(r))
+	}
+	return out
 }
 
 // OpenSink opens a sink and remembers it.

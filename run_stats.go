@@ -158,6 +158,11 @@ func (l *liveStats) snapshot(st observe.Stats) live.Snapshot {
 		for _, k := range x.Sinks {
 			row.Sinks = append(row.Sinks, live.Sink{Name: k.Name, Acked: k.Acked, Retries: k.Retries})
 		}
+		for _, src := range x.Sources {
+			for _, r := range src.Reading {
+				row.Reads = append(row.Reads, live.Read{Source: src.Name, Item: r.Item, Done: r.Done, Total: r.Total})
+			}
+		}
 		s.Streams = append(s.Streams, row)
 	}
 	return s

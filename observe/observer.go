@@ -26,6 +26,15 @@ type Source interface {
 	Name() string
 	Kind() string
 	Connected() bool
+	Reads() []Read // the long reads it is in the middle of
+}
+
+// Read is a long read a source is in the middle of (a large file, an S3
+// object), as its plugin last reported it.
+type Read struct {
+	Item  string `json:"item"`  // what is read: a file's name, an object's key
+	Done  uint64 `json:"done"`  // bytes read so far
+	Total uint64 `json:"total"` // bytes in all; 0 when not known
 }
 
 // Plugin is the state of one plugin process.

@@ -36,6 +36,7 @@ type SourceStats struct {
 	Name      string `json:"name"`
 	Kind      string `json:"kind"`
 	Connected bool   `json:"connected"`
+	Reading   []Read `json:"reading"` // its long reads in progress, by item
 }
 
 // SinkStats is one connector sink of a stream.
@@ -88,7 +89,7 @@ func (o *Observer) Stats() Stats {
 	if o.cfg.Sources != nil {
 		for _, src := range o.cfg.Sources() {
 			if i, ok := bySource[src.Name()]; ok {
-				out.Streams[i].Sources = append(out.Streams[i].Sources, SourceStats{Name: src.Name(), Kind: src.Kind(), Connected: src.Connected()})
+				out.Streams[i].Sources = append(out.Streams[i].Sources, SourceStats{Name: src.Name(), Kind: src.Kind(), Connected: src.Connected(), Reading: append([]Read{}, src.Reads()...)})
 			}
 		}
 	}

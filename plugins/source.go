@@ -35,6 +35,10 @@ type Source struct {
 	// connected is true while a session with the plugin is open (the
 	// instance opened in the process and not ended), for Connected.
 	connected atomic.Bool
+	// reads are the long reads the plugin reported in the open session,
+	// for Reads: each session has its own, so that one lingering after it
+	// ended (see linger) changes nothing.
+	reads atomic.Pointer[readsInProgress]
 }
 
 // OpenSource validates config for a source kind and returns the instance,

@@ -47,12 +47,15 @@ func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit f
 	}
 	ss := &sourceSession{s: s, stream: stream, cancel: cancel}
 	defer ss.linger()
-	open := &proto.Open{Kind: s.kind, Instance: s.name, Config: s.config, Window: SourceWindow, Taken: s.taken.Load()}
+	open := &proto.Open{Kind: s.kind, Instance: s.name, Config: s.config, Window: SourceWindow, Taken: s.taken.Load(), Progress: true}
 	if err := stream.Send(&proto.SourceRequest{Msg: &proto.SourceRequest_Open{Open: open}}); err != nil {
 		return recvError(stream.RecvMsg(new(proto.SourceResponse)), err)
 	}
 	s.connected.Store(true)
 	defer s.connected.Store(false)
+	reads := new(readsInProgress)
+	s.reads.Store(reads)
+	defer s.reads.CompareAndSwap(reads, nil)
 	batches := make(chan *wire.Batch)
 	ended := make(chan error, 1)
 	go func() { // ends with the stream, which linger ends
@@ -61,6 +64,10 @@ func (s *Source) session(ctx context.Context, conn proto.ConnectorClient, emit f
 			if err := stream.RecvMsg(resp); err != nil {
 				ended <- err
 				return
+			}
+			if resp.Progress != nil {
+				reads.note(resp.Progress)
+				continue
 			}
 			select {
 			case batches <- &resp.Batch:

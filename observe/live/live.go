@@ -1,6 +1,7 @@
 // Package live is the terminal view of `rayvens run --stats`: once a
 // second, one row per stream (events/s in and out, pending, errors) and
-// per sink (acknowledged, retried), redrawn in place under a terminal;
+// per sink (acknowledged, retried), and a line per long read of a source
+// (a large file or S3 object) with its progress, redrawn in place under a terminal;
 // without one, a summary line per stream at a longer interval; and a
 // final summary when the run ends.
 //
@@ -16,6 +17,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dustin/go-humanize"
 )
 
 // Snapshot is what one redraw shows.
@@ -32,6 +35,14 @@ type Stream struct {
 	Dropped, Errors     uint64
 	Pending             int64
 	Sinks               []Sink
+	Reads               []Read // its sources' long reads in progress
+}
+
+// Read is a long read of one of a stream's sources.
+type Read struct {
+	Source      string // the source's name
+	Item        string // what it reads: a file's name, an object's key
+	Done, Total uint64 // bytes read, and in all (0: not known)
 }
 
 // Sink is one sink's figures.
@@ -194,6 +205,12 @@ func table(s Snapshot) []string {
 		}
 		lines = append(lines, strings.TrimRight(b.String(), " "))
 	}
+	// The reads go under the table: their figures fit none of its columns.
+	for _, st := range s.Streams {
+		for _, r := range st.Reads {
+			lines = append(lines, fmt.Sprintf("%s  %s", st.Name, reading(r)))
+		}
+	}
 	return lines
 }
 
@@ -202,6 +219,19 @@ func line(st Stream) string {
 	s := fmt.Sprintf("%s: in %s/s, out %s/s, pending %d, errors %d, dropped %d", st.Name, rate(st.InRate), rate(st.OutRate), st.Pending, st.Errors, st.Dropped)
 	for _, k := range st.Sinks {
 		s += fmt.Sprintf("; sink %s: acked %d, retries %d", k.Name, k.Acked, k.Retries)
+	}
+	for _, r := range st.Reads {
+		s += "; " + reading(r)
+	}
+	return s
+}
+
+// reading says how far a read is, e.g. "file-source-big reading
+// big.bin: 12 MiB of 48 MiB (25%)".
+func reading(r Read) string {
+	s := fmt.Sprintf("%s reading %s: %s", r.Source, r.Item, humanize.IBytes(r.Done))
+	if r.Total > 0 {
+		s += fmt.Sprintf(" of %s (%d%%)", humanize.IBytes(r.Total), min(100, r.Done*100/r.Total))
 	}
 	return s
 }

@@ -141,3 +141,37 @@ func TestLinesAreCutToTheTerminal(t *testing.T) {
 	}
 	require.True(t, strings.HasPrefix(screen(t, b.String())[1], "STREAM  IN/S"))
 }
+
+// TestLongReadsShowTheirProgress: a source's long read is a line under
+// the table, and part of its stream's line without a terminal; a read of
+// unknown size shows only what was read.
+func TestLongReadsShowTheirProgress(t *testing.T) {
+	s := snapshot(120, 3)
+	s.Streams[0].Reads = []Read{
+		{Source: "s3-source-orders", Item: "2026/12/orders.csv", Done: 12 << 20, Total: 48 << 20},
+		{Source: "s3-source-orders", Item: "stream.bin", Done: 1536},
+	}
+
+	var b bytes.Buffer
+	New(&b, false, nil).Draw(s)
+	require.Equal(t, "rayvens: stats: orders: in 120/s, out 119/s, pending 3, errors 0, dropped 0"+
+		"; s3-source-orders reading 2026/12/orders.csv: 12 MiB of 48 MiB (25%)"+
+		"; s3-source-orders reading stream.bin: 1.5 KiB\n"+
+		"rayvens: stats: priced: in 4.2/s, out 4.0/s, pending 1, errors 2, dropped 7; sink slack: acked 49, retries 3\n", b.String())
+
+	b.Reset()
+	v := New(&b, true, func() int { return 200 })
+	v.Draw(s)
+	require.Equal(t, []string{
+		"rayvens: up 3s",
+		"STREAM  IN/S  OUT/S  PENDING  ERRORS  DROPPED  SINKS",
+		"orders   120    119        3       0        0",
+		"priced   4.2    4.0        1       2        7  slack acked 49 retries 3",
+		"orders  s3-source-orders reading 2026/12/orders.csv: 12 MiB of 48 MiB (25%)",
+		"orders  s3-source-orders reading stream.bin: 1.5 KiB",
+	}, screen(t, b.String()))
+
+	s.Streams[0].Reads = nil
+	v.Draw(s)
+	require.Len(t, screen(t, b.String()), 4, "a read that ended leaves the screen")
+}

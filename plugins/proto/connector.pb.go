@@ -483,7 +483,10 @@ type Open struct {
 	// earlier streams, with plugin processes that have died since; 0 at the
 	// first open. A source that emits a fixed number of events emits only
 	// the rest.
-	Taken         uint64 `protobuf:"varint,5,opt,name=taken,proto3" json:"taken,omitempty"`
+	Taken uint64 `protobuf:"varint,5,opt,name=taken,proto3" json:"taken,omitempty"`
+	// For a source: the host takes Progress messages. A plugin sends none
+	// to a host that does not say so.
+	Progress      bool `protobuf:"varint,6,opt,name=progress,proto3" json:"progress,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -551,6 +554,13 @@ func (x *Open) GetTaken() uint64 {
 		return x.Taken
 	}
 	return 0
+}
+
+func (x *Open) GetProgress() bool {
+	if x != nil {
+		return x.Progress
+	}
+	return false
 }
 
 type Ack struct {
@@ -797,8 +807,12 @@ func (*SourceRequest_Open) isSourceRequest_Msg() {}
 func (*SourceRequest_Ack) isSourceRequest_Msg() {}
 
 type SourceResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Batch         *Batch                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*SourceResponse_Batch
+	//	*SourceResponse_Progress
+	Msg           isSourceResponse_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -833,11 +847,119 @@ func (*SourceResponse) Descriptor() ([]byte, []int) {
 	return file_connector_proto_rawDescGZIP(), []int{10}
 }
 
-func (x *SourceResponse) GetBatch() *Batch {
+func (x *SourceResponse) GetMsg() isSourceResponse_Msg {
 	if x != nil {
-		return x.Batch
+		return x.Msg
 	}
 	return nil
+}
+
+func (x *SourceResponse) GetBatch() *Batch {
+	if x != nil {
+		if x, ok := x.Msg.(*SourceResponse_Batch); ok {
+			return x.Batch
+		}
+	}
+	return nil
+}
+
+func (x *SourceResponse) GetProgress() *Progress {
+	if x != nil {
+		if x, ok := x.Msg.(*SourceResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+type isSourceResponse_Msg interface {
+	isSourceResponse_Msg()
+}
+
+type SourceResponse_Batch struct {
+	Batch *Batch `protobuf:"bytes,1,opt,name=batch,proto3,oneof"`
+}
+
+type SourceResponse_Progress struct {
+	Progress *Progress `protobuf:"bytes,2,opt,name=progress,proto3,oneof"`
+}
+
+func (*SourceResponse_Batch) isSourceResponse_Msg() {}
+
+func (*SourceResponse_Progress) isSourceResponse_Msg() {}
+
+// How far a source is through one long read, such as a large file or an
+// S3 object, before the read's event is emitted: for the host's live
+// views. A plugin sends at most a few a second, and only for reads that
+// take a while.
+type Progress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Item  string                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`    // what is read, e.g. the file's name or object's key
+	Done  uint64                 `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`   // bytes read so far
+	Total uint64                 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"` // bytes in all; 0 when not known
+	// The read ended (its event is emitted, or it failed): the host forgets
+	// the item.
+	Finished      bool `protobuf:"varint,4,opt,name=finished,proto3" json:"finished,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Progress) Reset() {
+	*x = Progress{}
+	mi := &file_connector_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Progress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Progress) ProtoMessage() {}
+
+func (x *Progress) ProtoReflect() protoreflect.Message {
+	mi := &file_connector_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Progress.ProtoReflect.Descriptor instead.
+func (*Progress) Descriptor() ([]byte, []int) {
+	return file_connector_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Progress) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *Progress) GetDone() uint64 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *Progress) GetTotal() uint64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *Progress) GetFinished() bool {
+	if x != nil {
+		return x.Finished
+	}
+	return false
 }
 
 type SinkRequest struct {
@@ -853,7 +975,7 @@ type SinkRequest struct {
 
 func (x *SinkRequest) Reset() {
 	*x = SinkRequest{}
-	mi := &file_connector_proto_msgTypes[11]
+	mi := &file_connector_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +987,7 @@ func (x *SinkRequest) String() string {
 func (*SinkRequest) ProtoMessage() {}
 
 func (x *SinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[11]
+	mi := &file_connector_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +1000,7 @@ func (x *SinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SinkRequest.ProtoReflect.Descriptor instead.
 func (*SinkRequest) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{11}
+	return file_connector_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SinkRequest) GetMsg() isSinkRequest_Msg {
@@ -931,7 +1053,7 @@ type SinkResponse struct {
 
 func (x *SinkResponse) Reset() {
 	*x = SinkResponse{}
-	mi := &file_connector_proto_msgTypes[12]
+	mi := &file_connector_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1065,7 @@ func (x *SinkResponse) String() string {
 func (*SinkResponse) ProtoMessage() {}
 
 func (x *SinkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_connector_proto_msgTypes[12]
+	mi := &file_connector_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1078,7 @@ func (x *SinkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SinkResponse.ProtoReflect.Descriptor instead.
 func (*SinkResponse) Descriptor() ([]byte, []int) {
-	return file_connector_proto_rawDescGZIP(), []int{12}
+	return file_connector_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SinkResponse) GetAck() *Ack {
@@ -1003,13 +1125,14 @@ const file_connector_proto_rawDesc = "" +
 	"\x05Batch\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x123\n" +
 	"\x06events\x18\x02 \x03(\v2\x1b.rayvens.connector.v1.EventR\x06events\x12\x14\n" +
-	"\x05retry\x18\x03 \x01(\bR\x05retry\"\x95\x01\n" +
+	"\x05retry\x18\x03 \x01(\bR\x05retry\"\xb1\x01\n" +
 	"\x04Open\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
 	"\binstance\x18\x02 \x01(\tR\binstance\x12/\n" +
 	"\x06config\x18\x03 \x01(\v2\x17.google.protobuf.StructR\x06config\x12\x16\n" +
 	"\x06window\x18\x04 \x01(\rR\x06window\x12\x14\n" +
-	"\x05taken\x18\x05 \x01(\x04R\x05taken\"\xd9\x01\n" +
+	"\x05taken\x18\x05 \x01(\x04R\x05taken\x12\x1a\n" +
+	"\bprogress\x18\x06 \x01(\bR\bprogress\"\xd9\x01\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x1c\n" +
@@ -1024,9 +1147,16 @@ const file_connector_proto_rawDesc = "" +
 	"\rSourceRequest\x120\n" +
 	"\x04open\x18\x01 \x01(\v2\x1a.rayvens.connector.v1.OpenH\x00R\x04open\x12-\n" +
 	"\x03ack\x18\x02 \x01(\v2\x19.rayvens.connector.v1.AckH\x00R\x03ackB\x05\n" +
-	"\x03msg\"C\n" +
-	"\x0eSourceResponse\x121\n" +
-	"\x05batch\x18\x01 \x01(\v2\x1b.rayvens.connector.v1.BatchR\x05batch\"{\n" +
+	"\x03msg\"\x8a\x01\n" +
+	"\x0eSourceResponse\x123\n" +
+	"\x05batch\x18\x01 \x01(\v2\x1b.rayvens.connector.v1.BatchH\x00R\x05batch\x12<\n" +
+	"\bprogress\x18\x02 \x01(\v2\x1e.rayvens.connector.v1.ProgressH\x00R\bprogressB\x05\n" +
+	"\x03msg\"d\n" +
+	"\bProgress\x12\x12\n" +
+	"\x04item\x18\x01 \x01(\tR\x04item\x12\x12\n" +
+	"\x04done\x18\x02 \x01(\x04R\x04done\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x04R\x05total\x12\x1a\n" +
+	"\bfinished\x18\x04 \x01(\bR\bfinished\"{\n" +
 	"\vSinkRequest\x120\n" +
 	"\x04open\x18\x01 \x01(\v2\x1a.rayvens.connector.v1.OpenH\x00R\x04open\x123\n" +
 	"\x05batch\x18\x02 \x01(\v2\x1b.rayvens.connector.v1.BatchH\x00R\x05batchB\x05\n" +
@@ -1056,7 +1186,7 @@ func file_connector_proto_rawDescGZIP() []byte {
 }
 
 var file_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_connector_proto_goTypes = []any{
 	(Direction)(0),           // 0: rayvens.connector.v1.Direction
 	(*DescribeRequest)(nil),  // 1: rayvens.connector.v1.DescribeRequest
@@ -1070,38 +1200,40 @@ var file_connector_proto_goTypes = []any{
 	(*EventFailure)(nil),     // 9: rayvens.connector.v1.EventFailure
 	(*SourceRequest)(nil),    // 10: rayvens.connector.v1.SourceRequest
 	(*SourceResponse)(nil),   // 11: rayvens.connector.v1.SourceResponse
-	(*SinkRequest)(nil),      // 12: rayvens.connector.v1.SinkRequest
-	(*SinkResponse)(nil),     // 13: rayvens.connector.v1.SinkResponse
-	nil,                      // 14: rayvens.connector.v1.Event.HeadersEntry
-	(*structpb.Value)(nil),   // 15: google.protobuf.Value
-	(*structpb.Struct)(nil),  // 16: google.protobuf.Struct
+	(*Progress)(nil),         // 12: rayvens.connector.v1.Progress
+	(*SinkRequest)(nil),      // 13: rayvens.connector.v1.SinkRequest
+	(*SinkResponse)(nil),     // 14: rayvens.connector.v1.SinkResponse
+	nil,                      // 15: rayvens.connector.v1.Event.HeadersEntry
+	(*structpb.Value)(nil),   // 16: google.protobuf.Value
+	(*structpb.Struct)(nil),  // 17: google.protobuf.Struct
 }
 var file_connector_proto_depIdxs = []int32{
 	3,  // 0: rayvens.connector.v1.DescribeResponse.kinds:type_name -> rayvens.connector.v1.Kind
 	0,  // 1: rayvens.connector.v1.Kind.direction:type_name -> rayvens.connector.v1.Direction
 	4,  // 2: rayvens.connector.v1.Kind.parameters:type_name -> rayvens.connector.v1.Parameter
-	15, // 3: rayvens.connector.v1.Parameter.default:type_name -> google.protobuf.Value
-	14, // 4: rayvens.connector.v1.Event.headers:type_name -> rayvens.connector.v1.Event.HeadersEntry
+	16, // 3: rayvens.connector.v1.Parameter.default:type_name -> google.protobuf.Value
+	15, // 4: rayvens.connector.v1.Event.headers:type_name -> rayvens.connector.v1.Event.HeadersEntry
 	5,  // 5: rayvens.connector.v1.Batch.events:type_name -> rayvens.connector.v1.Event
-	16, // 6: rayvens.connector.v1.Open.config:type_name -> google.protobuf.Struct
+	17, // 6: rayvens.connector.v1.Open.config:type_name -> google.protobuf.Struct
 	9,  // 7: rayvens.connector.v1.Ack.failures:type_name -> rayvens.connector.v1.EventFailure
 	7,  // 8: rayvens.connector.v1.SourceRequest.open:type_name -> rayvens.connector.v1.Open
 	8,  // 9: rayvens.connector.v1.SourceRequest.ack:type_name -> rayvens.connector.v1.Ack
 	6,  // 10: rayvens.connector.v1.SourceResponse.batch:type_name -> rayvens.connector.v1.Batch
-	7,  // 11: rayvens.connector.v1.SinkRequest.open:type_name -> rayvens.connector.v1.Open
-	6,  // 12: rayvens.connector.v1.SinkRequest.batch:type_name -> rayvens.connector.v1.Batch
-	8,  // 13: rayvens.connector.v1.SinkResponse.ack:type_name -> rayvens.connector.v1.Ack
-	1,  // 14: rayvens.connector.v1.Connector.Describe:input_type -> rayvens.connector.v1.DescribeRequest
-	10, // 15: rayvens.connector.v1.Connector.Source:input_type -> rayvens.connector.v1.SourceRequest
-	12, // 16: rayvens.connector.v1.Connector.Sink:input_type -> rayvens.connector.v1.SinkRequest
-	2,  // 17: rayvens.connector.v1.Connector.Describe:output_type -> rayvens.connector.v1.DescribeResponse
-	11, // 18: rayvens.connector.v1.Connector.Source:output_type -> rayvens.connector.v1.SourceResponse
-	13, // 19: rayvens.connector.v1.Connector.Sink:output_type -> rayvens.connector.v1.SinkResponse
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	12, // 11: rayvens.connector.v1.SourceResponse.progress:type_name -> rayvens.connector.v1.Progress
+	7,  // 12: rayvens.connector.v1.SinkRequest.open:type_name -> rayvens.connector.v1.Open
+	6,  // 13: rayvens.connector.v1.SinkRequest.batch:type_name -> rayvens.connector.v1.Batch
+	8,  // 14: rayvens.connector.v1.SinkResponse.ack:type_name -> rayvens.connector.v1.Ack
+	1,  // 15: rayvens.connector.v1.Connector.Describe:input_type -> rayvens.connector.v1.DescribeRequest
+	10, // 16: rayvens.connector.v1.Connector.Source:input_type -> rayvens.connector.v1.SourceRequest
+	13, // 17: rayvens.connector.v1.Connector.Sink:input_type -> rayvens.connector.v1.SinkRequest
+	2,  // 18: rayvens.connector.v1.Connector.Describe:output_type -> rayvens.connector.v1.DescribeResponse
+	11, // 19: rayvens.connector.v1.Connector.Source:output_type -> rayvens.connector.v1.SourceResponse
+	14, // 20: rayvens.connector.v1.Connector.Sink:output_type -> rayvens.connector.v1.SinkResponse
+	18, // [18:21] is the sub-list for method output_type
+	15, // [15:18] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_connector_proto_init() }
@@ -1113,7 +1245,11 @@ func file_connector_proto_init() {
 		(*SourceRequest_Open)(nil),
 		(*SourceRequest_Ack)(nil),
 	}
-	file_connector_proto_msgTypes[11].OneofWrappers = []any{
+	file_connector_proto_msgTypes[10].OneofWrappers = []any{
+		(*SourceResponse_Batch)(nil),
+		(*SourceResponse_Progress)(nil),
+	}
+	file_connector_proto_msgTypes[12].OneofWrappers = []any{
 		(*SinkRequest_Open)(nil),
 		(*SinkRequest_Batch)(nil),
 	}
@@ -1123,7 +1259,7 @@ func file_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_connector_proto_rawDesc), len(file_connector_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

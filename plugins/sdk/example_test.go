@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/rayvens/rayvens/plugins/sdk"
@@ -72,4 +74,24 @@ func ExamplePermanent() {
 	refused := errors.New("http-sink: connection refused")
 	fmt.Println(sdk.IsPermanent(notFound), sdk.IsPermanent(refused))
 	// Output: true false
+}
+
+// A source that reads a large object before it emits it reports the read,
+// so that the host's live views show its progress.
+func ExampleTrackRead() {
+	run := func(ctx context.Context, emit sdk.Emit, key string, size int64, body io.Reader) error {
+		r := sdk.TrackRead(ctx, key, size, body)
+		defer r.Finish()
+		content, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		return emit(ctx, sdk.Event{Body: content, ContentType: "application/octet-stream", Headers: map[string]string{"key": key}})
+	}
+	emit := func(_ context.Context, ev sdk.Event) error {
+		fmt.Println(ev.Headers["key"], len(ev.Body))
+		return nil
+	}
+	_ = run(context.Background(), emit, "orders.csv", 11, strings.NewReader("id,amount\n"))
+	// Output: orders.csv 10
 }

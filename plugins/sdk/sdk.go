@@ -25,6 +25,9 @@
 //     batched adaptively: an event alone is sent at once, a flood moves in
 //     batches. Event.Ack, when set, is called once the host's stream has
 //     accepted the event (nil) or once it is known that it never will be.
+//     A source that reads something large before it emits (a file, an
+//     object) reads it through [TrackRead]: `rayvens run --stats` and the
+//     admin page then show how far the read is.
 //   - Sinks: Write receives batches in order, one at a time per instance; a
 //     nil return acknowledges the batch, an error means it was not written
 //     and the host will send it again (at-least-once), unless it is

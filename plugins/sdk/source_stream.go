@@ -61,7 +61,11 @@ func (s *server) Source(stream proto.Connector_SourceServer) error {
 		window = defaultWindow
 	}
 	log.Debug("source opened", "window", window)
-	err = newSourceStream(stream, window, log).serve(src)
+	ss := newSourceStream(stream, window, log)
+	if open.GetProgress() {
+		ss.reads = newReads()
+	}
+	err = ss.serve(src)
 	log.Debug("source ended", "error", err)
 	return err
 }
@@ -94,6 +98,12 @@ type sourceStream struct {
 
 	mu      sync.Mutex
 	unacked map[uint64][]func(error) // the Ack functions of each batch sent, by event (nil: none); nil once the instance is over
+
+	// reads are Run's long reads, reported by a fourth goroutine when the
+	// host takes progress reports (nil otherwise). It and the sender
+	// share the stream: sendMu keeps their messages whole.
+	reads  *reads
+	sendMu sync.Mutex
 }
 
 func newSourceStream(stream proto.Connector_SourceServer, window int, log *slog.Logger) *sourceStream {
@@ -120,9 +130,14 @@ func (s *sourceStream) serve(src Source) error {
 	defer context.AfterFunc(ctx, func() { s.queue.Close(errClosed) })()
 
 	var wg sync.WaitGroup
+	runCtx := ctx
+	if s.reads != nil {
+		runCtx = context.WithValue(ctx, readsKey{}, s.reads)
+		wg.Go(func() { s.reads.run(ctx, s.sendProgress) })
+	}
 	ran := make(chan error, 1)
 	wg.Go(func() {
-		err := guard.Call(s.log, "Run", func() error { return src.Run(ctx, s.emit()) })
+		err := guard.Call(s.log, "Run", func() error { return src.Run(runCtx, s.emit()) })
 		s.closeEmit()
 		ran <- err
 	})
@@ -215,10 +230,21 @@ func (s *sourceStream) send(ctx context.Context) error {
 		s.mu.Lock()
 		s.unacked[seq] = acks
 		s.mu.Unlock()
-		if err := s.stream.SendMsg(&wire.SourceBatch{Batch: wire.Batch{Seq: seq, Events: events}}); err != nil {
+		if err := s.sendMsg(&wire.SourceBatch{Batch: wire.Batch{Seq: seq, Events: events}}); err != nil {
 			return err
 		}
 	}
+}
+
+// sendProgress sends a progress report.
+func (s *sourceStream) sendProgress(p *proto.Progress) error {
+	return s.sendMsg(&wire.SourceBatch{Progress: p})
+}
+
+func (s *sourceStream) sendMsg(m *wire.SourceBatch) error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	return s.stream.SendMsg(m)
 }
 
 // next waits for the events of the next batch: what is queued, up to

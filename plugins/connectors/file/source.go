@@ -161,7 +161,7 @@ func (s *source) poll(ctx context.Context, emit sdk.Emit) error {
 		if !s.ready(f, now) || !s.claim(f) {
 			continue
 		}
-		ev, snap, err := s.read(f.rel)
+		ev, snap, err := s.read(ctx, f.rel)
 		if err != nil {
 			s.release(f.rel)
 			if !errors.Is(err, fs.ErrNotExist) { // gone since the scan: nothing to say
@@ -259,7 +259,8 @@ func (s *source) scan() ([]found, error) {
 }
 
 // read makes the event of the file rel, and returns the version it read.
-func (s *source) read(rel string) (sdk.Event, snapshot, error) {
+// A long read shows its progress in the host's live views.
+func (s *source) read(ctx context.Context, rel string) (sdk.Event, snapshot, error) {
 	f, err := os.Open(filepath.Join(s.dir, rel))
 	if err != nil {
 		return sdk.Event{}, snapshot{}, err
@@ -269,11 +270,13 @@ func (s *source) read(rel string) (sdk.Event, snapshot, error) {
 	if err != nil {
 		return sdk.Event{}, snapshot{}, err
 	}
-	content, err := io.ReadAll(f)
+	name := filepath.ToSlash(rel)
+	r := sdk.TrackRead(ctx, name, info.Size(), f)
+	defer r.Finish()
+	content, err := io.ReadAll(r)
 	if err != nil {
 		return sdk.Event{}, snapshot{}, err
 	}
-	name := filepath.ToSlash(rel)
 	if s.raw {
 		contentType := mime.TypeByExtension(filepath.Ext(rel))
 		if contentType == "" {

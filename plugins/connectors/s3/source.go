@@ -311,7 +311,9 @@ func (s *source) read(ctx context.Context, obj minio.ObjectInfo) (sdk.Event, str
 		if info, err = o.Stat(); err != nil {
 			return sdk.Event{}, "", err
 		}
-		if content, err = io.ReadAll(io.LimitReader(o, maxObjectSize+1)); err != nil {
+		r := sdk.TrackRead(ctx, obj.Key, info.Size, io.LimitReader(o, maxObjectSize+1))
+		defer r.Finish()
+		if content, err = io.ReadAll(r); err != nil {
 			return sdk.Event{}, "", err
 		}
 		if len(content) > maxObjectSize {

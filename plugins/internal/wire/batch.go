@@ -30,9 +30,13 @@ type Batch struct {
 	Retry  bool
 }
 
-// SourceBatch is a SourceResponse: a batch a source plugin sends.
+// SourceBatch is a SourceResponse: a batch a source plugin sends or,
+// decoded, the progress report it sent instead (Progress is then set).
+// A progress report is rare and small: it is encoded by protobuf, as a
+// proto.SourceResponse.
 type SourceBatch struct {
 	Batch
+	Progress *proto.Progress
 }
 
 // SinkBatch is a SinkRequest that holds a batch: what the host sends a
@@ -45,17 +49,18 @@ type SinkBatch struct {
 
 // Field numbers of connector.proto, where the batches are.
 const (
-	sourceResponseBatch = 1
-	sinkRequestOpen     = 1
-	sinkRequestBatch    = 2
-	batchSeq            = 1
-	batchEvents         = 2
-	batchRetry          = 3
-	eventBody           = 1
-	eventContentType    = 2
-	eventHeaders        = 3
-	mapKey              = 1
-	mapValue            = 2
+	sourceResponseBatch    = 1
+	sourceResponseProgress = 2
+	sinkRequestOpen        = 1
+	sinkRequestBatch       = 2
+	batchSeq               = 1
+	batchEvents            = 2
+	batchRetry             = 3
+	eventBody              = 1
+	eventContentType       = 2
+	eventHeaders           = 3
+	mapKey                 = 1
+	mapValue               = 2
 )
 
 // The errors of a message that cannot be decoded, in the words of
@@ -84,6 +89,9 @@ func (Codec) Marshal(v any) (mem.BufferSlice, error) {
 	var b *Batch
 	switch m := v.(type) {
 	case *SourceBatch:
+		if m.Progress != nil {
+			return protoCodec.Marshal(&proto.SourceResponse{Msg: &proto.SourceResponse_Progress{Progress: m.Progress}})
+		}
 		field, b = sourceResponseBatch, &m.Batch
 	case *SinkBatch:
 		field, b = sinkRequestBatch, &m.Batch
@@ -211,7 +219,7 @@ func appendEvent(out []byte, ev camel.Event) []byte {
 // known one with another wire type, is skipped; strings must be UTF-8.
 
 func (m *SourceBatch) decode(data []byte) error {
-	m.Batch = Batch{}
+	m.Batch, m.Progress = Batch{}, nil
 	var d decoder
 	for len(data) > 0 {
 		num, typ, v, n := field(data)
@@ -219,8 +227,19 @@ func (m *SourceBatch) decode(data []byte) error {
 			return errDecode
 		}
 		data = data[n:]
-		if num == sourceResponseBatch && typ == protowire.BytesType {
+		switch {
+		case typ != protowire.BytesType:
+		case num == sourceResponseBatch:
+			m.Progress = nil // the oneof's other member
 			if err := d.batch(v, &m.Batch); err != nil {
+				return err
+			}
+		case num == sourceResponseProgress:
+			m.Batch = Batch{}
+			if m.Progress == nil {
+				m.Progress = new(proto.Progress)
+			}
+			if err := (protobuf.UnmarshalOptions{Merge: true}).Unmarshal(v, m.Progress); err != nil { // merges, as protobuf does
 				return err
 			}
 		}

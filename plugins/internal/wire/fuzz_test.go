@@ -62,6 +62,16 @@ func hasNaNDefault(k camel.Kind) bool {
 // generated code: both accept the same bytes and read the same events, and
 // a batch read goes back on the wire and comes back the same.
 func FuzzBatch(f *testing.F) {
+	for _, m := range []protobuf.Message{
+		&proto.SourceResponse{Msg: &proto.SourceResponse_Batch{Batch: &proto.Batch{Seq: 1, Events: []*proto.Event{{Body: []byte("x"), ContentType: "text/plain", Headers: map[string]string{"k": "v"}}}}}},
+		&proto.SourceResponse{Msg: &proto.SourceResponse_Progress{Progress: &proto.Progress{Item: "big.bin", Done: 1 << 20, Total: 4 << 20}}},
+		&proto.SinkRequest{Msg: &proto.SinkRequest_Batch{Batch: &proto.Batch{Seq: 2, Retry: true}}},
+	} {
+		data, err := protobuf.Marshal(m)
+		require.NoError(f, err)
+		_, fromSource := m.(*proto.SourceResponse)
+		f.Add(data, fromSource)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, fromSource bool) {
 		var want *proto.Batch
 		var got Batch
@@ -74,6 +84,9 @@ func FuzzBatch(f *testing.F) {
 			var sb SourceBatch
 			err = Codec{}.Unmarshal(mem.BufferSlice{mem.SliceBuffer(data)}, &sb)
 			got, msg = sb.Batch, &sb
+			if err == nil && wantErr == nil {
+				require.True(t, protobuf.Equal(m.GetProgress(), sb.Progress), "the same progress: %v and %v", m.GetProgress(), sb.Progress)
+			}
 		} else {
 			var m proto.SinkRequest
 			wantErr = protobuf.Unmarshal(data, &m)
@@ -97,6 +110,7 @@ func FuzzBatch(f *testing.F) {
 			var back proto.SourceResponse
 			require.NoError(t, protobuf.Unmarshal(again.Materialize(), &back))
 			requireSameBatch(t, back.GetBatch(), got)
+			require.True(t, protobuf.Equal(back.GetProgress(), msg.(*SourceBatch).Progress), "the same progress")
 		} else if want != nil {
 			var back proto.SinkRequest
 			require.NoError(t, protobuf.Unmarshal(again.Materialize(), &back))

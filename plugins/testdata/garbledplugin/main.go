@@ -83,7 +83,7 @@ func (server) Source(stream grpc.BidiStreamingServer[proto.SourceRequest, proto.
 		return err
 	}
 	batch := &proto.Batch{Seq: 1, Events: []*proto.Event{{Body: []byte("x"), Headers: map[string]string{"h": marker}}}}
-	if err := stream.SendMsg(garbled(&proto.SourceResponse{Batch: batch})); err != nil {
+	if err := stream.SendMsg(garbled(&proto.SourceResponse{Msg: &proto.SourceResponse_Batch{Batch: batch}})); err != nil {
 		return err
 	}
 	<-stream.Context().Done()
