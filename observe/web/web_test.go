@@ -49,7 +49,8 @@ func TestThePageDrawsTheGraphWithLiveFigures(t *testing.T) {
 	mux.HandleFunc("/api/stats", func(w http.ResponseWriter, r *http.Request) {
 		n := polls.Add(1)
 		fmt.Fprintf(w, `{"uptime_seconds":%d,"streams":[
- {"name":"orders","appended":%d,"delivered":%d,"pending":3,"errors":0,"dropped":0,"in_per_second":120,"out_per_second":118.5},
+ {"name":"orders","appended":%d,"delivered":%d,"pending":3,"errors":0,"dropped":0,"in_per_second":120,"out_per_second":118.5,
+  "sources":[{"name":"orders-timer-source","kind":"timer-source","connected":true,"reading":[{"item":"2026/12/orders-big.csv","done":12582912,"total":50331648}]}]},
  {"name":"priced","appended":50,"delivered":49,"pending":1,"errors":2,"dropped":7,"in_per_second":4.25,"out_per_second":4,
   "sinks":[{"name":"slack-sink","acked":49,"retries":1}]},
  {"name":"failed","appended":2,"delivered":2,"pending":0,"errors":0,"dropped":0,"in_per_second":0,"out_per_second":0}]}`, n, 100*n, 100*n)
@@ -74,6 +75,7 @@ func TestThePageDrawsTheGraphWithLiveFigures(t *testing.T) {
 	require.Contains(t, dom, "pending 1 · errors 2", "the derived stream's backlog and errors")
 	require.Regexp(t, `class="figure backlog bad"[^>]*>pending 1 · errors 2`, dom, "errors are marked")
 	require.Contains(t, dom, "acked 49 · retries 1", "the sink's acknowledgements")
+	require.Regexp(t, `class="figure reading"[^>]*>…/orders-big.csv 25%<`, dom, "a source's long read")
 	for _, s := range []string{">timer-source<", ">price<", ">task<", ">slack-sink<", ">print<", "filter(big)"} {
 		require.Contains(t, dom, s)
 	}
@@ -133,7 +135,7 @@ func TestScreenshot(t *testing.T) {
 	mux.Handle("/", web.Handler())
 	mux.HandleFunc("/api/graph", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, graphJSON) })
 	mux.HandleFunc("/api/stats", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"uptime_seconds":9,"streams":[{"name":"orders","appended":900,"delivered":890,"pending":3,"errors":0,"dropped":0,"in_per_second":120,"out_per_second":118},{"name":"priced","appended":50,"delivered":49,"pending":1,"errors":2,"dropped":7,"in_per_second":4.2,"out_per_second":4,"sinks":[{"name":"slack-sink","acked":49,"retries":1}]}]}`)
+		fmt.Fprint(w, `{"uptime_seconds":9,"streams":[{"name":"orders","appended":900,"delivered":890,"pending":3,"errors":0,"dropped":0,"in_per_second":120,"out_per_second":118,"sources":[{"name":"orders-timer-source","kind":"timer-source","connected":true,"reading":[{"item":"orders.csv","done":12582912,"total":50331648}]}]},{"name":"priced","appended":50,"delivered":49,"pending":1,"errors":2,"dropped":7,"in_per_second":4.2,"out_per_second":4,"sinks":[{"name":"slack-sink","acked":49,"retries":1}]}]}`)
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()

@@ -3,7 +3,7 @@
 "use strict";
 
 const SVG = "http://www.w3.org/2000/svg";
-const W = { stream: 200, other: 170 }, H = { stream: 80, other: 46 };
+const W = { stream: 200, other: 170 }, H = { stream: 80, source: 62, other: 46 };
 const COL = 250, ROW = 100, PAD = 20;
 
 let graphText = "";   // the last /api/graph answer, to redraw only on change
@@ -36,7 +36,7 @@ function nodesAndEdges(g) {
     const id = sid(s.name);
     let fed = false;
     for (const src of s.sources || []) {
-      edges.push([add("src:" + s.name + ":" + src.name, { type: "source", title: src.kind, note: src.name }), id]);
+      edges.push([add("src:" + s.name + ":" + src.name, { type: "source", title: src.kind, note: src.name, source: src.name }), id]);
     }
     const sinkNames = new Set((s.sinks || []).map(k => k.name));
     for (const k of s.sinks || []) {
@@ -90,7 +90,7 @@ function draw(g) {
   const rows = {}, at = {};
   for (const n of nodes.values()) {
     const c = col.get(n.id), r = rows[c] = (rows[c] || 0) + 1;
-    const w = n.type === "stream" ? W.stream : W.other, h = n.type === "stream" ? H.stream : H.other;
+    const w = n.type === "stream" ? W.stream : W.other, h = H[n.type] || H.other;
     at[n.id] = { x: PAD + c * COL, y: PAD + (r - 1) * ROW, w, h };
   }
   const width = PAD * 2 + (Math.max(0, ...col.values()) + 1) * COL;
@@ -119,6 +119,10 @@ function draw(g) {
       text(gr, 10, 71, "figure note", n.note);
     } else if (n.type === "sink") {
       text(gr, 10, 35, "figure acks", n.note);
+    } else if (n.type === "source") {
+      gr.dataset.source = n.source;
+      text(gr, 10, 35, "figure", n.note);
+      text(gr, 10, 53, "figure reading", "");
     } else {
       text(gr, 10, 35, "figure", n.note);
     }
@@ -135,6 +139,20 @@ function rate(v) {
   return v.toFixed(1);
 }
 
+// bytes writes a size as --stats does (KiB, MiB, ...).
+function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return i === 0 ? n + " B" : (n < 10 ? n.toFixed(1) : n.toFixed(0)) + " " + units[i];
+}
+
+// reading says how far a source's long read is, e.g. "big.bin 25%".
+function reading(r) {
+  const item = r.item.length > 16 ? "…" + r.item.slice(-15) : r.item;
+  return r.total > 0 ? `${item} ${Math.min(100, Math.floor(r.done * 100 / r.total))}%` : `${item} ${bytes(r.done)}`;
+}
+
 function show(st) {
   lastStats = st;
   document.getElementById("uptime").textContent = "up " + Math.round(st.uptime_seconds || 0) + " s";
@@ -149,6 +167,10 @@ function show(st) {
       const b = g.querySelector(".backlog");
       b.textContent = `pending ${s.pending} · errors ${s.errors}`;
       b.setAttribute("class", "figure backlog" + (s.errors > 0 ? " bad" : ""));
+    }
+    for (const src of s.sources || []) {
+      const sg = shapes["src:" + s.name + ":" + src.name];
+      if (sg) sg.querySelector(".reading").textContent = (src.reading || []).map(reading).join(" · ");
     }
     for (const k of s.sinks || []) {
       const sg = shapes["sink:" + s.name + ":" + k.name];
