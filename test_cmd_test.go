@@ -67,10 +67,13 @@ computing
 FAIL testdata/test/fail/fail_test.star 0.00s
 4 passed, 4 failed
 `},
-		{name: "the examples' tests", args: []string{"test", "examples"}, stdout: `ok   examples/operator_test.star 0.00s
+		{name: "the examples' tests", args: []string{"test", "examples"}, stdout: `ok   examples/batching_test.star 0.00s
+ok   examples/kafka_test.star 0.00s
+ok   examples/operator_test.star 0.00s
 ok   examples/slack_test.star 0.00s
+ok   examples/timer_test.star 0.00s
 ok   examples/webhook_test.star 0.00s
-5 passed, 0 failed
+11 passed, 0 failed
 `},
 		{name: "rayvens check takes test files", args: []string{"check", "testdata/test/pass"}},
 		{name: "bad -run", args: []string{"test", "-run", "(", "testdata/test/pass"}, exit: 2,
