@@ -36,12 +36,12 @@ func validate(kind string, ps []Param, config map[string]any) (map[string]any, e
 		if p == nil {
 			msg := fmt.Sprintf("%s: unknown parameter %s", kind, quote(k))
 			if s := suggest(k, ps); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
+				msg += fmt.Sprintf(" (did you mean %s?)", quote(s))
 			}
 			return nil, errors.New(msg)
 		}
 		if prev, dup := given[p.Name]; dup {
-			return nil, fmt.Errorf("%s: parameter %q given twice (as %q and %q)", kind, p.Name, prev, k)
+			return nil, fmt.Errorf("%s: parameter %s given twice (as %s and %s)", kind, quote(p.Name), quote(prev), quote(k))
 		}
 		given[p.Name] = k
 		v, err := convert(p.Type, config[k])
@@ -49,7 +49,7 @@ func validate(kind string, ps []Param, config map[string]any) (map[string]any, e
 			err = p.Check(v)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: parameter %q %w", kind, k, err)
+			return nil, fmt.Errorf("%s: parameter %s %w", kind, quote(k), err)
 		}
 		out[p.Name] = v
 	}
@@ -60,12 +60,12 @@ func validate(kind string, ps []Param, config map[string]any) (map[string]any, e
 		// A required parameter with a default (as some Kamelets declare)
 		// takes the default.
 		if !p.Optional() {
-			return nil, fmt.Errorf("%s: missing required parameter %q", kind, p.Name)
+			return nil, fmt.Errorf("%s: missing required parameter %s", kind, quote(p.Name))
 		}
 		if p.Default != nil {
 			v, err := convert(p.Type, p.Default)
 			if err != nil {
-				return nil, fmt.Errorf("%s: default of parameter %q %w", kind, p.Name, err)
+				return nil, fmt.Errorf("%s: default of parameter %s %w", kind, quote(p.Name), err)
 			}
 			out[p.Name] = v
 		}
@@ -201,8 +201,8 @@ func distance(a, b string) int {
 	return prev[len(b)]
 }
 
-// maxQuoted bounds the names an error quotes: a name given by a user may
-// be of any size.
+// maxQuoted bounds the names an error quotes: a name given by a user, or
+// declared by a plugin, may be of any size.
 const maxQuoted = 64
 
 // quote quotes a name given by a user for an error message, cut to
