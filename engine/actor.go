@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // ActorHandler processes one event with the actor's state. Its result goes to
@@ -21,13 +20,12 @@ type Actor struct {
 }
 
 type actorMsg struct {
-	h     ActorHandler
-	from  *Stream
-	sn    *subscription
-	ev    Event
-	rec   *record
-	timer func(time.Duration) // with start, see Engine.SetObserver
-	start time.Time
+	h      ActorHandler
+	from   *Stream
+	sn     *subscription
+	ev     Event
+	rec    *record
+	timing timing // see Engine.SetObserver
 }
 
 // NewActor starts an actor. init runs first, on the actor's goroutine, and
@@ -87,7 +85,7 @@ func (a *Actor) run(init func(ctx context.Context) (any, error)) {
 		} else {
 			t.enter()
 			res, err := safeCall(func() (Event, error) { return m.h(&t, state, m.ev) })
-			since(m.timer, m.start)
+			m.timing.done()
 			m.from.finish(&t, m.sn, m.ev, res, err, m.rec)
 		}
 		m.from.release()
@@ -111,8 +109,7 @@ type actorMethod struct {
 
 func (m actorMethod) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
 	from.hold()
-	msg := actorMsg{h: m.h, from: from, sn: sn, ev: ev, rec: rec, timer: sn.timer(from)}
-	msg.start = startTimer(msg.timer)
+	msg := actorMsg{h: m.h, from: from, sn: sn, ev: ev, rec: rec, timing: sn.startTiming(from)}
 	select {
 	case m.a.mailbox <- msg:
 		return

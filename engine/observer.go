@@ -39,18 +39,26 @@ func (sn *subscription) timer(from *Stream) func(time.Duration) {
 	return f
 }
 
-// since records the time elapsed since start with timer, if there is one.
-func since(timer func(time.Duration), start time.Time) {
-	if timer != nil {
-		timer(time.Since(start))
-	}
+// timing measures one call of a subscriber for the observer. Its zero
+// value, all an unobserved engine makes, measures nothing and never reads
+// the clock.
+type timing struct {
+	timer func(time.Duration)
+	start time.Time
 }
 
-// startTimer returns the time to measure from, zero without a timer so an
-// unobserved engine never reads the clock.
-func startTimer(timer func(time.Duration)) time.Time {
-	if timer == nil {
-		return time.Time{}
+// startTiming starts measuring a call of sn, a subscription of from.
+func (sn *subscription) startTiming(from *Stream) timing {
+	t := timing{timer: sn.timer(from)}
+	if t.timer != nil {
+		t.start = time.Now()
 	}
-	return time.Now()
+	return t
+}
+
+// done records the time since the call started, if it is measured.
+func (t timing) done() {
+	if t.timer != nil {
+		t.timer(time.Since(t.start))
+	}
 }

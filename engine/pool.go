@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"time"
 )
 
 // Pool is a task subscriber: N goroutines that process events in parallel,
@@ -17,12 +16,11 @@ type Pool struct {
 }
 
 type poolMsg struct {
-	from  *Stream
-	sn    *subscription
-	ev    Event
-	rec   *record
-	timer func(time.Duration) // with start, see Engine.SetObserver
-	start time.Time
+	from   *Stream
+	sn     *subscription
+	ev     Event
+	rec    *record
+	timing timing // see Engine.SetObserver
 }
 
 // NewPool starts a pool of parallelism goroutines running h.
@@ -65,7 +63,7 @@ func (p *Pool) work() {
 		}
 		t.enter()
 		res, err := safeCall(func() (Event, error) { return p.h(&t, m.ev) })
-		since(m.timer, m.start)
+		m.timing.done()
 		m.from.finish(&t, m.sn, m.ev, res, err, m.rec)
 		m.from.release()
 		if n%turnLength == 0 {
@@ -76,8 +74,7 @@ func (p *Pool) work() {
 
 func (p *Pool) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
 	from.hold()
-	msg := poolMsg{from: from, sn: sn, ev: ev, rec: rec, timer: sn.timer(from)}
-	msg.start = startTimer(msg.timer)
+	msg := poolMsg{from: from, sn: sn, ev: ev, rec: rec, timing: sn.startTiming(from)}
 	select {
 	case p.queue <- msg:
 		return

@@ -40,11 +40,10 @@ type funcSub struct {
 }
 
 func (f funcSub) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
-	timer := sn.timer(from)
-	start := startTimer(timer)
+	timing := sn.startTiming(from)
 	t.enter()
 	res, err := safeCall(func() (Event, error) { return f.h(t, ev) })
-	since(timer, start)
+	timing.done()
 	from.finish(t, sn, ev, res, err, rec)
 }
 
@@ -64,10 +63,9 @@ type forward struct{ to *Stream }
 
 func (f forward) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec *record) {
 	// The call's part of rec becomes the event's part in the target.
-	timer := sn.timer(from)
-	start := startTimer(timer)
+	timing := sn.startTiming(from)
 	err := f.to.handOn(t, ev, rec)
-	since(timer, start)
+	timing.done()
 	if err != nil {
 		from.failed(t, "subscriber", sn.name, ev, err, rec)
 	}
@@ -110,12 +108,11 @@ func (a asyncSub) deliver(t *turn, from *Stream, sn *subscription, ev Event, rec
 // complete events later (Async, ToSink).
 func begin(from *Stream, sn *subscription, ev Event, rec *record) func(error) {
 	from.hold()
-	timer := sn.timer(from)
-	start := startTimer(timer)
+	timing := sn.startTiming(from)
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
-			since(timer, start)
+			timing.done()
 			if err != nil {
 				from.failed(nil, "subscriber", sn.name, ev, err, rec)
 			} else {
