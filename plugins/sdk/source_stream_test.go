@@ -58,7 +58,9 @@ func counting(n int, emitted *atomic.Int64) sourceFunc {
 }
 
 func TestSourceFloodArrivesInOrderInBatches(t *testing.T) {
-	const n = 10_000
+	// The first window may hold up to defaultWindow full batches (when Run
+	// outpaces the sender), and a full queue must still be left after it.
+	const n = (defaultWindow+2)*maxBatch + 1234
 	var emitted atomic.Int64
 	client, _ := serveConnector(t, testPlugin(counting(n, &emitted), nil))
 	stream := openSource(t, client, t.Context(), 0)
@@ -72,8 +74,9 @@ func TestSourceFloodArrivesInOrderInBatches(t *testing.T) {
 		batches = append(batches, b)
 		held += len(b.GetEvents())
 	}
-	require.Eventually(t, func() bool { return emitted.Load() == int64(held+queueSize) },
-		10*time.Second, time.Millisecond)
+	require.Eventuallyf(t, func() bool { return emitted.Load() == int64(held+queueSize) },
+		30*time.Second, time.Millisecond,
+		"with %d events held in the window, Run should stop after emitting a full queue more (%d)", held, held+queueSize)
 	for _, b := range batches {
 		ackBatch(t, stream, b.GetSeq(), "")
 	}
